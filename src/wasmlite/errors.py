@@ -1,0 +1,156 @@
+"""Errors and traps, shaped like wasmtime-py's (``wasmtime._error``, ``wasmtime._trap``).
+
+This module sits below every layer of the pipeline: the decoder and validator raise
+:class:`DecodeError` / :class:`ValidationError`, the runtime raises :class:`Trap`, and WASI
+raises :class:`ExitTrap`.  It imports nothing from the rest of wasmlite.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class WasmtimeError(Exception):
+    """Any error reported by the runtime that is not a trap (wasmtime-py: ``WasmtimeError``)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self._message = message
+
+    def __str__(self) -> str:
+        return self._message
+
+
+class DecodeError(WasmtimeError):
+    """A malformed binary module (spec §5).
+
+    ``message`` is the spec's wording ("unexpected end", "integer too large", ...) and
+    ``offset`` the byte offset in the module where decoding failed.  ``str()`` gives
+    ``"<message> (at offset 0x<offset>)"``, wasmtime's form.
+    """
+
+    kind = "malformed"
+
+    def __init__(self, message: str, offset: int):
+        self.message = message
+        self.offset = offset
+        super().__init__(f"{message} (at offset {offset:#x})")
+
+
+class ValidationError(DecodeError):
+    """An invalid module (spec §3): decoded fine but not well typed.
+
+    Same shape as :class:`DecodeError`; the message is the spec testsuite's wording
+    ("type mismatch", "unknown local", ...).
+    """
+
+    kind = "invalid"
+
+
+class TrapCode(enum.IntEnum):
+    """Trap codes, numbered as wasmtime-py's ``TrapCode``."""
+
+    STACK_OVERFLOW = 0
+    MEMORY_OUT_OF_BOUNDS = 1
+    HEAP_MISALIGNED = 2
+    TABLE_OUT_OF_BOUNDS = 3
+    INDIRECT_CALL_TO_NULL = 4
+    BAD_SIGNATURE = 5
+    INTEGER_OVERFLOW = 6
+    INTEGER_DIVISION_BY_ZERO = 7
+    BAD_CONVERSION_TO_INTEGER = 8
+    UNREACHABLE = 9
+    INTERRUPT = 10
+    OUT_OF_FUEL = 11
+
+
+#: The text of each trap, as Wasmtime words it (after the ``wasm trap: `` prefix).
+TRAP_MESSAGES: dict[TrapCode, str] = {
+    TrapCode.STACK_OVERFLOW: "call stack exhausted",
+    TrapCode.MEMORY_OUT_OF_BOUNDS: "out of bounds memory access",
+    TrapCode.HEAP_MISALIGNED: "misaligned memory access",
+    TrapCode.TABLE_OUT_OF_BOUNDS: "undefined element: out of bounds table access",
+    TrapCode.INDIRECT_CALL_TO_NULL: "uninitialized element",
+    TrapCode.BAD_SIGNATURE: "indirect call type mismatch",
+    TrapCode.INTEGER_OVERFLOW: "integer overflow",
+    TrapCode.INTEGER_DIVISION_BY_ZERO: "integer divide by zero",
+    TrapCode.BAD_CONVERSION_TO_INTEGER: "invalid conversion to integer",
+    TrapCode.UNREACHABLE: "wasm `unreachable` instruction executed",
+    TrapCode.INTERRUPT: "interrupt",
+    TrapCode.OUT_OF_FUEL: "all fuel consumed by WebAssembly",
+}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame of a wasm backtrace (wasmtime-py: ``Frame``).
+
+    ``func_index`` is the funcidx in its module, ``func_name`` the name from the ``name``
+    section (or ``None``), ``module_name`` the module's name (or ``None``),
+    ``func_offset`` the offset of the trapping point from the start of the function body
+    and ``module_offset`` the same point as an offset in the module's bytes.
+    """
+
+    func_index: int
+    func_name: str | None
+    module_name: str | None
+    func_offset: int
+    module_offset: int
+
+
+def format_backtrace(frames: list[Frame]) -> str:
+    """Format frames the way Wasmtime prints a wasm backtrace."""
+    lines = []
+    for i, f in enumerate(frames):
+        module = f.module_name or "<unknown>"
+        name = f.func_name or f"<wasm function {f.func_index}>"
+        lines.append(f"  {i:>4}: {f.module_offset:#8x} - {module}!{name}")
+    return "\n".join(lines)
+
+
+class Trap(Exception):
+    """A WebAssembly trap (wasmtime-py: ``Trap``).
+
+    ``trap_code`` is a :class:`TrapCode` (``None`` for a trap raised by host code with a
+    message of its own), ``frames`` the wasm backtrace, innermost first.
+    """
+
+    def __init__(self, message: str, trap_code: TrapCode | None = None,
+                 frames: list[Frame] | None = None):
+        super().__init__(message)
+        self._message = message
+        self.trap_code = trap_code
+        self.frames: list[Frame] = list(frames or [])
+
+    @classmethod
+    def from_code(cls, code: TrapCode, frames: list[Frame] | None = None) -> Trap:
+        """The trap for ``code``, with Wasmtime's message ``"wasm trap: <text>"``."""
+        return cls("wasm trap: " + TRAP_MESSAGES[code], code, frames)
+
+    @property
+    def message(self) -> str:
+        """The full message: backtrace (when there are frames) and cause, as wasmtime-py."""
+        if not self.frames:
+            return self._message
+        return (f"error while executing at wasm backtrace:\n{format_backtrace(self.frames)}"
+                f"\n\nCaused by:\n    {self._message}")
+
+    @property
+    def trap_message(self) -> str:
+        """Just the cause, e.g. ``"wasm trap: integer divide by zero"``."""
+        return self._message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ExitTrap(WasmtimeError):
+    """Raised when a WASI program calls ``proc_exit`` (wasmtime-py: ``ExitTrap``).
+
+    ``code`` is the exit status, an ``int`` in ``0..255`` for the process.
+    """
+
+    def __init__(self, code: int):
+        self.code = code
+        super().__init__(f"Exited with i32 exit status {code}")

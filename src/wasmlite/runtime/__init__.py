@@ -1,0 +1,1 @@
+"""wasmlite.runtime"""

@@ -1,0 +1,763 @@
+"""Decoder of the WebAssembly 2.0 binary format (spec §5) into a :class:`ModuleInfo`.
+
+Two entry points:
+
+* :func:`decode_module` reads the whole module — header, every section, the ``name``
+  custom section — but leaves function bodies undecoded: each code entry only records
+  its local declarations and where its instructions lie (``body_start``/``body_end``).
+* :func:`read_instructions` decodes one function body into instruction tuples
+  ``(opcode, immediate, offset)`` (shapes in :mod:`wasmlite.binary.opcodes` and
+  ``docs/architecture.md``).  :func:`read_function_body` does the same for a decoded
+  module's code entry and passes it the "data count section present" flag.
+
+Errors are :class:`wasmlite.errors.DecodeError` with the wording of the spec's reference
+interpreter, which the spec testsuite (``binary.wast``, ``binary-leb128.wast``,
+``custom.wast``, ...) expects as message prefix:
+
+* running off the end of the bytes: "unexpected end" (module header and section
+  headers) or "unexpected end of section or function" (inside a section), at
+  ``len(data)``;
+* like the reference interpreter, the contents of a section (and a function body) are
+  read without stopping at the section's declared end; afterwards the section must end
+  exactly where its size says ("section size mismatch").  So a count that is too large
+  reads into the next section and fails there, and a body without its final ``end``
+  fails with "END opcode expected" when the next byte is not an instruction;
+* a section size, name length or code-entry size larger than the bytes left:
+  "length out of bounds"; a vector count larger than the module: "length out of bounds";
+* non-custom sections out of order or repeated: "unexpected content after last
+  section" (datacount, id 12, sits between element and code sections, spec §5.5.2).
+
+The decoder accepts implementation limits of Wasmtime where the spec has none: a
+function may declare at most 50 000 locals ("too many locals: locals exceed maximum",
+like wasmparser); more than ``2**32 - 1`` is the spec's "too many locals".
+"""
+
+from __future__ import annotations
+
+from wasmlite.binary import opcodes as _op
+from wasmlite.binary.leb128 import EOS_MESSAGE, read_signed, read_unsigned
+from wasmlite.environ.module import (
+    EXTERN_FUNC,
+    EXTERN_GLOBAL,
+    EXTERN_MEMORY,
+    EXTERN_TABLE,
+    FUNCREF,
+    REF_TYPES,
+    VAL_TYPES,
+    DataSegment,
+    ElemSegment,
+    Export,
+    FunctionBody,
+    FuncType,
+    Global,
+    GlobalType,
+    Import,
+    Limits,
+    MemoryType,
+    ModuleInfo,
+    Names,
+    TableType,
+)
+from wasmlite.errors import DecodeError
+
+__all__ = ["decode_module", "read_instructions", "read_function_body", "MAX_LOCALS",
+           "WASM_MAGIC", "WASM_VERSION"]
+
+WASM_MAGIC = b"\x00asm"
+WASM_VERSION = b"\x01\x00\x00\x00"
+
+#: Wasmtime's (wasmparser's) limit on the number of locals of one function.
+MAX_LOCALS = 50_000
+
+# Section ids (spec §5.5.2) and the order non-custom sections must follow.
+SEC_CUSTOM = 0
+SEC_TYPE = 1
+SEC_IMPORT = 2
+SEC_FUNCTION = 3
+SEC_TABLE = 4
+SEC_MEMORY = 5
+SEC_GLOBAL = 6
+SEC_EXPORT = 7
+SEC_START = 8
+SEC_ELEMENT = 9
+SEC_CODE = 10
+SEC_DATA = 11
+SEC_DATACOUNT = 12
+_SECTION_RANK = {SEC_TYPE: 1, SEC_IMPORT: 2, SEC_FUNCTION: 3, SEC_TABLE: 4, SEC_MEMORY: 5,
+                 SEC_GLOBAL: 6, SEC_EXPORT: 7, SEC_START: 8, SEC_ELEMENT: 9,
+                 SEC_DATACOUNT: 10, SEC_CODE: 11, SEC_DATA: 12}
+
+_VALTYPE_SET = frozenset(VAL_TYPES)
+_REFTYPE_SET = frozenset(REF_TYPES)
+_FUNCTYPE_SET = frozenset((0x60,))
+
+# -- instruction dispatch tables -----------------------------------------------------------
+# Kinds used by the reader loop: the IMM_* kinds of opcodes.py, with the three u32-index
+# kinds merged, plus structural kinds.
+_K_ILLEGAL = -1
+_K_U32 = 100
+_K_ELSE = 101
+_K_END = 102
+_K_PREFIX_FC = 103
+_K_PREFIX_FD = 104
+_U32_KINDS = (_op.IMM_LABELIDX, _op.IMM_FUNCIDX, _op.IMM_INDEX)
+
+
+def _loop_kind(kind: int) -> int:
+    return _K_U32 if kind in _U32_KINDS else kind
+
+
+_KIND1: list[int] = [_K_ILLEGAL] * 256
+_KIND_FC: dict[int, int] = {}
+_KIND_FD: dict[int, int] = {}
+for _code, _kind in _op.IMMEDIATE_KINDS.items():
+    if _code < 0x100:
+        _KIND1[_code] = _loop_kind(_kind)
+    elif _code < 0xFD000:
+        _KIND_FC[_code & 0xFF] = _loop_kind(_kind)
+    else:
+        _KIND_FD[_code - 0xFD000] = _loop_kind(_kind)
+_KIND1[_op.ELSE] = _K_ELSE
+_KIND1[_op.END] = _K_END
+_KIND1[0xFC] = _K_PREFIX_FC
+_KIND1[0xFD] = _K_PREFIX_FD
+del _code, _kind
+
+_BLOCK = _op.BLOCK
+_LOOP = _op.LOOP
+_IF = _op.IF
+_MEMORY_INIT = _op.MEMORY_INIT
+_DATA_DROP = _op.DATA_DROP
+
+
+def _eos(data: bytes) -> DecodeError:
+    return DecodeError(EOS_MESSAGE, len(data))
+
+
+def _read_blocktype(data: bytes, pos: int) -> tuple[int, int]:
+    """``blocktype`` (spec §5.4.1): ``0x40``, a valtype byte, or an ``s33`` typeidx >= 0."""
+    b = data[pos]
+    if b < 0x80:
+        if b & 0x40:
+            if b != 0x40 and b not in _VALTYPE_SET:
+                raise DecodeError("malformed value type", pos)
+            return b - 0x80, pos + 1
+        return b, pos + 1
+    v, end = read_signed(data, pos, 33)
+    if v < 0:
+        raise DecodeError("malformed block type", pos)
+    return v, end
+
+
+def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
+                         has_data_count: bool) -> tuple[object, int]:
+    """Immediates of the less frequent kinds; returns ``(immediate, new_pos)``."""
+    if kind == _op.IMM_I64:
+        return read_signed(data, pos, 64)
+    if kind == _op.IMM_F32:
+        if pos + 4 > len(data):
+            raise _eos(data)
+        return int.from_bytes(data[pos:pos + 4], "little"), pos + 4
+    if kind == _op.IMM_F64:
+        if pos + 8 > len(data):
+            raise _eos(data)
+        return int.from_bytes(data[pos:pos + 8], "little"), pos + 8
+    if kind == _op.IMM_BR_TABLE:
+        n, pos = _read_len(data, pos)
+        labels = []
+        for _ in range(n):
+            x, pos = read_unsigned(data, pos, 32)
+            labels.append(x)
+        default, pos = read_unsigned(data, pos, 32)
+        return (tuple(labels), default), pos
+    if kind == _op.IMM_CALL_INDIRECT:
+        t, pos = read_unsigned(data, pos, 32)
+        x, pos = read_unsigned(data, pos, 32)
+        return (t, x), pos
+    if kind == _op.IMM_MEMIDX:
+        if data[pos] != 0:
+            raise DecodeError("zero byte expected", pos)
+        return 0, pos + 1
+    if kind == _op.IMM_SELECT_T:
+        n, pos = _read_len(data, pos)
+        types = []
+        for _ in range(n):
+            t = data[pos]
+            if t not in _VALTYPE_SET:
+                raise DecodeError("malformed value type", pos)
+            types.append(t)
+            pos += 1
+        return tuple(types), pos
+    if kind == _op.IMM_REFTYPE:
+        t = data[pos]
+        if t not in _REFTYPE_SET:
+            raise DecodeError("malformed reference type", pos)
+        return t, pos + 1
+    if kind == _op.IMM_MEMORY_INIT:
+        x, pos = read_unsigned(data, pos, 32)
+        if data[pos] != 0:
+            raise DecodeError("zero byte expected", pos)
+        return (x, 0), pos + 1
+    if kind == _op.IMM_MEMORY_COPY:
+        if data[pos] != 0:
+            raise DecodeError("zero byte expected", pos)
+        if data[pos + 1] != 0:
+            raise DecodeError("zero byte expected", pos + 1)
+        return (0, 0), pos + 2
+    if kind == _op.IMM_TABLE_INIT or kind == _op.IMM_TABLE_COPY:
+        x, pos = read_unsigned(data, pos, 32)
+        y, pos = read_unsigned(data, pos, 32)
+        return (x, y), pos
+    if kind == _op.IMM_V128:
+        if pos + 16 > len(data):
+            raise _eos(data)
+        return data[pos:pos + 16], pos + 16
+    if kind == _op.IMM_LANE:
+        return data[pos], pos + 1
+    if kind == _op.IMM_MEMARG_LANE:
+        memarg, pos = _read_memarg(data, pos)
+        return (memarg, data[pos]), pos + 1
+    if kind == _op.IMM_MEMARG:
+        return _read_memarg(data, pos)
+    if kind == _op.IMM_I32:
+        return read_signed(data, pos, 32)
+    if kind == _op.IMM_BLOCKTYPE:
+        return _read_blocktype(data, pos)
+    if kind == _K_U32:
+        return read_unsigned(data, pos, 32)
+    raise AssertionError(f"unhandled immediate kind {kind}")  # pragma: no cover
+
+
+def _read_memarg(data: bytes, pos: int) -> tuple[tuple[int, int], int]:
+    """``memarg``: ``align`` (log2, must be < 32: "malformed memop flags") and ``offset``."""
+    a = data[pos]
+    if a < 0x80:
+        pos += 1
+    else:
+        a, pos = read_unsigned(data, pos, 32)
+    if a >= 32:
+        raise DecodeError("malformed memop flags", pos - 1)
+    o = data[pos]
+    if o < 0x80:
+        pos += 1
+    else:
+        o, pos = read_unsigned(data, pos, 32)
+    return (a, o), pos
+
+
+def _read_len(data: bytes, pos: int) -> tuple[int, int]:
+    """A vector length (``u32``); more elements than bytes in the module is
+    "length out of bounds"."""
+    start = pos
+    n, pos = read_unsigned(data, pos, 32)
+    if n > len(data):
+        raise DecodeError("length out of bounds", start)
+    return n, pos
+
+
+def _read_expr(data: bytes, pos: int, has_data_count: bool) -> tuple[list[tuple], int]:
+    """Decode instructions from ``pos`` up to and including the ``end`` that closes the
+    expression.  Returns ``(instructions, position after that end)``.  Reads are bounded
+    only by ``len(data)`` (see the module docstring)."""
+    out: list[tuple] = []
+    append = out.append
+    kind1 = _KIND1
+    ctrl = [0]  # open frames: 0 = block/loop/function, 1 = if before else, 2 = after else
+    try:
+        while True:
+            start = pos
+            op = data[pos]
+            pos += 1
+            k = kind1[op]
+            if k == 0:
+                append((op, None, start))
+                continue
+            if k == _K_U32:
+                b = data[pos]
+                if b < 0x80:
+                    pos += 1
+                    append((op, b, start))
+                else:
+                    v, pos = read_unsigned(data, pos, 32)
+                    append((op, v, start))
+                continue
+            if k == _op.IMM_MEMARG:
+                a = data[pos]
+                o = data[pos + 1]
+                if a < 0x80 and o < 0x80:
+                    if a >= 32:
+                        raise DecodeError("malformed memop flags", pos)
+                    pos += 2
+                    append((op, (a, o), start))
+                else:
+                    memarg, pos = _read_memarg(data, pos)
+                    append((op, memarg, start))
+                continue
+            if k == _op.IMM_I32:
+                b = data[pos]
+                if b < 0x80:
+                    pos += 1
+                    append((op, b - 0x80 if b & 0x40 else b, start))
+                else:
+                    v, pos = read_signed(data, pos, 32)
+                    append((op, v, start))
+                continue
+            if k == _K_END:
+                ctrl.pop()
+                append((op, None, start))
+                if not ctrl:
+                    return out, pos
+                continue
+            if k == _op.IMM_BLOCKTYPE:
+                b = data[pos]
+                if b == 0x40:
+                    bt = -64
+                    pos += 1
+                else:
+                    bt, pos = _read_blocktype(data, pos)
+                ctrl.append(1 if op == _IF else 0)
+                append((op, bt, start))
+                continue
+            if k == _K_ELSE:
+                if ctrl[-1] != 1:
+                    raise DecodeError("END opcode expected", start)
+                ctrl[-1] = 2
+                append((op, None, start))
+                continue
+            if k == _K_PREFIX_FC or k == _K_PREFIX_FD:
+                b = data[pos]
+                if b < 0x80:
+                    sub = b
+                    pos += 1
+                else:
+                    sub, pos = read_unsigned(data, pos, 32)
+                if k == _K_PREFIX_FC:
+                    k = _KIND_FC.get(sub, _K_ILLEGAL)
+                    if k == _K_ILLEGAL:
+                        raise DecodeError(f"illegal opcode fc {sub:02x}", start)
+                    op = 0xFC00 | sub
+                    if not has_data_count and (op == _MEMORY_INIT or op == _DATA_DROP):
+                        raise DecodeError("data count section required", start)
+                else:
+                    k = _KIND_FD.get(sub, _K_ILLEGAL)
+                    if k == _K_ILLEGAL:
+                        raise DecodeError(f"illegal opcode fd {sub:02x}", start)
+                    op = 0xFD000 + sub
+                if k == 0:
+                    append((op, None, start))
+                    continue
+            elif k == _K_ILLEGAL:
+                raise DecodeError(f"illegal opcode {op:02x}", start)
+            imm, pos = _read_rare_immediate(data, pos, op, k, has_data_count)
+            append((op, imm, start))
+    except IndexError:
+        raise _eos(data) from None
+
+
+def read_instructions(data: bytes, start: int, end: int, *,
+                      has_data_count: bool = True) -> list[tuple]:
+    """Decode the instructions of a function body (spec §5.4, §5.5.13).
+
+    ``data[start:end]`` is the body's ``expr`` (after the local declarations); the result
+    is the list of ``(opcode, immediate, offset)`` tuples including the final ``end``,
+    with ``offset`` the position of each opcode in ``data``.
+
+    ``has_data_count`` must be ``False`` when the module has no data count section: then
+    ``memory.init`` and ``data.drop`` are malformed ("data count section required",
+    spec §5.5.16).  :func:`read_function_body` passes it from the module.
+
+    Raises :class:`DecodeError`: "END opcode expected" (an ``else`` outside an ``if``, or
+    a missing final ``end`` followed by a non-instruction byte), "section size mismatch"
+    (the final ``end`` is not the last byte of the body), "unexpected end of section or
+    function", "illegal opcode", "zero byte expected", "malformed memop flags", and the
+    LEB128 errors.
+    """
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    instrs, pos = _read_expr(data, start, has_data_count)
+    if pos != end:
+        raise DecodeError("section size mismatch", pos - 1)
+    return instrs
+
+
+def read_function_body(info: ModuleInfo, index: int) -> list[tuple]:
+    """Instructions of the ``index``-th *defined* function of a decoded module (its code
+    entry ``info.codes[index]``), see :func:`read_instructions`."""
+    code = info.codes[index]
+    return read_instructions(info.bytes, code.body_start, code.body_end,
+                             has_data_count=info.data_count is not None)
+
+
+# -- module ------------------------------------------------------------------------------
+
+class _Decoder:
+    """Section-by-section reader of one module; ``pos`` is the current offset."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+        self.info = ModuleInfo(bytes=data)
+        self.func_count: int | None = None
+        self.code_section_offset: int | None = None
+
+    # -- primitives -------------------------------------------------------------------
+    def u8(self) -> int:
+        data = self.data
+        pos = self.pos
+        if pos >= len(data):
+            raise _eos(data)
+        self.pos = pos + 1
+        return data[pos]
+
+    def u32(self) -> int:
+        data = self.data
+        pos = self.pos
+        if pos < len(data) and data[pos] < 0x80:
+            self.pos = pos + 1
+            return data[pos]
+        v, self.pos = read_unsigned(data, pos, 32)
+        return v
+
+    def vec_len(self) -> int:
+        n, self.pos = _read_len(self.data, self.pos)
+        return n
+
+    def byte_len(self) -> int:
+        """A length of bytes that follow: more than are left is "length out of bounds"."""
+        start = self.pos
+        n = self.u32()
+        if n > len(self.data) - self.pos:
+            raise DecodeError("length out of bounds", start)
+        return n
+
+    def name(self) -> str:
+        start = self.pos
+        n = self.byte_len()
+        raw = self.data[self.pos:self.pos + n]
+        self.pos += n
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecodeError("malformed UTF-8 encoding", start) from None
+
+    def type_byte(self, allowed: frozenset[int], message: str) -> int:
+        """A one-byte type code (an ``s7`` in the reference interpreter, so a
+        continuation bit is "integer representation too long")."""
+        pos = self.pos
+        t = self.u8()
+        if t not in allowed:
+            if t & 0x80:
+                raise DecodeError("integer representation too long", pos + 1)
+            raise DecodeError(message, pos)
+        return t
+
+    def valtype(self) -> int:
+        return self.type_byte(_VALTYPE_SET, "malformed value type")
+
+    def reftype(self) -> int:
+        return self.type_byte(_REFTYPE_SET, "malformed reference type")
+
+    def limits(self) -> Limits:
+        # The flag is a ``u1`` in the reference interpreter: 2.. is "integer too large",
+        # a continuation bit "integer representation too long".
+        flags, self.pos = read_unsigned(self.data, self.pos, 1)
+        lo = self.u32()
+        hi = self.u32() if flags else None
+        return Limits(lo, hi)
+
+    def const_expr(self) -> list[tuple]:
+        instrs, self.pos = _read_expr(self.data, self.pos, True)
+        instrs.pop()  # the final ``end``
+        return instrs
+
+    def funcidx_expr(self) -> list[tuple]:
+        pos = self.pos
+        x = self.u32()
+        return [(_op.REF_FUNC, x, pos)]
+
+    # -- sections ---------------------------------------------------------------------
+    def type_section(self) -> None:
+        types = self.info.types
+        for _ in range(self.vec_len()):
+            self.type_byte(_FUNCTYPE_SET, "malformed function type")
+            params = tuple(self.valtype() for _ in range(self.vec_len()))
+            results = tuple(self.valtype() for _ in range(self.vec_len()))
+            types.append(FuncType(params, results))
+
+    def import_section(self) -> None:
+        imports = self.info.imports
+        for _ in range(self.vec_len()):
+            offset = self.pos
+            module = self.name()
+            name = self.name()
+            kpos = self.pos
+            kind = self.u8()
+            if kind == EXTERN_FUNC:
+                desc: object = self.u32()
+            elif kind == EXTERN_TABLE:
+                t = self.reftype()
+                desc = TableType(t, self.limits())
+            elif kind == EXTERN_MEMORY:
+                desc = MemoryType(self.limits())
+            elif kind == EXTERN_GLOBAL:
+                desc = self.global_type()
+            else:
+                raise DecodeError("malformed import kind", kpos)
+            imports.append(Import(module, name, kind, desc, offset))
+
+    def global_type(self) -> GlobalType:
+        t = self.valtype()
+        pos = self.pos
+        m = self.u8()
+        if m > 1:
+            raise DecodeError("malformed mutability", pos)
+        return GlobalType(t, bool(m))
+
+    def function_section(self) -> None:
+        n = self.vec_len()
+        self.info.funcs = [self.u32() for _ in range(n)]
+        self.func_count = n
+
+    def table_section(self) -> None:
+        for _ in range(self.vec_len()):
+            t = self.reftype()
+            self.info.tables.append(TableType(t, self.limits()))
+
+    def memory_section(self) -> None:
+        for _ in range(self.vec_len()):
+            self.info.memories.append(MemoryType(self.limits()))
+
+    def global_section(self) -> None:
+        for _ in range(self.vec_len()):
+            gt = self.global_type()
+            self.info.globals.append(Global(gt, self.const_expr()))
+
+    def export_section(self) -> None:
+        for _ in range(self.vec_len()):
+            name = self.name()
+            kpos = self.pos
+            kind = self.u8()
+            if kind > 3:
+                raise DecodeError("malformed export kind", kpos)
+            self.info.exports.append(Export(name, kind, self.u32()))
+
+    def start_section(self) -> None:
+        self.info.start = self.u32()
+
+    def element_section(self) -> None:
+        for _ in range(self.vec_len()):
+            fpos = self.pos
+            flags = self.u32()
+            if flags > 7:
+                raise DecodeError("malformed elements segment kind", fpos)
+            table = 0
+            offset = None
+            if flags & 1:
+                mode = "declarative" if flags & 2 else "passive"
+            else:
+                mode = "active"
+                if flags & 2:
+                    table = self.u32()
+                offset = self.const_expr()
+            if flags & 4:  # vec(expr), with a reftype unless form 4
+                etype = self.reftype() if flags & 3 else FUNCREF
+                items = [self.const_expr() for _ in range(self.vec_len())]
+            else:  # vec(funcidx), with an elemkind unless form 0
+                etype = FUNCREF
+                if flags & 3:
+                    kpos = self.pos
+                    if self.u8() != 0x00:
+                        raise DecodeError("malformed element kind", kpos)
+                items = [self.funcidx_expr() for _ in range(self.vec_len())]
+            self.info.elems.append(ElemSegment(mode, etype, items, table, offset))
+
+    def datacount_section(self) -> None:
+        self.info.data_count = self.u32()
+
+    def code_section(self) -> None:
+        data = self.data
+        codes = self.info.codes
+        for _ in range(self.vec_len()):
+            entry = self.pos
+            size = self.byte_len()
+            body_end = self.pos + size
+            lpos = self.pos
+            decls = []
+            total = 0
+            for _ in range(self.vec_len()):
+                count = self.u32()
+                t = self.valtype()
+                decls.append((count, t))
+                total += count
+            if total > 0xFFFF_FFFF:
+                raise DecodeError("too many locals", lpos)
+            if total > MAX_LOCALS:
+                raise DecodeError("too many locals: locals exceed maximum", lpos)
+            if self.pos > body_end:
+                raise DecodeError("section size mismatch", entry)
+            codes.append(FunctionBody(decls, self.pos, body_end, entry))
+            self.pos = body_end
+        if len(data) < self.pos:  # pragma: no cover - byte_len guarantees it
+            raise _eos(data)
+
+    def data_section(self) -> None:
+        data = self.data
+        for _ in range(self.vec_len()):
+            fpos = self.pos
+            flags = self.u32()
+            memory = 0
+            offset = None
+            if flags == 0:
+                offset = self.const_expr()
+            elif flags == 2:
+                memory = self.u32()
+                offset = self.const_expr()
+            elif flags != 1:
+                raise DecodeError("malformed data segment kind", fpos)
+            n = self.u32()
+            if self.pos + n > len(data):
+                raise _eos(data)
+            init = data[self.pos:self.pos + n]
+            self.pos += n
+            self.info.datas.append(
+                DataSegment("passive" if flags == 1 else "active", init, memory, offset))
+
+    def custom_section(self, end: int) -> None:
+        name = self.name()
+        if self.pos > end:
+            raise DecodeError(EOS_MESSAGE, end)
+        payload = self.data[self.pos:end]
+        self.pos = end
+        self.info.customs.append((name, payload))
+        if name == "name":
+            names = _parse_name_section(payload)
+            if names is not None:
+                self.info.names = names
+
+    # -- module -----------------------------------------------------------------------
+    def module(self) -> ModuleInfo:
+        try:
+            return self._module()
+        except DecodeError as err:
+            # The reference interpreter decodes function bodies as part of the code
+            # section, so an error inside a body is reported before any later one.
+            for code in self.info.codes:
+                if code.body_start >= err.offset:
+                    break
+                try:
+                    read_instructions(self.data, code.body_start, code.body_end)
+                except DecodeError as body_err:
+                    raise body_err from err
+            raise
+
+    def _module(self) -> ModuleInfo:
+        data = self.data
+        n = len(data)
+        if n < 4:
+            raise DecodeError("unexpected end", n)
+        if data[:4] != WASM_MAGIC:
+            raise DecodeError("magic header not detected", 0)
+        if n < 8:
+            raise DecodeError("unexpected end", n)
+        if data[4:8] != WASM_VERSION:
+            raise DecodeError("unknown binary version", 4)
+        self.pos = 8
+        handlers = {
+            SEC_TYPE: self.type_section, SEC_IMPORT: self.import_section,
+            SEC_FUNCTION: self.function_section, SEC_TABLE: self.table_section,
+            SEC_MEMORY: self.memory_section, SEC_GLOBAL: self.global_section,
+            SEC_EXPORT: self.export_section, SEC_START: self.start_section,
+            SEC_ELEMENT: self.element_section, SEC_DATACOUNT: self.datacount_section,
+            SEC_CODE: self.code_section, SEC_DATA: self.data_section,
+        }
+        last_rank = 0
+        code_count = 0
+        has_code = False
+        has_data = False
+        data_at = n
+        while self.pos < n:
+            id_pos = self.pos
+            sid = data[id_pos]
+            if sid > SEC_DATACOUNT:
+                raise DecodeError("malformed section id", id_pos)
+            self.pos += 1
+            if sid != SEC_CUSTOM:
+                rank = _SECTION_RANK[sid]
+                if rank <= last_rank:
+                    raise DecodeError("unexpected content after last section", id_pos)
+                last_rank = rank
+            if self.pos >= n:
+                raise DecodeError("unexpected end", n)
+            size = self.byte_len()
+            start = self.pos
+            end = start + size
+            if sid == SEC_CUSTOM:
+                self.custom_section(end)
+            else:
+                if sid == SEC_CODE:
+                    self.code_section_offset = id_pos
+                    has_code = True
+                elif sid == SEC_DATA:
+                    has_data = True
+                    data_at = id_pos
+                handlers[sid]()
+                if sid == SEC_CODE:
+                    code_count = len(self.info.codes)
+            if self.pos != end:
+                raise DecodeError("section size mismatch", start)
+        info = self.info
+        func_count = self.func_count or 0
+        if func_count != code_count:
+            at = self.code_section_offset if has_code else n
+            raise DecodeError("function and code section have inconsistent lengths", at)
+        if info.data_count is not None and info.data_count != len(info.datas):
+            raise DecodeError("data count and data section have inconsistent lengths",
+                              data_at if has_data else n)
+        return info
+
+
+def _parse_name_section(payload: bytes) -> Names | None:
+    """The ``name`` custom section (spec §7.4.1); ``None`` when it is malformed (Wasmtime
+    ignores a malformed name section)."""
+    names = Names()
+    d = _Decoder(payload)
+    try:
+        end = len(payload)
+        while d.pos < end:
+            sub = d.u8()
+            size = d.byte_len()
+            sub_end = d.pos + size
+            if sub == 0:
+                names.module = d.name()
+            elif sub == 1:
+                for _ in range(d.vec_len()):
+                    idx = d.u32()
+                    names.functions[idx] = d.name()
+            elif sub == 2:
+                for _ in range(d.vec_len()):
+                    func = d.u32()
+                    local_names = names.locals.setdefault(func, {})
+                    for _ in range(d.vec_len()):
+                        idx = d.u32()
+                        local_names[idx] = d.name()
+            else:
+                d.pos = sub_end
+            if d.pos != sub_end:
+                return None
+    except DecodeError:
+        return None
+    return names
+
+
+def decode_module(data: bytes | bytearray | memoryview) -> ModuleInfo:
+    """Decode a binary module (spec §5.5) into a :class:`ModuleInfo`.
+
+    Function bodies are not decoded: use :func:`read_function_body` (or
+    :func:`read_instructions`) on ``info.codes``.  ``info.bytes`` is ``bytes(data)``; all
+    offsets point into it.  Raises :class:`DecodeError` (messages in the module docstring).
+    """
+    data = bytes(data)
+    try:
+        return _Decoder(data).module()
+    except IndexError:
+        raise _eos(data) from None

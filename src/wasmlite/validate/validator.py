@@ -1,0 +1,903 @@
+"""Module validation, WebAssembly 2.0 specification §3 ("Validation").
+
+:func:`validate_module` checks a decoded :class:`~wasmlite.environ.module.ModuleInfo`
+(types, imports, limits, globals, element and data segments, start function, exports)
+and types every function body with the algorithm of the specification's appendix
+("Validation Algorithm", §A.3): an operand stack whose entries are valtypes or
+*Unknown* (the bottom type of unreachable code), and a stack of control frames that
+remember their label types, the operand-stack height at entry and whether the rest of
+the block is unreachable.
+
+Errors are :class:`~wasmlite.errors.ValidationError` with the spec testsuite's wording
+(``"type mismatch"``, ``"unknown local 3"``, ...) and the byte offset of the offending
+instruction (0 where the decoder recorded no offset).  The one binary-format rule that
+can only be checked with the instructions at hand, "data count section required"
+(spec §5.5.16), raises :class:`~wasmlite.errors.DecodeError`, as the testsuite
+classifies it as malformed.
+
+Speed matters (every module load validates): the simple numeric and vector
+instructions, whose type is a fixed ``[t1*] -> [t2?]``, go through precomputed
+signature tables and a fast path that compares the top of the stack directly; only
+unreachable code or a type error falls back to the element-by-element algorithm.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from wasmlite.binary import opcodes as op
+from wasmlite.binary.decoder import read_instructions
+from wasmlite.environ.module import (
+    BLOCKTYPE_EMPTY,
+    EXTERN_FUNC,
+    EXTERN_GLOBAL,
+    EXTERN_MEMORY,
+    EXTERN_TABLE,
+    EXTERNREF,
+    F32,
+    F64,
+    FUNCREF,
+    I32,
+    I64,
+    MAX_PAGES,
+    V128,
+    VAL_TYPES,
+    FuncType,
+    Limits,
+    ModuleInfo,
+)
+from wasmlite.errors import DecodeError, ValidationError
+
+__all__ = ["validate_module", "UNKNOWN"]
+
+#: The bottom type of the validation algorithm ("Unknown"): what popping from the
+#: polymorphic stack of unreachable code yields.  Never equal to a valtype byte.
+UNKNOWN = 0
+
+_LETTERS = {"i": I32, "I": I64, "f": F32, "F": F64, "v": V128}
+
+_NUM_OR_VEC = frozenset((I32, I64, F32, F64, V128, UNKNOWN))
+_REF_OR_UNKNOWN = frozenset((FUNCREF, EXTERNREF, UNKNOWN))
+
+# -- signature tables ----------------------------------------------------------------------
+#
+# Each line: ``params:result`` in the letters above (result may be empty), then the
+# spec names of the instructions with that type.
+
+
+def _shapes(names: str, shapes: str) -> str:
+    return " ".join(f"{s}.{n}" for s in shapes.split() for n in names.split())
+
+
+_SIGNATURE_TABLE = f"""
+:i i32.const
+:I i64.const
+:f f32.const
+:F f64.const
+:v v128.const
+i:i i32.eqz i32.clz i32.ctz i32.popcnt i32.extend8_s i32.extend16_s
+ii:i {_shapes("eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u add sub mul div_s div_u "
+              "rem_s rem_u and or xor shl shr_s shr_u rotl rotr", "i32")}
+I:i i64.eqz i32.wrap_i64
+II:i {_shapes("eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u", "i64")}
+ff:i {_shapes("eq ne lt gt le ge", "f32")}
+FF:i {_shapes("eq ne lt gt le ge", "f64")}
+I:I i64.clz i64.ctz i64.popcnt i64.extend8_s i64.extend16_s i64.extend32_s
+II:I {_shapes("add sub mul div_s div_u rem_s rem_u and or xor shl shr_s shr_u rotl rotr",
+              "i64")}
+f:f {_shapes("abs neg ceil floor trunc nearest sqrt", "f32")}
+ff:f {_shapes("add sub mul div min max copysign", "f32")}
+F:F {_shapes("abs neg ceil floor trunc nearest sqrt", "f64")}
+FF:F {_shapes("add sub mul div min max copysign", "f64")}
+f:i i32.trunc_f32_s i32.trunc_f32_u i32.reinterpret_f32 i32.trunc_sat_f32_s
+    i32.trunc_sat_f32_u
+F:i i32.trunc_f64_s i32.trunc_f64_u i32.trunc_sat_f64_s i32.trunc_sat_f64_u
+i:I i64.extend_i32_s i64.extend_i32_u
+f:I i64.trunc_f32_s i64.trunc_f32_u i64.trunc_sat_f32_s i64.trunc_sat_f32_u
+F:I i64.trunc_f64_s i64.trunc_f64_u i64.reinterpret_f64 i64.trunc_sat_f64_s
+    i64.trunc_sat_f64_u
+i:f f32.convert_i32_s f32.convert_i32_u f32.reinterpret_i32
+I:f f32.convert_i64_s f32.convert_i64_u
+F:f f32.demote_f64
+i:F f64.convert_i32_s f64.convert_i32_u
+I:F f64.convert_i64_s f64.convert_i64_u f64.reinterpret_i64
+f:F f64.promote_f32
+i:v i8x16.splat i16x8.splat i32x4.splat
+I:v i64x2.splat
+f:v f32x4.splat
+F:v f64x2.splat
+v:v v128.not
+    {_shapes("abs neg", "i8x16 i16x8 i32x4 i64x2 f32x4 f64x2")}
+    i8x16.popcnt
+    {_shapes("sqrt ceil floor trunc nearest", "f32x4 f64x2")}
+    f32x4.demote_f64x2_zero f64x2.promote_low_f32x4
+    i16x8.extadd_pairwise_i8x16_s i16x8.extadd_pairwise_i8x16_u
+    i32x4.extadd_pairwise_i16x8_s i32x4.extadd_pairwise_i16x8_u
+    {_shapes("extend_low_i8x16_s extend_high_i8x16_s extend_low_i8x16_u "
+             "extend_high_i8x16_u", "i16x8")}
+    {_shapes("extend_low_i16x8_s extend_high_i16x8_s extend_low_i16x8_u "
+             "extend_high_i16x8_u", "i32x4")}
+    {_shapes("extend_low_i32x4_s extend_high_i32x4_s extend_low_i32x4_u "
+             "extend_high_i32x4_u", "i64x2")}
+    i32x4.trunc_sat_f32x4_s i32x4.trunc_sat_f32x4_u f32x4.convert_i32x4_s
+    f32x4.convert_i32x4_u i32x4.trunc_sat_f64x2_s_zero i32x4.trunc_sat_f64x2_u_zero
+    f64x2.convert_low_i32x4_s f64x2.convert_low_i32x4_u
+vv:v i8x16.swizzle v128.and v128.andnot v128.or v128.xor
+    {_shapes("eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u", "i8x16 i16x8 i32x4")}
+    {_shapes("eq ne lt_s gt_s le_s ge_s", "i64x2")}
+    {_shapes("eq ne lt gt le ge", "f32x4 f64x2")}
+    i8x16.narrow_i16x8_s i8x16.narrow_i16x8_u i16x8.narrow_i32x4_s i16x8.narrow_i32x4_u
+    {_shapes("add add_sat_s add_sat_u sub sub_sat_s sub_sat_u min_s min_u max_s max_u "
+             "avgr_u", "i8x16 i16x8")}
+    i16x8.q15mulr_sat_s i16x8.mul
+    {_shapes("extmul_low_i8x16_s extmul_high_i8x16_s extmul_low_i8x16_u "
+             "extmul_high_i8x16_u", "i16x8")}
+    {_shapes("add sub mul min_s min_u max_s max_u dot_i16x8_s extmul_low_i16x8_s "
+             "extmul_high_i16x8_s extmul_low_i16x8_u extmul_high_i16x8_u", "i32x4")}
+    {_shapes("add sub mul extmul_low_i32x4_s extmul_high_i32x4_s extmul_low_i32x4_u "
+             "extmul_high_i32x4_u", "i64x2")}
+    {_shapes("add sub mul div min max pmin pmax", "f32x4 f64x2")}
+vvv:v v128.bitselect
+v:i v128.any_true {_shapes("all_true bitmask", "i8x16 i16x8 i32x4 i64x2")}
+vi:v {_shapes("shl shr_s shr_u", "i8x16 i16x8 i32x4 i64x2")}
+"""
+
+#: memory instructions: spec name → (params, result) in letters; the natural alignment
+#: comes from ``opcodes.MEMARG_NATURAL_ALIGN``.
+_MEMORY_TABLE = """
+i:i i32.load i32.load8_s i32.load8_u i32.load16_s i32.load16_u
+i:I i64.load i64.load8_s i64.load8_u i64.load16_s i64.load16_u i64.load32_s i64.load32_u
+i:f f32.load
+i:F f64.load
+ii: i32.store i32.store8 i32.store16
+iI: i64.store i64.store8 i64.store16 i64.store32
+if: f32.store
+iF: f64.store
+i:v v128.load v128.load8x8_s v128.load8x8_u v128.load16x4_s v128.load16x4_u
+    v128.load32x2_s v128.load32x2_u v128.load8_splat v128.load16_splat v128.load32_splat
+    v128.load64_splat v128.load32_zero v128.load64_zero
+iv: v128.store
+"""
+
+#: lane instructions: spec name → (params, result, lane count)
+_LANE_TABLE = """
+v:i16 i8x16.extract_lane_s i8x16.extract_lane_u
+vi:v16 i8x16.replace_lane
+v:i8 i16x8.extract_lane_s i16x8.extract_lane_u
+vi:v8 i16x8.replace_lane
+v:i4 i32x4.extract_lane
+vi:v4 i32x4.replace_lane
+v:I2 i64x2.extract_lane
+vI:v2 i64x2.replace_lane
+v:f4 f32x4.extract_lane
+vf:v4 f32x4.replace_lane
+v:F2 f64x2.extract_lane
+vF:v2 f64x2.replace_lane
+iv:v16 v128.load8_lane
+iv:v8 v128.load16_lane
+iv:v4 v128.load32_lane
+iv:v2 v128.load64_lane
+iv:16 v128.store8_lane
+iv:8 v128.store16_lane
+iv:4 v128.store32_lane
+iv:2 v128.store64_lane
+"""
+
+
+def _parse_table(text: str) -> dict[int, tuple[str, str]]:
+    """``opcode -> (params, result)`` (letter strings) from one of the tables above."""
+    out: dict[int, tuple[str, str]] = {}
+    sig: tuple[str, str] | None = None
+    for tok in text.split():
+        if ":" in tok:
+            p, r = tok.split(":")
+            sig = (p, r)
+            continue
+        assert sig is not None
+        out[op.OPCODES_BY_NAME[tok]] = sig
+    return out
+
+
+def _types(letters: str) -> tuple[int, ...]:
+    return tuple(_LETTERS[c] for c in letters)
+
+
+# Instruction kinds, tested in the hot loop roughly in order of frequency.
+K_LOCAL_GET = 1
+K_CONST = 2  # [] -> [t]
+K_BINARY = 3  # [t1 t2] -> [t]
+K_LOCAL_SET = 4
+K_LOAD = 5  # memarg, [i32] -> [t]
+K_STORE = 6  # memarg, [i32 t] -> []
+K_UNARY = 7  # [t1] -> [t]
+K_LOCAL_TEE = 8
+K_BR_IF = 9
+K_END = 10
+K_BLOCK = 11
+K_CALL = 12
+K_GENERIC = 13  # any other fixed [t1*] -> [t2?]
+K_OTHER = 14  # everything handled in _BodyValidator.other
+
+#: opcode -> (kind, params (stack order), result or None)
+_DISPATCH: dict[int, tuple[int, tuple[int, ...], int | None]] = {}
+
+for _opc, (_p, _r) in _parse_table(_SIGNATURE_TABLE).items():
+    _params = _types(_p)
+    _res = _LETTERS[_r] if _r else None
+    if not _params and _res is not None:
+        _kind = K_CONST
+    elif len(_params) == 1 and _res is not None:
+        _kind = K_UNARY
+    elif len(_params) == 2 and _res is not None:
+        _kind = K_BINARY
+    else:
+        _kind = K_GENERIC
+    _DISPATCH[_opc] = (_kind, _params, _res)
+
+#: memarg opcode -> (params, result, natural alignment log2)
+_MEMOPS: dict[int, tuple[tuple[int, ...], int | None, int]] = {}
+for _opc, (_p, _r) in _parse_table(_MEMORY_TABLE).items():
+    _params = _types(_p)
+    _res = _LETTERS[_r] if _r else None
+    _MEMOPS[_opc] = (_params, _res, op.MEMARG_NATURAL_ALIGN[_opc])
+    _DISPATCH[_opc] = (K_LOAD if _res is not None else K_STORE, _params, _res)
+
+#: lane opcode -> (params, result, lane count, natural alignment log2 or None)
+_LANEOPS: dict[int, tuple[tuple[int, ...], int | None, int, int | None]] = {}
+for _opc, (_p, _r) in _parse_table(_LANE_TABLE).items():
+    _lanes = int(_r.lstrip("iIfFv"))
+    _r = _r[: len(_r) - len(str(_lanes))]
+    _LANEOPS[_opc] = (_types(_p), _LETTERS[_r] if _r else None, _lanes,
+                      op.MEMARG_NATURAL_ALIGN.get(_opc))
+    _DISPATCH[_opc] = (K_OTHER, (), None)
+
+_DISPATCH[op.LOCAL_GET] = (K_LOCAL_GET, (), None)
+_DISPATCH[op.LOCAL_SET] = (K_LOCAL_SET, (), None)
+_DISPATCH[op.LOCAL_TEE] = (K_LOCAL_TEE, (), None)
+_DISPATCH[op.BR_IF] = (K_BR_IF, (), None)
+_DISPATCH[op.END] = (K_END, (), None)
+_DISPATCH[op.BLOCK] = (K_BLOCK, (), None)
+_DISPATCH[op.LOOP] = (K_BLOCK, (), None)
+_DISPATCH[op.CALL] = (K_CALL, (), None)
+for _name in ("unreachable nop if else br br_table return call_indirect drop select "
+              "select_t global.get global.set table.get table.set memory.size memory.grow "
+              "memory.init data.drop memory.copy memory.fill table.init elem.drop "
+              "table.copy table.grow table.size table.fill ref.null ref.is_null ref.func "
+              "i8x16.shuffle").split():
+    _DISPATCH[op.OPCODES_BY_NAME[_name]] = (K_OTHER, (), None)
+
+#: constant instructions allowed in constant expressions (spec §3.3.10), with their type
+_CONST_TYPES = {op.I32_CONST: I32, op.I64_CONST: I64, op.F32_CONST: F32,
+                op.F64_CONST: F64, op.V128_CONST: V128}
+
+_NO_SIG: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+
+
+def _err(message: str, offset: int) -> ValidationError:
+    return ValidationError(message, offset)
+
+
+# -- module-level checks -------------------------------------------------------------------
+
+def _check_limits(limits: Limits, bound: int, message: str, offset: int) -> None:
+    """Spec §3.2.1 (limits): ``min`` and ``max`` within ``bound``, ``min <= max``."""
+    if limits.min > bound:
+        raise _err(message, offset)
+    if limits.max is not None:
+        if limits.max > bound:
+            raise _err(message, offset)
+        if limits.min > limits.max:
+            raise _err("size minimum must not be greater than maximum", offset)
+
+
+_MEMORY_LIMIT_MESSAGE = "memory size must be at most 65536 pages (4GiB)"
+_TABLE_LIMIT_MESSAGE = "table size must be at most 2^32-1"
+
+
+class _Context:
+    """The validation context ``C`` of spec §3.1.1, flattened for quick lookup."""
+
+    def __init__(self, info: ModuleInfo):
+        self.info = info
+        self.types = info.types
+        self.func_types: list[FuncType] = []
+        self.tables = info.table_types()
+        self.memories = info.memory_types()
+        self.globals = info.global_types()
+        self.num_imported_globals = info.num_imported_globals
+        self.elem_types = [e.type for e in info.elems]
+        self.num_datas = info.data_count if info.data_count is not None else len(info.datas)
+        self.refs: set[int] = set()
+
+
+def _collect_refs(expr: list | None, refs: set[int]) -> None:
+    if expr:
+        for ins in expr:
+            if ins[0] == op.REF_FUNC:
+                refs.add(ins[1])
+
+
+def _check_const_expr(ctx: _Context, expr: list | None, expected: int, where: int) -> None:
+    """A constant expression of type ``[expected]`` (spec §3.3.10, 2.0 rules).
+
+    Constant instructions are ``t.const``, ``ref.null``, ``ref.func`` and ``global.get``
+    of an immutable global; only imported globals are visible (``C'`` of spec §3.4.10).
+    """
+    expr = expr or []
+    nglobals = ctx.num_imported_globals
+    for opc, imm, off in expr:
+        if opc in _CONST_TYPES or opc == op.REF_NULL:
+            continue
+        if opc == op.REF_FUNC:
+            if imm >= len(ctx.func_types):
+                raise _err(f"unknown function {imm}", off)
+            continue
+        if opc == op.GLOBAL_GET:
+            if imm >= nglobals:
+                raise _err(f"unknown global {imm}", off)
+            if ctx.globals[imm].mutable:
+                raise _err("constant expression required", off)
+            continue
+        if opc == op.END:
+            continue
+        raise _err("constant expression required", off)
+    stack: list[int] = []
+    for opc, imm, _off in expr:
+        if opc == op.END:
+            continue
+        t = _CONST_TYPES.get(opc)
+        if t is None:
+            if opc == op.REF_NULL:
+                t = imm
+            elif opc == op.REF_FUNC:
+                t = FUNCREF
+            else:  # global.get
+                t = ctx.globals[imm].valtype
+        stack.append(t)
+    if stack != [expected]:
+        raise _err("type mismatch", expr[-1][2] if expr else where)
+
+
+def _validate_module_fields(ctx: _Context) -> None:
+    info = ctx.info
+    ntypes = len(info.types)
+    for imp in info.imports:
+        if imp.kind == EXTERN_FUNC:
+            if not (0 <= imp.desc < ntypes):
+                raise _err(f"unknown type {imp.desc}", imp.offset)
+        elif imp.kind == EXTERN_TABLE:
+            _check_limits(imp.desc.limits, 0xFFFFFFFF, _TABLE_LIMIT_MESSAGE, imp.offset)
+        elif imp.kind == EXTERN_MEMORY:
+            _check_limits(imp.desc.limits, MAX_PAGES, _MEMORY_LIMIT_MESSAGE, imp.offset)
+        elif imp.kind == EXTERN_GLOBAL:
+            pass
+        else:  # pragma: no cover - the decoder rejects other kinds
+            raise _err("malformed import kind", imp.offset)
+    for typeidx in info.funcs:
+        if not (0 <= typeidx < ntypes):
+            raise _err(f"unknown type {typeidx}", 0)
+    ctx.func_types = [info.types[t] for t in info.func_typeidx()]
+    for table in info.tables:
+        _check_limits(table.limits, 0xFFFFFFFF, _TABLE_LIMIT_MESSAGE, 0)
+    for memory in info.memories:
+        _check_limits(memory.limits, MAX_PAGES, _MEMORY_LIMIT_MESSAGE, 0)
+    if len(ctx.memories) > 1:
+        raise _err("multiple memories", 0)
+
+    # C.refs: function indices occurring outside function bodies (spec §3.4.10).
+    refs = ctx.refs
+    for g in info.globals:
+        _collect_refs(g.init, refs)
+    for e in info.elems:
+        for item in e.items:
+            _collect_refs(item, refs)
+        _collect_refs(e.offset, refs)
+    for d in info.datas:
+        _collect_refs(d.offset, refs)
+    for ex in info.exports:
+        if ex.kind == EXTERN_FUNC:
+            refs.add(ex.index)
+
+    for g in info.globals:
+        _check_const_expr(ctx, g.init, g.type.valtype, 0)
+    for e in info.elems:
+        for item in e.items:
+            _check_const_expr(ctx, item, e.type, 0)
+        if e.mode == "active":
+            if e.table >= len(ctx.tables):
+                raise _err(f"unknown table {e.table}", 0)
+            if ctx.tables[e.table].elem != e.type:
+                raise _err("type mismatch", 0)
+            _check_const_expr(ctx, e.offset, I32, 0)
+    for d in info.datas:
+        if d.mode == "active":
+            if d.memory >= len(ctx.memories):
+                raise _err(f"unknown memory {d.memory}", 0)
+            _check_const_expr(ctx, d.offset, I32, 0)
+    if info.start is not None:
+        if info.start >= len(ctx.func_types):
+            raise _err(f"unknown function {info.start}", 0)
+        ft = ctx.func_types[info.start]
+        if ft.params or ft.results:
+            raise _err("start function", 0)
+    names: set[str] = set()
+    spaces = {EXTERN_FUNC: (len(ctx.func_types), "function"),
+              EXTERN_TABLE: (len(ctx.tables), "table"),
+              EXTERN_MEMORY: (len(ctx.memories), "memory"),
+              EXTERN_GLOBAL: (len(ctx.globals), "global")}
+    for ex in info.exports:
+        count, what = spaces[ex.kind]
+        if ex.index >= count:
+            raise _err(f"unknown {what} {ex.index}", 0)
+        if ex.name in names:
+            raise _err("duplicate export name", 0)
+        names.add(ex.name)
+
+
+# -- function bodies -----------------------------------------------------------------------
+
+class _ExpandedLocals:
+    """Local types looked up through the compressed declarations (for huge counts)."""
+
+    def __init__(self, params: tuple[int, ...], decls: list[tuple[int, int]]):
+        self.bounds: list[int] = []
+        self.kinds: list[int] = []
+        n = 0
+        for t in params:
+            n += 1
+            self.bounds.append(n)
+            self.kinds.append(t)
+        for count, t in decls:
+            if count:
+                n += count
+                self.bounds.append(n)
+                self.kinds.append(t)
+        self.total = n
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index: int) -> int:
+        if not (0 <= index < self.total):
+            raise IndexError(index)
+        return self.kinds[bisect_right(self.bounds, index)]
+
+
+class _BodyValidator:
+    """Validates one function body (spec appendix A.3, "Validation Algorithm").
+
+    A control frame is the list ``[opcode, start_types, end_types, height, unreachable,
+    label_types]``.
+    """
+
+    def __init__(self, ctx: _Context, ftype: FuncType, locals_, instrs: list):
+        self.ctx = ctx
+        self.locals = locals_
+        self.stack: list[int] = []
+        self.ctrls: list[list] = [
+            [op.BLOCK, (), ftype.results, 0, False, ftype.results]]
+        self.instrs = instrs
+
+    # -- the algorithm's primitives -----------------------------------------------------
+    def pop(self, expect: int, offset: int) -> int:
+        stack = self.stack
+        frame = self.ctrls[-1]
+        if len(stack) == frame[3]:
+            if frame[4]:
+                return UNKNOWN
+            raise _err("type mismatch", offset)
+        actual = stack.pop()
+        if actual != expect and actual != UNKNOWN and expect != UNKNOWN:
+            raise _err("type mismatch", offset)
+        return actual
+
+    def pop_vals(self, types: tuple[int, ...], offset: int) -> list[int]:
+        out = [0] * len(types)
+        for i in range(len(types) - 1, -1, -1):
+            out[i] = self.pop(types[i], offset)
+        return out
+
+    def push_ctrl(self, opcode: int, start: tuple, end: tuple) -> None:
+        labels = start if opcode == op.LOOP else end
+        self.ctrls.append([opcode, start, end, len(self.stack), False, labels])
+        self.stack.extend(start)
+
+    def pop_ctrl(self, offset: int) -> list:
+        frame = self.ctrls[-1]
+        self.pop_vals(frame[2], offset)
+        if len(self.stack) != frame[3]:
+            raise _err("type mismatch", offset)
+        self.ctrls.pop()
+        return frame
+
+    def set_unreachable(self) -> None:
+        frame = self.ctrls[-1]
+        del self.stack[frame[3]:]
+        frame[4] = True
+
+    def label(self, labelidx: int, offset: int) -> list:
+        if labelidx >= len(self.ctrls):
+            raise _err(f"unknown label {labelidx}", offset)
+        return self.ctrls[-1 - labelidx]
+
+    def blocktype(self, bt: int, offset: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        if bt == BLOCKTYPE_EMPTY:
+            return _NO_SIG
+        if bt < 0:
+            t = bt & 0x7F
+            if t not in VAL_TYPES:
+                raise DecodeError("malformed value type", offset)
+            return (), (t,)
+        if bt >= len(self.ctx.types):
+            raise _err(f"unknown type {bt}", offset)
+        ft = self.ctx.types[bt]
+        return ft.params, ft.results
+
+    def memory(self, offset: int, memidx: int = 0) -> None:
+        if memidx >= len(self.ctx.memories):
+            raise _err(f"unknown memory {memidx}", offset)
+
+    def table(self, tableidx: int, offset: int) -> int:
+        tables = self.ctx.tables
+        if tableidx >= len(tables):
+            raise _err(f"unknown table {tableidx}", offset)
+        return tables[tableidx].elem
+
+    def data(self, dataidx: int, offset: int) -> None:
+        if self.ctx.info.data_count is None:
+            raise DecodeError("data count section required", offset)
+        if dataidx >= self.ctx.num_datas:
+            raise _err(f"unknown data segment {dataidx}", offset)
+
+    def elem(self, elemidx: int, offset: int) -> int:
+        if elemidx >= len(self.ctx.elem_types):
+            raise _err(f"unknown elem segment {elemidx}", offset)
+        return self.ctx.elem_types[elemidx]
+
+    # -- the main loop ------------------------------------------------------------------
+    def run(self) -> None:
+        stack = self.stack
+        ctrls = self.ctrls
+        locals_ = self.locals
+        pop = self.pop
+        pop_vals = self.pop_vals
+        dispatch = _DISPATCH
+        func_types = self.ctx.func_types
+        memories = self.ctx.memories
+        memops = _MEMOPS
+        h = 0  # operand-stack height of the innermost frame
+        instrs = self.instrs
+        n = len(instrs)
+        i = 0
+        for opc, imm, off in instrs:
+            i += 1
+            try:
+                kind, params, res = dispatch[opc]
+            except KeyError:
+                raise _err("unknown operator", off) from None
+            if kind == K_LOCAL_GET:
+                try:
+                    stack.append(locals_[imm])
+                except IndexError:
+                    raise _err(f"unknown local {imm}", off) from None
+            elif kind == K_CONST:
+                stack.append(res)
+            elif kind == K_BINARY:
+                if len(stack) - 2 >= h and stack[-1] == params[1] and stack[-2] == params[0]:
+                    stack.pop()
+                    stack[-1] = res
+                else:
+                    pop(params[1], off)
+                    pop(params[0], off)
+                    stack.append(res)
+            elif kind == K_LOCAL_SET:
+                try:
+                    t = locals_[imm]
+                except IndexError:
+                    raise _err(f"unknown local {imm}", off) from None
+                if len(stack) > h and stack[-1] == t:
+                    stack.pop()
+                else:
+                    pop(t, off)
+            elif kind == K_LOAD:
+                if not memories:
+                    raise _err("unknown memory 0", off)
+                if imm[0] > memops[opc][2]:
+                    raise _err("alignment must not be larger than natural", off)
+                if len(stack) > h and stack[-1] == I32:
+                    stack[-1] = res
+                else:
+                    pop(I32, off)
+                    stack.append(res)
+            elif kind == K_STORE:
+                if not memories:
+                    raise _err("unknown memory 0", off)
+                if imm[0] > memops[opc][2]:
+                    raise _err("alignment must not be larger than natural", off)
+                if len(stack) - 2 >= h and stack[-1] == params[1] and stack[-2] == I32:
+                    del stack[-2:]
+                else:
+                    pop(params[1], off)
+                    pop(I32, off)
+            elif kind == K_UNARY:
+                if len(stack) > h and stack[-1] == params[0]:
+                    stack[-1] = res
+                else:
+                    pop(params[0], off)
+                    stack.append(res)
+            elif kind == K_LOCAL_TEE:
+                try:
+                    t = locals_[imm]
+                except IndexError:
+                    raise _err(f"unknown local {imm}", off) from None
+                if not (len(stack) > h and stack[-1] == t):
+                    pop(t, off)
+                    stack.append(t)
+            elif kind == K_BR_IF:
+                if imm >= len(ctrls):
+                    raise _err(f"unknown label {imm}", off)
+                labels = ctrls[-1 - imm][5]
+                if not labels and len(stack) > h and stack[-1] == I32:
+                    stack.pop()
+                else:
+                    pop(I32, off)
+                    pop_vals(labels, off)
+                    stack.extend(labels)
+            elif kind == K_END:
+                frame = ctrls[-1]
+                ends = frame[2]
+                k = len(ends)
+                if not (len(stack) == h + k and tuple(stack[h:]) == ends):
+                    self.pop_ctrl(off)
+                else:
+                    ctrls.pop()
+                    del stack[h:]
+                if frame[0] == op.IF and frame[1] != ends:
+                    raise _err("type mismatch", off)
+                if not ctrls:
+                    if i != n:
+                        raise DecodeError("operators remaining after end of function",
+                                          instrs[i][2])
+                    return
+                stack.extend(ends)
+                h = ctrls[-1][3]
+            elif kind == K_BLOCK:
+                start, ends = self.blocktype(imm, off)
+                if start:
+                    pop_vals(start, off)
+                self.push_ctrl(opc, start, ends)
+                h = ctrls[-1][3]
+            elif kind == K_CALL:
+                if imm >= len(func_types):
+                    raise _err(f"unknown function {imm}", off)
+                ft = func_types[imm]
+                fp = ft.params
+                k = len(fp)
+                if k:
+                    if len(stack) - k >= h and tuple(stack[-k:]) == fp:
+                        del stack[-k:]
+                    else:
+                        pop_vals(fp, off)
+                stack.extend(ft.results)
+            elif kind == K_GENERIC:
+                pop_vals(params, off)
+                if res is not None:
+                    stack.append(res)
+            else:
+                self.other(opc, imm, off)
+                h = ctrls[-1][3]
+        raise DecodeError("unexpected end of section or function",
+                          instrs[-1][2] if instrs else 0)
+
+    def other(self, opc: int, imm, off: int) -> None:
+        """The instructions not handled inline in :meth:`run`."""
+        stack = self.stack
+        pop = self.pop
+        ctx = self.ctx
+        if opc == op.UNREACHABLE:
+            self.set_unreachable()
+        elif opc == op.NOP:
+            pass
+        elif opc == op.IF:
+            start, ends = self.blocktype(imm, off)
+            pop(I32, off)
+            if start:
+                self.pop_vals(start, off)
+            self.push_ctrl(opc, start, ends)
+        elif opc == op.ELSE:
+            frame = self.ctrls[-1]
+            if frame[0] != op.IF:
+                raise DecodeError("else found outside of an `if` block", off)
+            self.pop_ctrl(off)
+            self.push_ctrl(op.ELSE, frame[1], frame[2])
+        elif opc == op.BR:
+            self.pop_vals(self.label(imm, off)[5], off)
+            self.set_unreachable()
+        elif opc == op.BR_TABLE:
+            targets, default = imm
+            pop(I32, off)
+            arity = len(self.label(default, off)[5])
+            for lbl in targets:
+                types = self.label(lbl, off)[5]
+                if len(types) != arity:
+                    raise _err("type mismatch", off)
+                stack.extend(self.pop_vals(types, off))
+            self.pop_vals(self.label(default, off)[5], off)
+            self.set_unreachable()
+        elif opc == op.RETURN:
+            self.pop_vals(self.ctrls[0][5], off)
+            self.set_unreachable()
+        elif opc == op.CALL_INDIRECT:
+            typeidx, tableidx = imm
+            elem = self.table(tableidx, off)
+            if typeidx >= len(ctx.types):
+                raise _err(f"unknown type {typeidx}", off)
+            if elem != FUNCREF:
+                raise _err("type mismatch", off)
+            ft = ctx.types[typeidx]
+            pop(I32, off)
+            self.pop_vals(ft.params, off)
+            stack.extend(ft.results)
+        elif opc == op.DROP:
+            pop(UNKNOWN, off)
+        elif opc == op.SELECT:
+            pop(I32, off)
+            t1 = pop(UNKNOWN, off)
+            t2 = pop(UNKNOWN, off)
+            if t1 not in _NUM_OR_VEC or t2 not in _NUM_OR_VEC:
+                raise _err("type mismatch", off)
+            if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
+                raise _err("type mismatch", off)
+            stack.append(t2 if t1 == UNKNOWN else t1)
+        elif opc == op.SELECT_T:
+            if len(imm) != 1:
+                raise _err("invalid result arity", off)
+            t = imm[0]
+            pop(I32, off)
+            pop(t, off)
+            pop(t, off)
+            stack.append(t)
+        elif opc == op.GLOBAL_GET:
+            if imm >= len(ctx.globals):
+                raise _err(f"unknown global {imm}", off)
+            stack.append(ctx.globals[imm].valtype)
+        elif opc == op.GLOBAL_SET:
+            if imm >= len(ctx.globals):
+                raise _err(f"unknown global {imm}", off)
+            g = ctx.globals[imm]
+            if not g.mutable:
+                raise _err("global is immutable", off)
+            pop(g.valtype, off)
+        elif opc == op.TABLE_GET:
+            t = self.table(imm, off)
+            pop(I32, off)
+            stack.append(t)
+        elif opc == op.TABLE_SET:
+            t = self.table(imm, off)
+            pop(t, off)
+            pop(I32, off)
+        elif opc == op.TABLE_SIZE:
+            self.table(imm, off)
+            stack.append(I32)
+        elif opc == op.TABLE_GROW:
+            t = self.table(imm, off)
+            pop(I32, off)
+            pop(t, off)
+            stack.append(I32)
+        elif opc == op.TABLE_FILL:
+            t = self.table(imm, off)
+            pop(I32, off)
+            pop(t, off)
+            pop(I32, off)
+        elif opc == op.TABLE_COPY:
+            dst, src = imm
+            t1 = self.table(dst, off)
+            t2 = self.table(src, off)
+            if t1 != t2:
+                raise _err("type mismatch", off)
+            self.pop_vals((I32, I32, I32), off)
+        elif opc == op.TABLE_INIT:
+            elemidx, tableidx = imm
+            t1 = self.table(tableidx, off)
+            t2 = self.elem(elemidx, off)
+            if t1 != t2:
+                raise _err("type mismatch", off)
+            self.pop_vals((I32, I32, I32), off)
+        elif opc == op.ELEM_DROP:
+            self.elem(imm, off)
+        elif opc == op.MEMORY_SIZE:
+            self.memory(off, imm or 0)
+            stack.append(I32)
+        elif opc == op.MEMORY_GROW:
+            self.memory(off, imm or 0)
+            pop(I32, off)
+            stack.append(I32)
+        elif opc == op.MEMORY_FILL:
+            self.memory(off, imm or 0)
+            self.pop_vals((I32, I32, I32), off)
+        elif opc == op.MEMORY_COPY:
+            self.memory(off, imm[0])
+            self.memory(off, imm[1])
+            self.pop_vals((I32, I32, I32), off)
+        elif opc == op.MEMORY_INIT:
+            dataidx, memidx = imm
+            self.memory(off, memidx)
+            self.data(dataidx, off)
+            self.pop_vals((I32, I32, I32), off)
+        elif opc == op.DATA_DROP:
+            self.data(imm, off)
+        elif opc == op.REF_NULL:
+            stack.append(imm)
+        elif opc == op.REF_IS_NULL:
+            t = pop(UNKNOWN, off)
+            if t not in _REF_OR_UNKNOWN:
+                raise _err("type mismatch", off)
+            stack.append(I32)
+        elif opc == op.REF_FUNC:
+            if imm >= len(ctx.func_types):
+                raise _err(f"unknown function {imm}", off)
+            if imm not in ctx.refs:
+                raise _err("undeclared function reference", off)
+            stack.append(FUNCREF)
+        elif opc == op.I8X16_SHUFFLE:
+            for lane in imm:
+                if lane >= 32:
+                    raise _err("invalid lane index", off)
+            pop(V128, off)
+            pop(V128, off)
+            stack.append(V128)
+        elif opc in _LANEOPS:
+            params, res, lanes, align = _LANEOPS[opc]
+            if align is not None:
+                memarg, lane = imm
+                self.memory(off)
+                if memarg[0] > align:
+                    raise _err("alignment must not be larger than natural", off)
+            else:
+                lane = imm
+            if lane >= lanes:
+                raise _err("invalid lane index", off)
+            self.pop_vals(params, off)
+            if res is not None:
+                stack.append(res)
+        else:  # pragma: no cover - every opcode of the dispatch table is handled above
+            raise _err("unknown operator", off)
+
+
+def _body_locals(ftype: FuncType, decls: list[tuple[int, int]]):
+    total = len(ftype.params) + sum(c for c, _ in decls)
+    if total <= 1 << 16:
+        out = list(ftype.params)
+        for count, t in decls:
+            out.extend([t] * count)
+        return out
+    return _ExpandedLocals(ftype.params, decls)
+
+
+def validate_module(info: ModuleInfo) -> list[list[tuple]]:
+    """Validate ``info`` (WebAssembly 2.0 spec §3) and return the decoded bodies.
+
+    Returns one list of ``(opcode, immediate, offset)`` instructions per defined
+    function, in order, each ending with the function's final ``end`` (the output of
+    ``binary.read_instructions``), so later stages need not decode them again.
+
+    Raises :class:`~wasmlite.errors.ValidationError` (spec testsuite wording, byte
+    offset) for an invalid module; :class:`~wasmlite.errors.DecodeError` from
+    ``read_instructions`` (malformed bodies) propagates unchanged, and "data count
+    section required" is raised as a ``DecodeError`` too (spec §5.5.16).
+    """
+    ctx = _Context(info)
+    _validate_module_fields(ctx)
+    if len(info.codes) != len(info.funcs):
+        raise DecodeError("function and code section have inconsistent lengths", 0)
+    data = info.bytes
+    nimported = info.num_imported_funcs
+    has_data_count = info.data_count is not None
+    bodies: list[list[tuple]] = []
+    for i, body in enumerate(info.codes):
+        ftype = ctx.func_types[nimported + i]
+        instrs = read_instructions(data, body.body_start, body.body_end,
+                                   has_data_count=has_data_count)
+        _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
+        bodies.append(instrs)
+    return bodies

@@ -1,0 +1,229 @@
+"""``WasiConfig``: what a WASI program sees (wasmtime-py: ``wasmtime.WasiConfig``).
+
+The configuration only records choices; :class:`wasmlite.wasi.WasiCtx` turns it into live
+state (open host descriptors) when ``Store.set_wasi`` is called.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Union
+
+from ..errors import WasmtimeError
+
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+
+class DirPerms(enum.IntFlag):
+    """What the guest may do with a preopened directory (wasmtime-py / wasmtime-wasi ``DirPerms``).
+
+    ``READ`` allows listing and opening; ``MUTATE`` allows creating, renaming and removing
+    entries and setting times.
+    """
+
+    READ = 1
+    MUTATE = 2
+    READ_ONLY = 1
+    WRITE_ONLY = 2
+    READ_WRITE = 3
+
+
+class FilePerms(enum.IntFlag):
+    """What the guest may do with files under a preopen (wasmtime-wasi ``FilePerms``).
+
+    ``READ`` allows opening files for reading, ``WRITE`` for writing (including truncation).
+    """
+
+    READ = 1
+    WRITE = 2
+    READ_ONLY = 1
+    WRITE_ONLY = 2
+    READ_WRITE = 3
+
+
+def _fspath_str(path: PathLike) -> str:
+    p = os.fspath(path)
+    return os.fsdecode(p) if isinstance(p, bytes) else p
+
+
+@dataclass
+class StdioSpec:
+    """How one standard stream is provided.
+
+    ``kind`` is one of ``"null"`` (stdin: empty, stdout/stderr: discarded), ``"inherit"``
+    (the host process's descriptor), ``"file"`` (``value`` is a path), ``"bytes"`` (stdin
+    only; ``value`` is the content), ``"stream"`` (``value`` is a binary Python file object)
+    or ``"custom"`` (stdout/stderr: ``value`` is a callable taking ``bytes``).
+    """
+
+    kind: str = "null"
+    value: Any = None
+
+
+@dataclass
+class Preopen:
+    """A preopened directory: host ``path`` seen by the guest as ``guest_path``."""
+
+    path: str
+    guest_path: str
+    dir_perms: DirPerms
+    file_perms: FilePerms
+
+
+class WasiConfig:
+    """Configuration of a WASI preview 1 context (wasmtime-py's ``WasiConfig`` shape).
+
+    Defaults, as Wasmtime: no arguments, no environment, an empty stdin, stdout and
+    stderr discarded, no preopened directories.
+    """
+
+    def __init__(self) -> None:
+        self._argv: list[str] = []
+        self._env: list[tuple[str, str]] = []
+        self._stdio = [StdioSpec(), StdioSpec(), StdioSpec()]
+        self._preopens: list[Preopen] = []
+
+    # -- arguments and environment ----------------------------------------------
+    @property
+    def argv(self) -> list[str]:
+        """The guest's ``argv`` (a list of ``str``). Assigning replaces it."""
+        return list(self._argv)
+
+    @argv.setter
+    def argv(self, argv: Iterable[str]) -> None:
+        args = list(argv)
+        for a in args:
+            if not isinstance(a, str):
+                raise TypeError("argv entries must be str")
+        self._argv = args
+
+    def inherit_argv(self) -> None:
+        """Use this process's ``sys.argv`` as the guest's arguments."""
+        self._argv = list(sys.argv)
+
+    @property
+    def env(self) -> list[tuple[str, str]]:
+        """The guest's environment as ``(name, value)`` pairs. Assigning replaces it."""
+        return list(self._env)
+
+    @env.setter
+    def env(self, pairs: Iterable[Iterable[str]]) -> None:
+        out = []
+        for pair in pairs:
+            name, value = pair
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise TypeError("environment names and values must be str")
+            out.append((name, value))
+        self._env = out
+
+    def inherit_env(self) -> None:
+        """Give the guest every variable of this process's environment."""
+        self._env = list(os.environ.items())
+
+    # -- stdio --------------------------------------------------------------------
+    @property
+    def stdin_file(self) -> None:
+        raise AttributeError("stdin_file is write-only")
+
+    @stdin_file.setter
+    def stdin_file(self, path: PathLike) -> None:
+        """Read stdin from the file at ``path``; it must exist (else :class:`WasmtimeError`)."""
+        p = _fspath_str(path)
+        if not os.path.exists(p):
+            raise WasmtimeError("failed to set stdin file")
+        self._stdio[0] = StdioSpec("file", p)
+
+    @property
+    def stdin_bytes(self) -> None:
+        raise AttributeError("stdin_bytes is write-only")
+
+    @stdin_bytes.setter
+    def stdin_bytes(self, data: bytes) -> None:
+        """(wasmlite) Serve ``data`` as the guest's stdin."""
+        self._stdio[0] = StdioSpec("bytes", bytes(data))
+
+    def inherit_stdin(self) -> None:
+        """Use this process's stdin (file descriptor 0)."""
+        self._stdio[0] = StdioSpec("inherit", 0)
+
+    @property
+    def stdout_file(self) -> None:
+        raise AttributeError("stdout_file is write-only")
+
+    @stdout_file.setter
+    def stdout_file(self, path: PathLike) -> None:
+        """Write stdout to ``path``, created or truncated when the context is made."""
+        self._stdio[1] = StdioSpec("file", _fspath_str(path))
+
+    @property
+    def stdout_custom(self) -> None:
+        raise AttributeError("stdout_custom is write-only")
+
+    @stdout_custom.setter
+    def stdout_custom(self, callback: Callable[[bytes], Any]) -> None:
+        """Call ``callback(bytes)`` for each write to stdout."""
+        self._stdio[1] = StdioSpec("custom", callback)
+
+    def inherit_stdout(self) -> None:
+        """Use this process's stdout (file descriptor 1)."""
+        self._stdio[1] = StdioSpec("inherit", 1)
+
+    @property
+    def stderr_file(self) -> None:
+        raise AttributeError("stderr_file is write-only")
+
+    @stderr_file.setter
+    def stderr_file(self, path: PathLike) -> None:
+        """Write stderr to ``path``, created or truncated when the context is made."""
+        self._stdio[2] = StdioSpec("file", _fspath_str(path))
+
+    @property
+    def stderr_custom(self) -> None:
+        raise AttributeError("stderr_custom is write-only")
+
+    @stderr_custom.setter
+    def stderr_custom(self, callback: Callable[[bytes], Any]) -> None:
+        """Call ``callback(bytes)`` for each write to stderr."""
+        self._stdio[2] = StdioSpec("custom", callback)
+
+    def inherit_stderr(self) -> None:
+        """Use this process's stderr (file descriptor 2)."""
+        self._stdio[2] = StdioSpec("inherit", 2)
+
+    def set_stdio_stream(self, fd: int, stream: BinaryIO) -> None:
+        """(wasmlite) Connect guest fd ``fd`` (0, 1 or 2) to a binary Python file object.
+
+        stdin calls ``stream.read(n)``; stdout/stderr call ``stream.write(data)``
+        (an ``io.BytesIO`` captures output in memory).
+        """
+        if fd not in (0, 1, 2):
+            raise WasmtimeError("stdio fd must be 0, 1 or 2")
+        self._stdio[fd] = StdioSpec("stream", stream)
+
+    # -- preopens -----------------------------------------------------------------
+    def preopen_dir(self, path: PathLike, guest_path: str,
+                    dir_perms: DirPerms | bool = DirPerms.READ_WRITE,
+                    file_perms: FilePerms = FilePerms.READ_WRITE,
+                    fs_mutable: bool | None = None) -> None:
+        """Let the guest reach host directory ``path`` as ``guest_path``.
+
+        ``dir_perms``/``file_perms`` restrict what may be done (older wasmtime-py);
+        ``fs_mutable=False`` (newer wasmtime-py, also accepted as a ``bool`` third
+        argument) makes both read-only.
+        Raises :class:`WasmtimeError` when ``path`` is not a directory.
+        """
+        host = _fspath_str(path)
+        if not os.path.isdir(host):
+            raise WasmtimeError("failed to add preopen dir")
+        if isinstance(dir_perms, bool):
+            fs_mutable = dir_perms
+        if fs_mutable is not None:
+            mutable = fs_mutable
+            dir_perms = DirPerms.READ_WRITE if mutable else DirPerms.READ_ONLY
+            file_perms = FilePerms.READ_WRITE if mutable else FilePerms.READ_ONLY
+        self._preopens.append(Preopen(host, str(guest_path), DirPerms(int(dir_perms)),
+                                      FilePerms(int(file_perms))))

@@ -1,0 +1,86 @@
+"""``Engine``: compilation settings plus the state shared by every Store using them
+(wasmtime-py: ``wasmtime.Engine``).
+
+The engine owns the signature registry (each distinct function type gets one id, the
+value ``call_indirect`` compares: ``vmctx.type_ids[typeidx]`` and ``VMFuncRef.type_id``)
+and a cache of the trampolines compiled per function type for host functions.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Any
+
+from .config import Config
+from .environ import module as em
+
+#: ``i32 entry(ptr func_ptr, ptr callee_vmctx, ptr values)``
+ENTRY_PROTO = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+
+
+class Engine:
+    """A compilation environment.  ``config`` defaults to ``Config()``; anything else
+    raises :class:`TypeError`."""
+
+    def __init__(self, config: Config | None = None):
+        if config is None:
+            config = Config()
+        elif not isinstance(config, Config):
+            raise TypeError("expected Config")
+        self._opt_level = config.opt_level
+        self._max_wasm_stack = config.max_wasm_stack
+        self._flags = dict(config._flags)
+        self._lock = threading.Lock()
+        self._sig_ids: dict[em.FuncType, int] = {}
+        self._trampolines: dict[em.FuncType, tuple[int, int]] = {}
+        self._code: list[Any] = []
+        self._entry_fns: dict[int, Any] = {}
+
+    def _sig_id(self, ft: em.FuncType) -> int:
+        """The engine-wide signature id of ``ft`` (ids start at 1)."""
+        sid = self._sig_ids.get(ft)
+        if sid is None:
+            with self._lock:
+                sid = self._sig_ids.setdefault(ft, len(self._sig_ids) + 1)
+        return sid
+
+    def _host_trampolines(self, ft: em.FuncType) -> tuple[int, int]:
+        """``(entry trampoline, host stub)`` addresses for ``ft``, compiled once."""
+        t = self._trampolines.get(ft)
+        if t is None:
+            from .compiler import compile_trampolines
+
+            code = compile_trampolines([ft], self._opt_level)
+            t = (code.entry_trampolines[0], code.host_stubs[0])
+            with self._lock:
+                self._code.append(code)
+                self._trampolines[ft] = t
+        return t
+
+    def _prepare_trampolines(self, fts: list[em.FuncType]) -> None:
+        """Compile the trampolines of every type of ``fts`` not cached yet, in one LLVM
+        module (one compilation instead of one per type)."""
+        missing = list(dict.fromkeys(ft for ft in fts if ft not in self._trampolines))
+        if len(missing) < 2:
+            return
+        from .compiler import compile_trampolines
+
+        code = compile_trampolines(missing, self._opt_level)
+        with self._lock:
+            self._code.append(code)
+            for i, ft in enumerate(missing):
+                self._trampolines.setdefault(ft, (code.entry_trampolines[i], code.host_stubs[i]))
+
+    def _entry_fn(self, addr: int) -> Any:
+        """A cached ctypes function object for the entry trampoline at ``addr``."""
+        fn = self._entry_fns.get(addr)
+        if fn is None:
+            fn = self._entry_fns[addr] = ENTRY_PROTO(addr)
+        return fn
+
+    def increment_epoch(self) -> None:
+        """Accepted for compatibility (epoch interruption is not implemented yet)."""
+
+    def is_pulley(self) -> bool:
+        return False

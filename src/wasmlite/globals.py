@@ -1,0 +1,64 @@
+"""``Global`` (wasmtime-py: ``wasmtime.Global``), backed by
+:class:`wasmlite.runtime.globals.GlobalData`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .environ.module import GlobalType as _GlobalType
+from .errors import WasmtimeError
+from .runtime.globals import GlobalData
+from .store import Store, check_store, store_of
+from .types import GlobalType
+from .values import from_raw, to_raw
+
+
+class Global:
+    """A global in a store.  ``Global(store, ty, val)`` creates one of
+    :class:`GlobalType` ``ty`` holding ``val``."""
+
+    __slots__ = ("_store_id", "_global", "__weakref__")
+
+    def __init__(self, store: Store, ty: GlobalType, val: Any):
+        st = store_of(store)
+        if not isinstance(ty, GlobalType):
+            raise TypeError("expected a GlobalType")
+        gt = ty._gt
+        g = GlobalData(gt.valtype, gt.mutable, to_raw(st, gt.valtype, val))
+        st._rt.keep.append(g)
+        self._store_id = st._id
+        self._global = g
+        st._wrappers[id(g)] = self
+
+    @classmethod
+    def _wrap(cls, st: Store, g: GlobalData) -> Global:
+        w = st._wrappers.get(id(g))
+        if w is None:
+            w = cls.__new__(cls)
+            w._store_id = st._id
+            w._global = g
+            st._wrappers[id(g)] = w
+        return w
+
+    def type(self, store: Store) -> GlobalType:
+        check_store(self._store_id, store)
+        return GlobalType._from(_GlobalType(self._global.valtype, self._global.mutable))
+
+    def value(self, store: Store) -> Any:
+        """The current value as a Python value (``None`` for a null reference)."""
+        st = check_store(self._store_id, store)
+        return from_raw(st, self._global.valtype, self._global.raw)
+
+    def raw_value(self, store: Store) -> int:
+        """The value's bit pattern (wasmlite extension): i32/f32 as unsigned 32-bit,
+        i64/f64 as unsigned 64-bit, v128 as 128-bit ints; keeps NaN payloads."""
+        check_store(self._store_id, store)
+        return self._global.raw
+
+    def set_value(self, store: Store, val: Any) -> None:
+        """Set the value; raises :class:`WasmtimeError` for an immutable global."""
+        st = check_store(self._store_id, store)
+        g = self._global
+        if not g.mutable:
+            raise WasmtimeError("immutable global cannot be set")
+        g.raw = to_raw(st, g.valtype, val)

@@ -1,0 +1,184 @@
+"""``Instance``: an instantiated module (wasmtime-py: ``wasmtime.Instance``), following
+the WebAssembly spec §4.5.4 "Instantiation": imports are type-checked (spec §4.5.2
+"import matching"), the instance allocated, element and data segments applied, and the
+start function run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from .environ import module as em
+from .errors import WasmtimeError
+from .func import Func, bind_import
+from .globals import Global
+from .memory import Memory
+from .module import Module
+from .runtime.instance import Imports, allocate
+from .store import Store, store_of
+from .table import Table
+from .types import format_functype
+
+_NAMES = em.VALTYPE_NAMES
+AsExtern = Any  # Func | Table | Memory | Global
+
+
+def _lim(lim: tuple[int, int | None]) -> str:
+    return f"(min: {lim[0]}, max: {'none' if lim[1] is None else lim[1]})"
+
+
+def _limits_match(actual: tuple[int, int | None], expected: em.Limits) -> bool:
+    amin, amax = actual
+    if amin < expected.min:
+        return False
+    if expected.max is not None and (amax is None or amax > expected.max):
+        return False
+    return True
+
+
+def _kind_name(item: Any) -> str:
+    return {Func: "func", Table: "table", Memory: "memory", Global: "global"}[type(item)]
+
+
+def check_import(st: Store, info: em.ModuleInfo, imp: em.Import, item: Any) -> None:
+    """Check that ``item`` matches import ``imp`` (spec §4.5.2); raises
+    :class:`TypeError` for a non-extern and :class:`WasmtimeError` ("incompatible import
+    type for `mod::name`") on a mismatch, with wasmtime's explanation."""
+    if not isinstance(item, (Func, Table, Memory, Global)):
+        raise TypeError("expected a Func, Global, Memory, SharedMemory, Tag, or Table")
+    if item._store_id != st._id:
+        raise WasmtimeError("object used with the wrong store")
+    why = None
+    want = em.EXTERN_KIND_NAMES[imp.kind]
+    if _kind_name(item) != want:
+        why = f"expected {want}, but found {_kind_name(item)}"
+    elif imp.kind == em.EXTERN_FUNC:
+        ft = info.types[imp.desc]
+        if item._ft != ft:
+            why = (f"types incompatible: expected type `{format_functype(ft)}`, "
+                   f"found type `{format_functype(item._ft)}`")
+    elif imp.kind == em.EXTERN_GLOBAL:
+        gt, g = imp.desc, item._global
+        if gt.mutable != g.mutable:
+            why = ("global types incompatible: expected "
+                   f"{'mutable' if gt.mutable else 'immutable'} global, found "
+                   f"{'mutable' if g.mutable else 'immutable'} global")
+        elif gt.valtype != g.valtype:
+            why = (f"global types incompatible: expected global of type `{_NAMES[gt.valtype]}`, "
+                   f"found global of type `{_NAMES[g.valtype]}`")
+    elif imp.kind == em.EXTERN_TABLE:
+        tt, t = imp.desc, item._table
+        if tt.elem != t.elem:
+            why = (f"table types incompatible: expected table of type `{_NAMES[tt.elem]}`, "
+                   f"found table of type `{_NAMES[t.elem]}`")
+        elif not _limits_match((t.size, t.maximum), tt.limits):
+            why = (f"table types incompatible: expected table limits "
+                   f"{_lim((tt.limits.min, tt.limits.max))} doesn't match provided table "
+                   f"limits {_lim((t.size, t.maximum))}")
+    else:
+        mt, m = imp.desc, item._mem
+        if not _limits_match((m.pages, m.maximum), mt.limits):
+            why = (f"memory types incompatible: expected memory limits "
+                   f"{_lim((mt.limits.min, mt.limits.max))} doesn't match provided memory "
+                   f"limits {_lim((m.pages, m.maximum))}")
+    if why is not None:
+        raise WasmtimeError(f"incompatible import type for `{imp.module}::{imp.name}`\n\n"
+                            f"Caused by:\n    {why}\n")
+
+
+class Instance:
+    """An instance of ``module`` in ``store``; ``imports`` lists one extern (``Func``,
+    ``Table``, ``Memory``, ``Global``) per import of the module, in order.
+
+    Raises :class:`WasmtimeError` for a wrong number or type of imports, :class:`Trap`
+    when a segment does not fit or the start function traps, and whatever a host
+    function called by the start function raised.
+    """
+
+    def __init__(self, store: Store, module: Module, imports: Sequence[AsExtern]):
+        st = store_of(store)
+        if not isinstance(module, Module):
+            raise TypeError("expected a Module")
+        if module._engine is not st._engine:
+            raise WasmtimeError("cross-`Engine` instantiation is not currently supported")
+        info = module._info
+        imports = list(imports)
+        if len(imports) != len(info.imports):
+            raise WasmtimeError(f"expected {len(info.imports)} imports, found {len(imports)}")
+        for imp, item in zip(info.imports, imports, strict=True):
+            check_import(st, info, imp, item)
+
+        self._store_id = st._id
+        self._module = module
+        resolved = Imports()
+        for imp, item in zip(info.imports, imports, strict=True):
+            if imp.kind == em.EXTERN_FUNC:
+                resolved.funcs.append(bind_import(st, item, self))
+            elif imp.kind == em.EXTERN_TABLE:
+                resolved.tables.append(item._table)
+            elif imp.kind == em.EXTERN_MEMORY:
+                resolved.memories.append(item._mem)
+            else:
+                resolved.globals.append(item._global)
+        code = module._compiled
+        try:
+            rt = allocate(st._rt, info, code.function_addrs, module._type_ids, resolved)
+        except MemoryError as e:
+            raise WasmtimeError(f"failed to allocate instance: {e}") from None
+        self._rt = rt
+        st._rt.keep.append(module)
+        if not any(c is code for c, _ in st._codes):
+            st._codes.append((code, info))
+        nimp = info.num_imported_funcs
+        for i, typeidx in enumerate(info.funcs):
+            st._funcref_info[rt.func_refs[nimp + i]] = (info.types[typeidx],
+                                                       code.entry_trampolines[typeidx])
+        self._exports_list = [self._extern(st, e) for e in info.exports]
+        self._exports_by_name = {e.name: x for e, x in zip(info.exports, self._exports_list, strict=True)}
+
+        rt.initialize()
+        if info.start is not None:
+            start = st._func_from_addr(rt.func_refs[info.start])
+            assert start is not None
+            start(st)
+
+    def _extern(self, st: Store, e: em.Export) -> AsExtern:
+        rt = self._rt
+        if e.kind == em.EXTERN_FUNC:
+            return st._func_from_addr(rt.func_refs[e.index])
+        if e.kind == em.EXTERN_TABLE:
+            return Table._wrap(st, rt.tables[e.index])
+        if e.kind == em.EXTERN_MEMORY:
+            return Memory._wrap(st, rt.memories[e.index])
+        return Global._wrap(st, rt.globals[e.index])
+
+    def exports(self, store: Store) -> InstanceExports:
+        """The exports: a mapping by name, with ``by_index`` for the ordered list."""
+        st = store_of(store)
+        if st._id != self._store_id:
+            raise WasmtimeError("object used with the wrong store")
+        return InstanceExports(self)
+
+
+class InstanceExports(Mapping[str, AsExtern]):
+    """Exports of an :class:`Instance` by name (``exports["f"]``) and by index
+    (``exports.by_index[0]`` or ``exports[0]``)."""
+
+    def __init__(self, instance: Instance):
+        self._instance = instance
+
+    @property
+    def by_index(self) -> Sequence[AsExtern]:
+        return tuple(self._instance._exports_list)
+
+    def __getitem__(self, key: str | int) -> AsExtern:
+        if isinstance(key, int):
+            return self._instance._exports_list[key]
+        return self._instance._exports_by_name[key]
+
+    def __len__(self) -> int:
+        return len(self._instance._exports_by_name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._instance._exports_by_name)

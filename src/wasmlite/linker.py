@@ -1,0 +1,173 @@
+"""``Linker``: resolves a module's imports by name (wasmtime-py: ``wasmtime.Linker``).
+
+Definitions are either items of a particular store (:meth:`Linker.define`,
+:meth:`Linker.define_instance`) or store-independent host functions
+(:meth:`Linker.define_func`, and WASI through :meth:`Linker.define_wasi`), which become a
+:class:`Func` in each store the linker instantiates into.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from .engine import Engine
+from .errors import Trap, WasmtimeError
+from .func import Func
+from .globals import Global
+from .instance import Instance
+from .memory import Memory
+from .module import Module
+from .store import Store, store_of
+from .table import Table
+from .types import FuncType
+
+_EXTERNS = (Func, Table, Memory, Global)
+
+
+class _HostDef:
+    """A ``define_func`` definition: one :class:`Func` per store, made on demand."""
+
+    def __init__(self, ty: FuncType, func: Callable[..., Any], access_caller: bool):
+        self.ty = ty
+        self.func = func
+        self.access_caller = access_caller
+        self.per_store: weakref.WeakKeyDictionary[Store, Func] = weakref.WeakKeyDictionary()
+
+    def get(self, st: Store) -> Func:
+        f = self.per_store.get(st)
+        if f is None:
+            f = self.per_store[st] = Func(st, self.ty, self.func, self.access_caller)
+        return f
+
+
+class Linker:
+    """A set of named definitions for instantiating modules of ``engine``."""
+
+    def __init__(self, engine: Engine):
+        if not isinstance(engine, Engine):
+            raise TypeError("expected an Engine")
+        self.engine = engine
+        self._defs: dict[tuple[str, str], Any] = {}
+        self._shadowing = False
+
+    # wasmtime-py exposes this as a write-only property
+    def _set_shadowing(self, allow: bool) -> None:
+        if not isinstance(allow, bool):
+            raise TypeError("expected a boolean")
+        self._shadowing = allow
+
+    allow_shadowing = property(lambda self: self._shadowing, _set_shadowing,
+                               doc="Whether a later definition may replace an earlier one "
+                                   "(default ``False``: it raises WasmtimeError).")
+
+    def _insert(self, module: str, name: str, item: Any) -> None:
+        if not isinstance(module, str) or not isinstance(name, str):
+            raise TypeError("expected a str")
+        key = (module, name)
+        if key in self._defs and not self._shadowing:
+            raise WasmtimeError(f"import of `{module}::{name}` defined twice")
+        self._defs[key] = item
+
+    def define(self, store: Store, module: str, name: str, item: Any) -> None:
+        """Define ``module::name`` as ``item`` (a Func, Table, Memory or Global of
+        ``store``).  Raises :class:`WasmtimeError` when already defined (unless
+        shadowing is allowed) or when ``item`` belongs to another store."""
+        st = store_of(store)
+        if not isinstance(item, _EXTERNS):
+            raise TypeError("expected a Func, Global, Memory, SharedMemory, Tag, or Table")
+        if item._store_id != st._id:
+            raise WasmtimeError("object used with the wrong store")
+        self._insert(module, name, item)
+
+    def define_func(self, module: str, name: str, ty: FuncType, func: Callable[..., Any],
+                    access_caller: bool = False) -> None:
+        """Define ``module::name`` as a host function usable in any store."""
+        if not isinstance(ty, FuncType):
+            raise TypeError("expected a FuncType")
+        if not callable(func):
+            raise TypeError("expected a callable")
+        self._insert(module, name, _HostDef(ty, func, access_caller))
+
+    def define_instance(self, store: Store, name: str, instance: Instance) -> None:
+        """Define every export of ``instance`` under module name ``name``."""
+        if not isinstance(instance, Instance):
+            raise TypeError("expected an `Instance`")
+        exports = instance.exports(store)
+        for export_name, item in exports.items():
+            self._insert(name, export_name, item)
+
+    def define_module(self, store: Store, name: str, module: Module) -> None:
+        """Instantiate ``module`` with this linker and define its exports as ``name``."""
+        if not isinstance(module, Module):
+            raise TypeError("expected a `Module`")
+        self.define_instance(store, name, self.instantiate(store, module))
+
+    def define_wasi(self) -> None:
+        """Define the WASI preview 1 functions (``wasi_snapshot_preview1``); they use the
+        context set with ``Store.set_wasi``."""
+        from .wasi import define_wasi
+
+        define_wasi(self)
+
+    def define_unknown_imports_as_traps(self, module: Module) -> None:
+        """Define every function import of ``module`` that is not defined yet as a
+        function that traps when called."""
+        if not isinstance(module, Module):
+            raise TypeError("expected a `Module`")
+        for imp in module.imports:
+            key = (imp.module, imp.name or "")
+            if key in self._defs or not isinstance(imp.type, FuncType):
+                continue
+
+            def trap(*_args: Any, _key: tuple[str, str] = key) -> None:
+                raise Trap(f"unknown import: `{_key[0]}::{_key[1]}` has not been defined")
+
+            self._defs[key] = _HostDef(imp.type, trap, False)
+
+    def _resolve(self, st: Store, item: Any) -> Any:
+        if isinstance(item, _HostDef):
+            return item.get(st)
+        if item._store_id != st._id:
+            raise WasmtimeError("object used with the wrong store")
+        return item
+
+    def instantiate(self, store: Store, module: Module) -> Instance:
+        """Instantiate ``module`` with its imports resolved by name.  Raises
+        :class:`WasmtimeError` ("unknown import: `m::n` has not been defined",
+        "incompatible import type for `m::n`") and what :class:`Instance` raises."""
+        st = store_of(store)
+        if not isinstance(module, Module):
+            raise TypeError("expected a `Module`")
+        defs = [self._defs.get((imp.module, imp.name)) for imp in module._info.imports]
+        st._engine._prepare_trampolines([d.ty._ft for d in defs
+                                         if isinstance(d, _HostDef) and st not in d.per_store])
+        items = []
+        for imp in module._info.imports:
+            item = self._defs.get((imp.module, imp.name))
+            if item is None:
+                raise WasmtimeError(f"unknown import: `{imp.module}::{imp.name}` has not been defined")
+            items.append(self._resolve(st, item))
+        return Instance(st, module, items)
+
+    def get(self, store: Store, module: str, name: str) -> Any:
+        """The item defined as ``module::name``; raises :class:`WasmtimeError` when none."""
+        st = store_of(store)
+        item = self._defs.get((module, name))
+        if item is None:
+            raise WasmtimeError("item not defined in linker")
+        return self._resolve(st, item)
+
+    def get_default(self, store: Store, name: str) -> Func:
+        """The default export of module ``name``: its ``""`` function, else ``_start``,
+        else a function that does nothing (Wasmtime's ``Linker::get_default``)."""
+        st = store_of(store)
+        for export in ("", "_start"):
+            item = self._defs.get((name, export))
+            if item is not None:
+                f = self._resolve(st, item)
+                if not isinstance(f, Func):
+                    raise WasmtimeError(f"default export in '{name}' is not a function")
+                return f
+        return Func(st, FuncType([], []), lambda: None)

@@ -1,0 +1,97 @@
+"""Linear memories (WebAssembly spec §4.2.8 "Memory Instances") on ``mmap``.
+
+A memory reserves its whole maximum up front (4 GiB when the type has no maximum) with
+``mmap(PROT_NONE)`` and ``mprotect``s the accessible prefix as it grows, so ``base``
+never moves: generated code can cache it.  The :data:`vm` array is the ``VMMemory``
+structure of ``environ/vmoffsets.py`` (``base``, ``length`` and ``maximum`` in bytes).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from ..environ.module import MAX_PAGES, PAGE_SIZE
+from ..environ.vmoffsets import MEMORY_SIZE, SLOT
+from . import libc
+
+
+class LinearMemory:
+    """One linear memory.
+
+    ``minimum``/``maximum`` are in 64 KiB pages (``maximum`` ``None`` = 65536 pages).
+    Raises :class:`MemoryError` when the address space cannot be reserved or the initial
+    pages cannot be committed.
+    """
+
+    __slots__ = ("minimum", "maximum", "reserved", "base", "vm", "vm_addr", "_freed", "view",
+                 "__weakref__")
+
+    def __init__(self, minimum: int, maximum: int | None):
+        if minimum > MAX_PAGES or (maximum is not None and maximum > MAX_PAGES):
+            raise MemoryError("memory size must be at most 65536 pages (4GiB)")
+        self.minimum = minimum
+        self.maximum = maximum
+        max_pages = MAX_PAGES if maximum is None else maximum
+        self.reserved = max(max_pages * PAGE_SIZE, libc.HOST_PAGE_SIZE)
+        try:
+            self.base = libc.reserve(self.reserved)
+        except OSError as e:
+            raise MemoryError(f"cannot reserve {self.reserved} bytes for a linear memory: {e}") from None
+        self._freed = False
+        #: cached ``memoryview`` of the accessible bytes (``Memory.buffer``)
+        self.view: memoryview | None = None
+        self.vm = (ctypes.c_uint64 * (MEMORY_SIZE // SLOT))()
+        self.vm_addr = ctypes.addressof(self.vm)
+        self.vm[0] = self.base
+        self.vm[1] = 0
+        self.vm[2] = max_pages * PAGE_SIZE
+        if minimum:
+            try:
+                libc.make_accessible(self.base, minimum * PAGE_SIZE)
+            except OSError as e:
+                self.free()
+                raise MemoryError(f"cannot allocate {minimum} pages of linear memory: {e}") from None
+        self.vm[1] = minimum * PAGE_SIZE
+
+    @property
+    def length(self) -> int:
+        """Current length in bytes."""
+        return self.vm[1]
+
+    @property
+    def pages(self) -> int:
+        """Current size in pages."""
+        return self.vm[1] // PAGE_SIZE
+
+    @property
+    def max_pages(self) -> int:
+        """The largest size this memory may reach, in pages."""
+        return self.vm[2] // PAGE_SIZE
+
+    def grow(self, delta: int) -> int:
+        """``memory.grow`` (spec §4.4.7): add ``delta`` pages.
+
+        Returns the old size in pages, or ``-1`` when the result would exceed the maximum
+        or the pages cannot be committed.  ``delta`` is an unsigned page count.
+        """
+        old = self.pages
+        if delta < 0:
+            return -1
+        new = old + delta
+        if new > self.max_pages:
+            return -1
+        if delta:
+            try:
+                libc.make_accessible(self.base + old * PAGE_SIZE, delta * PAGE_SIZE)
+            except OSError:
+                return -1
+            self.vm[1] = new * PAGE_SIZE
+        return old
+
+    def free(self) -> None:
+        """Release the reservation (idempotent).  The memory must not be used after."""
+        if not self._freed:
+            self._freed = True
+            self.vm[1] = 0
+            self.view = None
+            libc.release(self.base, self.reserved)

@@ -1,0 +1,87 @@
+"""``Table`` (wasmtime-py: ``wasmtime.Table``), backed by
+:class:`wasmlite.runtime.table.TableData`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .environ.module import Limits as _Limits
+from .environ.module import TableType as _TableType
+from .errors import WasmtimeError
+from .runtime.table import TableData
+from .store import Store, check_store, store_of
+from .types import TableType
+from .values import from_raw, to_raw
+
+
+class Table:
+    """A table in a store.  ``Table(store, ty, init)`` creates one of
+    :class:`TableType` ``ty`` with every element ``init`` (a ``Func``/``None`` for
+    funcref, any object for externref)."""
+
+    __slots__ = ("_store_id", "_table", "__weakref__")
+
+    def __init__(self, store: Store, ty: TableType, init: Any):
+        st = store_of(store)
+        if not isinstance(ty, TableType):
+            raise TypeError("expected a TableType")
+        tt = ty._tt
+        raw = to_raw(st, tt.elem, init)
+        try:
+            t = TableData(tt.elem, tt.limits.min, tt.limits.max, raw)
+        except MemoryError as e:
+            raise WasmtimeError(str(e)) from None
+        st._rt.keep.append(t)
+        self._store_id = st._id
+        self._table = t
+        st._wrappers[id(t)] = self
+
+    @classmethod
+    def _wrap(cls, st: Store, t: TableData) -> Table:
+        w = st._wrappers.get(id(t))
+        if w is None:
+            w = cls.__new__(cls)
+            w._store_id = st._id
+            w._table = t
+            st._wrappers[id(t)] = w
+        return w
+
+    def type(self, store: Store) -> TableType:
+        """The type, with the current size as minimum."""
+        check_store(self._store_id, store)
+        t = self._table
+        return TableType._from(_TableType(t.elem, _Limits(t.size, t.maximum)))
+
+    def size(self, store: Store) -> int:
+        """Current size in elements."""
+        check_store(self._store_id, store)
+        return self._table.size
+
+    def grow(self, store: Store, amt: int, init: Any) -> int:
+        """Add ``amt`` elements set to ``init``; returns the old size.  Raises
+        :class:`WasmtimeError` when the table cannot grow."""
+        st = check_store(self._store_id, store)
+        raw = to_raw(st, self._table.elem, init)
+        old = self._table.grow(amt, raw) if amt >= 0 else -1
+        if old < 0:
+            raise WasmtimeError(f"failed to grow table by `{amt}`")
+        return old
+
+    def get(self, store: Store, idx: int) -> Any:
+        """Element ``idx``: a ``Func`` or externref object, ``None`` for null references
+        and out-of-bounds indices."""
+        st = check_store(self._store_id, store)
+        try:
+            raw = self._table.get(idx)
+        except IndexError:
+            return None
+        return from_raw(st, self._table.elem, raw)
+
+    def set(self, store: Store, idx: int, val: Any) -> None:
+        """Set element ``idx``; raises :class:`WasmtimeError` out of bounds."""
+        st = check_store(self._store_id, store)
+        raw = to_raw(st, self._table.elem, val)
+        try:
+            self._table.set(idx, raw)
+        except IndexError:
+            raise WasmtimeError("wasm trap: undefined element: out of bounds table access") from None

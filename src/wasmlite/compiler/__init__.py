@@ -1,1 +1,239 @@
-"""wasmlite.compiler"""
+"""wasmlite.compiler: WebAssembly → LLVM IR text → native code (llvmlite MCJIT).
+
+Public entry points:
+
+* :func:`compile_module` — every defined function of a module, plus an entry trampoline
+  and a host stub per type index;
+* :func:`compile_trampolines` — just the entry trampolines and host stubs for a list of
+  function types (for host functions created without a module);
+* :class:`CompiledCode` — the native addresses, kept alive with the LLVM engine.
+
+The native ABI is ``docs/architecture.md`` "The native ABI" and
+:mod:`wasmlite.environ.vmoffsets`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ..environ.module import FuncType, ModuleInfo
+from ..errors import WasmtimeError
+from . import trampolines as tr
+from .codegen import JitCode, check_opt_level, host_description
+from .translate import METADATA, ModuleTranslator
+
+__all__ = ["CompiledCode", "compile_module", "compile_trampolines", "module_ir",
+           "host_description"]
+
+
+class CompiledCode:
+    """Machine code of one compilation unit (possibly several LLVM modules).
+
+    ``function_addrs[i]`` is the native address of defined function ``i`` (funcidx minus
+    the number of imported functions); ``entry_trampolines[t]`` and ``host_stubs[t]`` are
+    the addresses of ``@wasmlite_entry_<t>`` / ``@wasmlite_hoststub_<t>`` for type index
+    ``t``.  Timings, in seconds: ``translate_time`` (wasm → IR text, Python),
+    ``parse_time``, ``opt_time`` and ``codegen_time`` (summed over the LLVM modules),
+    ``llvm_time`` (their sum) and ``wall_time`` (the whole compilation, translation and
+    LLVM overlapping when several modules compile on several threads).  ``ir_size`` is
+    the IR text length in characters, ``num_parts`` the number of LLVM modules.
+    """
+
+    def __init__(self, jits: list[JitCode], part_funcs: list[list[int]],
+                 type_names: list[int], translate_time: float, ir_size: int,
+                 wall_time: float = 0.0):
+        self._jits = jits
+        self.num_parts = len(jits)
+        self.translate_time = translate_time
+        self.parse_time = sum(j.parse_time for j in jits)
+        self.opt_time = sum(j.opt_time for j in jits)
+        self.codegen_time = sum(j.codegen_time for j in jits)
+        self.llvm_time = self.parse_time + self.opt_time + self.codegen_time
+        self.wall_time = wall_time
+        self.ir_size = ir_size
+        n = sum(len(f) for f in part_funcs)
+        self.function_addrs = [0] * n
+        for jit, funcs in zip(jits, part_funcs, strict=False):
+            if funcs:
+                table = jit.global_address("wasmlite_functions")
+                addrs = (ctypes.c_uint64 * len(funcs)).from_address(table)
+                for i, a in zip(funcs, addrs, strict=False):
+                    self.function_addrs[i] = a
+        main = jits[0]
+        self.entry_trampolines = [main.function_address(f"wasmlite_entry_{u}")
+                                  for u in type_names]
+        self.host_stubs = [main.function_address(f"wasmlite_hoststub_{u}")
+                           for u in type_names]
+        # Sorted function start addresses; non-wasm code (trampolines, stubs) maps to None.
+        starts: dict[int, int | None] = {a: i for i, a in enumerate(self.function_addrs)}
+        ends = [j.function_address("wasmlite_code_end") for j in jits]
+        for a in self.entry_trampolines + self.host_stubs + ends:
+            starts.setdefault(a, None)
+        self._starts = sorted(starts)
+        self._owner = [starts[a] for a in self._starts]
+
+    def symbolize(self, addr: int) -> int | None:
+        """The defined-function index whose code contains return address ``addr``, or
+        ``None`` when it is not in a wasm function of this unit.
+
+        A function extends from its start to the next known start (the next function,
+        a trampoline or the empty ``@wasmlite_code_end`` emitted last in each LLVM
+        module)."""
+        if not self._starts or addr <= self._starts[0]:
+            return None
+        k = bisect.bisect_right(self._starts, addr - 1) - 1
+        return self._owner[k] if k >= 0 else None
+
+    @property
+    def engines(self) -> list:
+        """The llvmlite execution engines holding the code."""
+        return [j.engine for j in self._jits]
+
+
+def _unique_types(functypes: list[FuncType]) -> list[int]:
+    """For each type index, the first index with an equal FuncType (trampolines are
+    emitted once per distinct type)."""
+    first: dict[FuncType, int] = {}
+    return [first.setdefault(ft, i) for i, ft in enumerate(functypes)]
+
+
+def _trampolines_ir(functypes: list[FuncType], names: list[int], out: list[str]) -> None:
+    for i, ft in enumerate(functypes):
+        if names[i] == i:
+            out.append(tr.entry_trampoline(f"wasmlite_entry_{i}", ft))
+            out.append(tr.host_stub(f"wasmlite_hoststub_{i}", ft))
+
+
+def _read_bodies(info: ModuleInfo) -> list[list[tuple]]:
+    from ..binary.decoder import read_function_body
+
+    return [read_function_body(info, i) for i in range(len(info.codes))]
+
+
+#: An empty function emitted last: functions are laid out in module order, so its address
+#: bounds the code of the module's last wasm function (see CompiledCode.symbolize).
+CODE_END = "define void @wasmlite_code_end() #1 {\n  ret void\n}"
+
+#: A module is split into several LLVM modules, compiled on several threads, when it has
+#: at least this many instructions per part.
+INSTRS_PER_PART = 40_000
+MAX_PARTS = 4
+
+
+def _partition(bodies: list[list[tuple]], parts: int | None) -> list[list[int]]:
+    """Split defined-function indices into contiguous groups of similar total size."""
+    n = len(bodies)
+    total = sum(len(b) for b in bodies)
+    if parts is None:
+        parts = min(os.cpu_count() or 1, MAX_PARTS, max(1, total // INSTRS_PER_PART))
+    parts = max(1, min(parts, n))
+    if parts == 1:
+        return [list(range(n))]
+    groups: list[list[int]] = [[] for _ in range(parts)]
+    acc = 0
+    for i, b in enumerate(bodies):
+        k = min(parts - 1, acc * parts // max(total, 1))
+        groups[k].append(i)
+        acc += len(b)
+    return [g for g in groups if g] or [[]]
+
+
+def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
+             opt_level: str, with_trampolines: bool, local: set[int] | None) -> str:
+    mt = ModuleTranslator(info, optsize=(opt_level == "s"), local_funcs=local)
+    nimp = info.num_imported_funcs
+    text: list[str] = []
+    for i in funcs:
+        mt.translate_function(nimp + i, bodies[i], text)
+    out = [METADATA, tr.COMMON_DECLS, "\n".join(sorted(mt.decls)), tr.trap_routine()]
+    out.append("\n".join(text))
+    if funcs:
+        refs = ", ".join(f"ptr @wasm_func_{nimp + i}" for i in funcs)
+        out.append(f"@wasmlite_functions = global [{len(funcs)} x ptr] [{refs}]")
+    else:
+        out.append("@wasmlite_functions = global [0 x ptr] zeroinitializer")
+    if with_trampolines:
+        _trampolines_ir(info.types, _unique_types(info.types), out)
+    out.append(CODE_END)
+    out.append(tr.attributes(opt_level == "s"))
+    return "\n".join(out)
+
+
+def module_ir(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
+              opt_level: str = "2") -> str:
+    """The LLVM IR text of a whole module as one LLVM module (functions, trampolines,
+    stubs, trap routine).  Raises :class:`WasmtimeError` for SIMD ("SIMD is not
+    supported yet ...")."""
+    if bodies is None:
+        bodies = _read_bodies(info)
+    _check_bodies(info, bodies)
+    return _part_ir(info, bodies, list(range(len(bodies))), opt_level, True, None)
+
+
+def _check_bodies(info: ModuleInfo, bodies: list[list[tuple]]) -> None:
+    if len(bodies) != len(info.funcs):
+        raise WasmtimeError("function and code section have inconsistent lengths")
+
+
+def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
+                   opt_level: str = "2", parts: int | None = None) -> CompiledCode:
+    """Compile every defined function of ``info`` to native code.
+
+    ``bodies`` are the instruction lists of the defined functions (as produced by
+    ``validate_module`` or ``binary.decoder.read_function_body``; read from the module when
+    ``None``).  ``opt_level`` is ``"0"``, ``"1"``, ``"2"`` or ``"s"``.  Big modules are
+    split into ``parts`` LLVM modules (default: by size, at most one per CPU) compiled on
+    as many threads; calls between parts go through the callee's VMFuncRef.  Raises
+    :class:`WasmtimeError` for SIMD instructions and unknown opt levels.
+    """
+    opt_level = check_opt_level(opt_level)
+    t_start = time.perf_counter()
+    if bodies is None:
+        bodies = _read_bodies(info)
+    _check_bodies(info, bodies)
+    groups = _partition(bodies, parts)
+    nimp = info.num_imported_funcs
+    translate_time = 0.0
+    ir_size = 0
+    if len(groups) == 1:
+        t0 = time.perf_counter()
+        ir = _part_ir(info, bodies, groups[0], opt_level, True, None)
+        translate_time = time.perf_counter() - t0
+        jits = [JitCode(ir, opt_level)]
+        ir_size = len(ir)
+    else:
+        futures = []
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            try:
+                for k, funcs in enumerate(groups):
+                    t0 = time.perf_counter()
+                    ir = _part_ir(info, bodies, funcs, opt_level, k == 0,
+                                  {nimp + i for i in funcs})
+                    translate_time += time.perf_counter() - t0
+                    ir_size += len(ir)
+                    futures.append(pool.submit(JitCode, ir, opt_level))
+                    del ir
+            finally:
+                jits = [f.result() for f in futures]
+    return CompiledCode(jits, groups, _unique_types(info.types), translate_time, ir_size,
+                        time.perf_counter() - t_start)
+
+
+def compile_trampolines(functypes: list[FuncType], opt_level: str = "2") -> CompiledCode:
+    """Entry trampolines and host stubs for ``functypes`` (indexed like the list)."""
+    opt_level = check_opt_level(opt_level)
+    t0 = time.perf_counter()
+    names = _unique_types(list(functypes))
+    out = [METADATA, tr.COMMON_DECLS, tr.trap_routine(),
+           "@wasmlite_functions = global [0 x ptr] zeroinitializer"]
+    _trampolines_ir(list(functypes), names, out)
+    out.append(CODE_END)
+    out.append(tr.attributes(False))
+    ir = "\n".join(out)
+    t1 = time.perf_counter()
+    jit = JitCode(ir, opt_level)
+    return CompiledCode([jit], [[]], names, t1 - t0, len(ir), time.perf_counter() - t0)

@@ -1,0 +1,194 @@
+"""Entry trampolines, host stubs and the trap routine, as LLVM IR text.
+
+Shapes follow ``docs/architecture.md`` "The native ABI":
+
+* ``i32 @wasmlite_entry_<t>(ptr func_ptr, ptr callee_vmctx, ptr values)`` — host → wasm;
+  ``values`` is an array of 16-byte slots (arguments in, results out).  Returns 0, or the
+  trap status after a ``longjmp``.
+* ``R @wasmlite_hoststub_<t>(ptr host_ctx, params...)`` — wasm → host through
+  ``host_ctx.callback(host_ctx, values) -> i32 status``.
+* ``void @wasmlite_trap(ptr store_ctx, i32 status)`` — records the frame-pointer backtrace
+  and ``longjmp``s to the innermost entry trampoline.
+"""
+
+from __future__ import annotations
+
+from ..environ import vmoffsets as vo
+from ..environ.module import FuncType
+from .translate import LLTYPE, result_type
+
+#: Bytes reserved for a ``jmp_buf`` (glibc: 200 on x86-64, 312 on aarch64; musl less).
+JMPBUF_SIZE = 512
+
+#: Declarations every compiled module needs.
+COMMON_DECLS = """\
+declare ptr @llvm.frameaddress.p0(i32)
+declare i32 @_setjmp(ptr) returns_twice
+declare void @longjmp(ptr, i32) noreturn nounwind
+"""
+
+
+def trap_routine() -> str:
+    """``@wasmlite_trap``: walk the frame-pointer chain from its own frame up to (not
+    including) the innermost entry trampoline's frame, recording the return address of
+    each frame (innermost first, at most ``BACKTRACE_MAX``) into the store context, then
+    store the status and ``longjmp`` to ``store_ctx.jmpbuf``."""
+    return f"""\
+define internal void @wasmlite_trap(ptr %sc, i32 %status) #2 {{
+entry:
+  %fa = call ptr @llvm.frameaddress.p0(i32 0)
+  %efpp = getelementptr i8, ptr %sc, i64 {vo.STORE_ENTRY_FP}
+  %efp = load volatile i64, ptr %efpp
+  %btp = getelementptr i8, ptr %sc, i64 {vo.STORE_BACKTRACE}
+  br label %loop
+loop:
+  %fp = phi ptr [ %fa, %entry ], [ %next, %more ]
+  %n = phi i64 [ 0, %entry ], [ %n1, %more ]
+  %fpi = ptrtoint ptr %fp to i64
+  %below = icmp ult i64 %fpi, %efp
+  %nonnull = icmp ne i64 %fpi, 0
+  %room = icmp ult i64 %n, {vo.BACKTRACE_MAX}
+  %c1 = and i1 %below, %nonnull
+  %c = and i1 %c1, %room
+  br i1 %c, label %body, label %done
+body:
+  %rap = getelementptr i8, ptr %fp, i64 8
+  %ra = load volatile i64, ptr %rap
+  %slot = getelementptr i64, ptr %btp, i64 %n
+  store volatile i64 %ra, ptr %slot
+  %n1 = add i64 %n, 1
+  %next = load volatile ptr, ptr %fp
+  %nexti = ptrtoint ptr %next to i64
+  %up = icmp ugt i64 %nexti, %fpi
+  br i1 %up, label %more, label %done2
+more:
+  br label %loop
+done2:
+  br label %done
+done:
+  %count = phi i64 [ %n, %loop ], [ %n1, %done2 ]
+  %blp = getelementptr i8, ptr %sc, i64 {vo.STORE_BACKTRACE_LEN}
+  store volatile i64 %count, ptr %blp
+  %s64 = zext i32 %status to i64
+  %tcp = getelementptr i8, ptr %sc, i64 {vo.STORE_TRAP_CODE}
+  store volatile i64 %s64, ptr %tcp
+  %jb = load volatile ptr, ptr %sc
+  call void @longjmp(ptr %jb, i32 %status)
+  unreachable
+}}
+"""
+
+
+def entry_trampoline(name: str, ft: FuncType) -> str:
+    """The entry trampoline ``@<name>`` for functions of type ``ft``."""
+    L = [f"define i32 @{name}(ptr %fn, ptr %cv, ptr %vals) #1 {{",
+         "entry:",
+         f"  %jb = alloca [{JMPBUF_SIZE} x i8], align 16",
+         "  %sc = load ptr, ptr %cv",
+         "  %old_jb = load volatile ptr, ptr %sc",
+         f"  %limp = getelementptr i8, ptr %sc, i64 {vo.STORE_STACK_LIMIT}",
+         "  %old_lim = load volatile i64, ptr %limp",
+         f"  %efpp = getelementptr i8, ptr %sc, i64 {vo.STORE_ENTRY_FP}",
+         "  %old_efp = load volatile i64, ptr %efpp",
+         "  %fa = call ptr @llvm.frameaddress.p0(i32 0)",
+         "  %fai = ptrtoint ptr %fa to i64",
+         "  store volatile i64 %fai, ptr %efpp",
+         f"  %msp = getelementptr i8, ptr %sc, i64 {vo.STORE_MAX_STACK}",
+         "  %ms = load volatile i64, ptr %msp",
+         "  %fits = icmp ugt i64 %fai, %ms",
+         "  %lim0 = sub i64 %fai, %ms",
+         "  %lim1 = select i1 %fits, i64 %lim0, i64 1",
+         "  %outer = icmp eq i64 %old_lim, 0",
+         "  %lim = select i1 %outer, i64 %lim1, i64 %old_lim",
+         "  store volatile i64 %lim, ptr %limp",
+         "  store volatile ptr %jb, ptr %sc",
+         "  %r = call i32 @_setjmp(ptr %jb) #3",
+         "  %ok = icmp eq i32 %r, 0",
+         "  br i1 %ok, label %call, label %trapped",
+         "call:"]
+    args = []
+    for i, t in enumerate(ft.params):
+        lt = LLTYPE[t]
+        L.append(f"  %ap{i} = getelementptr i8, ptr %vals, i64 {vo.VALUE_SLOT * i}")
+        L.append(f"  %a{i} = load {lt}, ptr %ap{i}, align 8")
+        args.append(f", {lt} %a{i}")
+    rt = result_type(ft)
+    call = f"call {rt} %fn(ptr %cv{''.join(args)})"
+    results = ft.results
+    if results:
+        L.append(f"  %res = {call}")
+    else:
+        L.append(f"  {call}")
+    for i, t in enumerate(results):
+        lt = LLTYPE[t]
+        if len(results) == 1:
+            v = "%res"
+        else:
+            v = f"%r{i}"
+            L.append(f"  {v} = extractvalue {rt} %res, {i}")
+        L.append(f"  %rp{i} = getelementptr i8, ptr %vals, i64 {vo.VALUE_SLOT * i}")
+        L.append(f"  store {lt} {v}, ptr %rp{i}, align 8")
+    restore = ["  store volatile ptr %old_jb, ptr %sc",
+               "  store volatile i64 %old_lim, ptr %limp",
+               "  store volatile i64 %old_efp, ptr %efpp"]
+    L.extend(restore)
+    L.append("  ret i32 0")
+    L.append("trapped:")
+    L.extend(restore)
+    L.append("  ret i32 %r")
+    L.append("}")
+    return "\n".join(L) + "\n"
+
+
+def host_stub(name: str, ft: FuncType) -> str:
+    """The host stub ``@<name>``: a wasm-callable function of type ``ft`` that calls the
+    ctypes callback of its VMHostContext and traps with a non-zero status."""
+    params = ft.params
+    results = ft.results
+    nslots = max(len(params), len(results), 1)
+    sig = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(params))
+    rt = result_type(ft)
+    L = [f"define {rt} @{name}(ptr %hc{sig}) #1 {{",
+         "entry:",
+         f"  %vals = alloca [{vo.VALUE_SLOT * nslots} x i8], align 16"]
+    for i, t in enumerate(params):
+        L.append(f"  %ap{i} = getelementptr i8, ptr %vals, i64 {vo.VALUE_SLOT * i}")
+        L.append(f"  store {LLTYPE[t]} %p{i}, ptr %ap{i}, align 8")
+    L += [f"  %cbp = getelementptr i8, ptr %hc, i64 {vo.HOSTCTX_CALLBACK}",
+          "  %cb = load ptr, ptr %cbp",
+          "  %st = call i32 %cb(ptr %hc, ptr %vals)",
+          "  %bad = icmp ne i32 %st, 0",
+          "  br i1 %bad, label %trap, label %ok",
+          "trap:",
+          "  %sc = load ptr, ptr %hc",
+          "  call void @wasmlite_trap(ptr %sc, i32 %st)",
+          "  unreachable",
+          "ok:"]
+    vals = []
+    for i, t in enumerate(results):
+        lt = LLTYPE[t]
+        L.append(f"  %rp{i} = getelementptr i8, ptr %vals, i64 {vo.VALUE_SLOT * i}")
+        L.append(f"  %r{i} = load {lt}, ptr %rp{i}, align 8")
+        vals.append((lt, f"%r{i}"))
+    if not results:
+        L.append("  ret void")
+    elif len(results) == 1:
+        L.append(f"  ret {vals[0][0]} {vals[0][1]}")
+    else:
+        agg = "poison"
+        for i, (lt, v) in enumerate(vals):
+            L.append(f"  %agg{i} = insertvalue {rt} {agg}, {lt} {v}, {i}")
+            agg = f"%agg{i}"
+        L.append(f"  ret {rt} {agg}")
+    L.append("}")
+    return "\n".join(L) + "\n"
+
+
+def attributes(optsize: bool) -> str:
+    """Attribute groups: #0 wasm functions, #1 trampolines and stubs, #2 the trap routine,
+    #3 the ``returns_twice`` call site."""
+    size = " optsize" if optsize else ""
+    return (f'attributes #0 = {{ nounwind "frame-pointer"="all" "disable-tail-calls"="true"{size} }}\n'
+            f'attributes #1 = {{ nounwind "frame-pointer"="all" }}\n'
+            'attributes #2 = { noreturn cold noinline nounwind "frame-pointer"="all" }\n'
+            'attributes #3 = { returns_twice }\n')

@@ -1,0 +1,1225 @@
+"""WebAssembly function bodies → LLVM IR text (one LLVM function per wasm function).
+
+The translator walks each body once, keeping the wasm operand stack as a Python list of
+``(value, llvm_type)`` pairs where ``value`` is an SSA name (``%v12``) or an LLVM literal.
+Block results become ``phi`` nodes at the block's end label (loop parameters become
+``phi`` nodes at the loop header, patched in when the loop ends); locals are ``alloca``s
+in the entry block that ``mem2reg``/SROA turn into registers.  Code after ``br``,
+``br_table``, ``return`` and ``unreachable`` is skipped up to the matching ``else`` or
+``end`` (spec §3.3.8: it is stack-polymorphic and can never run).
+
+Semantics follow the WebAssembly 2.0 specification (§4.3 numerics, §4.4 instructions);
+the native ABI (vmctx layout, calling convention, traps) is ``docs/architecture.md``
+"The native ABI" and :mod:`wasmlite.environ.vmoffsets`.
+
+Raises :class:`~wasmlite.errors.WasmtimeError` for SIMD instructions and v128 values
+("SIMD is not supported yet") and for instructions it does not know.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ..binary import opcodes as op
+from ..environ import vmoffsets as vo
+from ..environ.module import (
+    EXTERNREF,
+    F32,
+    F64,
+    FUNCREF,
+    I32,
+    I64,
+    V128,
+    FuncType,
+    ModuleInfo,
+)
+from ..errors import TrapCode, WasmtimeError
+
+#: valtype byte → LLVM type
+LLTYPE = {I32: "i32", I64: "i64", F32: "float", F64: "double", V128: "<4 x i32>",
+          FUNCREF: "ptr", EXTERNREF: "ptr"}
+#: LLVM type → its zero literal
+ZERO = {"i32": "0", "i64": "0", "float": "0.0", "double": "0.0", "ptr": "null",
+        "<4 x i32>": "zeroinitializer"}
+
+# Metadata numbering shared by every module (see METADATA below).
+MD_INVARIANT = "!0"
+TBAA_HEAP = "!3"
+TBAA_MEMLEN = "!5"
+TBAA_GLOBAL = "!7"
+TBAA_TABLE = "!9"
+TBAA_VMCTX = "!11"
+PROF_UNLIKELY = "!12"
+
+METADATA = """\
+!0 = !{}
+!1 = !{!"wasmlite tbaa"}
+!2 = !{!"wasm heap", !1, i64 0}
+!3 = !{!2, !2, i64 0}
+!4 = !{!"vmmemory length", !1, i64 0}
+!5 = !{!4, !4, i64 0}
+!6 = !{!"wasm global", !1, i64 0}
+!7 = !{!6, !6, i64 0}
+!8 = !{!"wasm table", !1, i64 0}
+!9 = !{!8, !8, i64 0}
+!10 = !{!"vm context", !1, i64 0}
+!11 = !{!10, !10, i64 0}
+!12 = !{!"branch_weights", i32 1, i32 1048576}
+"""
+
+SIMD_MESSAGE = "SIMD is not supported yet (instruction {name} at offset {offset:#x})"
+
+
+def status_of(code: TrapCode) -> int:
+    """The status a trap with ``code`` carries (``TrapCode + 1``)."""
+    return int(code) + vo.STATUS_TRAP_BASE
+
+
+def f64_literal(bits: int) -> str:
+    """LLVM literal for an f64 given by its IEEE bits (NaN payloads kept)."""
+    return f"0x{bits & 0xFFFFFFFFFFFFFFFF:016X}"
+
+
+def f32_literal(bits: int) -> str:
+    """LLVM literal for an f32 given by its IEEE bits: the double with the same value
+    (LLVM writes float constants in double format); NaN payloads are kept by moving the
+    mantissa bits by hand instead of going through a C float→double conversion."""
+    bits &= 0xFFFFFFFF
+    sign = bits >> 31
+    exp = (bits >> 23) & 0xFF
+    mant = bits & 0x7FFFFF
+    if exp == 0xFF:
+        d = (sign << 63) | (0x7FF << 52) | (mant << 29)
+    else:
+        value = struct.unpack("<f", struct.pack("<I", bits))[0]
+        d = struct.unpack("<Q", struct.pack("<d", value))[0]
+    return f"0x{d:016X}"
+
+
+def double_literal(value: float) -> str:
+    """LLVM literal for a Python float (exact)."""
+    return f"0x{struct.unpack('<Q', struct.pack('<d', value))[0]:016X}"
+
+
+def result_type(ft: FuncType) -> str:
+    """LLVM return type of a function of type ``ft`` (void, T, or a literal struct)."""
+    r = ft.results
+    if not r:
+        return "void"
+    if len(r) == 1:
+        return LLTYPE[r[0]]
+    return "{" + ", ".join(LLTYPE[t] for t in r) + "}"
+
+
+def check_no_v128(types: tuple[int, ...], what: str) -> None:
+    if V128 in types:
+        raise WasmtimeError(f"SIMD is not supported yet (v128 in {what})")
+
+
+# -- numeric instruction tables -------------------------------------------------------------
+
+_I, _L, _F, _D = "i32", "i64", "float", "double"
+
+#: opcode → (LLVM instruction with type, type): plain binary operators
+BINOPS = {
+    op.I32_ADD: ("add i32", _I), op.I32_SUB: ("sub i32", _I), op.I32_MUL: ("mul i32", _I),
+    op.I32_AND: ("and i32", _I), op.I32_OR: ("or i32", _I), op.I32_XOR: ("xor i32", _I),
+    op.I64_ADD: ("add i64", _L), op.I64_SUB: ("sub i64", _L), op.I64_MUL: ("mul i64", _L),
+    op.I64_AND: ("and i64", _L), op.I64_OR: ("or i64", _L), op.I64_XOR: ("xor i64", _L),
+    op.F32_ADD: ("fadd float", _F), op.F32_SUB: ("fsub float", _F),
+    op.F32_MUL: ("fmul float", _F), op.F32_DIV: ("fdiv float", _F),
+    op.F64_ADD: ("fadd double", _D), op.F64_SUB: ("fsub double", _D),
+    op.F64_MUL: ("fmul double", _D), op.F64_DIV: ("fdiv double", _D),
+}
+
+#: opcode → comparison (result is i32 0/1)
+COMPARES = {
+    op.I32_EQ: "icmp eq i32", op.I32_NE: "icmp ne i32", op.I32_LT_S: "icmp slt i32",
+    op.I32_LT_U: "icmp ult i32", op.I32_GT_S: "icmp sgt i32", op.I32_GT_U: "icmp ugt i32",
+    op.I32_LE_S: "icmp sle i32", op.I32_LE_U: "icmp ule i32", op.I32_GE_S: "icmp sge i32",
+    op.I32_GE_U: "icmp uge i32",
+    op.I64_EQ: "icmp eq i64", op.I64_NE: "icmp ne i64", op.I64_LT_S: "icmp slt i64",
+    op.I64_LT_U: "icmp ult i64", op.I64_GT_S: "icmp sgt i64", op.I64_GT_U: "icmp ugt i64",
+    op.I64_LE_S: "icmp sle i64", op.I64_LE_U: "icmp ule i64", op.I64_GE_S: "icmp sge i64",
+    op.I64_GE_U: "icmp uge i64",
+    op.F32_EQ: "fcmp oeq float", op.F32_NE: "fcmp une float", op.F32_LT: "fcmp olt float",
+    op.F32_GT: "fcmp ogt float", op.F32_LE: "fcmp ole float", op.F32_GE: "fcmp oge float",
+    op.F64_EQ: "fcmp oeq double", op.F64_NE: "fcmp une double",
+    op.F64_LT: "fcmp olt double", op.F64_GT: "fcmp ogt double",
+    op.F64_LE: "fcmp ole double", op.F64_GE: "fcmp oge double",
+}
+
+#: opcode → (shift instruction, type, mask)
+SHIFTS = {
+    op.I32_SHL: ("shl", _I, 31), op.I32_SHR_S: ("ashr", _I, 31),
+    op.I32_SHR_U: ("lshr", _I, 31),
+    op.I64_SHL: ("shl", _L, 63), op.I64_SHR_S: ("ashr", _L, 63),
+    op.I64_SHR_U: ("lshr", _L, 63),
+}
+
+#: opcode → (intrinsic, type): binary intrinsics
+BIN_INTRINSICS = {
+    op.I32_ROTL: ("llvm.fshl.i32", _I), op.I32_ROTR: ("llvm.fshr.i32", _I),
+    op.I64_ROTL: ("llvm.fshl.i64", _L), op.I64_ROTR: ("llvm.fshr.i64", _L),
+    op.F32_MIN: ("llvm.minimum.f32", _F), op.F32_MAX: ("llvm.maximum.f32", _F),
+    op.F32_COPYSIGN: ("llvm.copysign.f32", _F),
+    op.F64_MIN: ("llvm.minimum.f64", _D), op.F64_MAX: ("llvm.maximum.f64", _D),
+    op.F64_COPYSIGN: ("llvm.copysign.f64", _D),
+}
+
+#: opcode → (intrinsic, type, extra argument text): unary intrinsics
+UN_INTRINSICS = {
+    op.I32_CLZ: ("llvm.ctlz.i32", _I, ", i1 false"), op.I32_CTZ: ("llvm.cttz.i32", _I, ", i1 false"),
+    op.I32_POPCNT: ("llvm.ctpop.i32", _I, ""),
+    op.I64_CLZ: ("llvm.ctlz.i64", _L, ", i1 false"), op.I64_CTZ: ("llvm.cttz.i64", _L, ", i1 false"),
+    op.I64_POPCNT: ("llvm.ctpop.i64", _L, ""),
+    op.F32_ABS: ("llvm.fabs.f32", _F, ""), op.F32_CEIL: ("llvm.ceil.f32", _F, ""),
+    op.F32_FLOOR: ("llvm.floor.f32", _F, ""), op.F32_TRUNC: ("llvm.trunc.f32", _F, ""),
+    op.F32_NEAREST: ("llvm.roundeven.f32", _F, ""), op.F32_SQRT: ("llvm.sqrt.f32", _F, ""),
+    op.F64_ABS: ("llvm.fabs.f64", _D, ""), op.F64_CEIL: ("llvm.ceil.f64", _D, ""),
+    op.F64_FLOOR: ("llvm.floor.f64", _D, ""), op.F64_TRUNC: ("llvm.trunc.f64", _D, ""),
+    op.F64_NEAREST: ("llvm.roundeven.f64", _D, ""), op.F64_SQRT: ("llvm.sqrt.f64", _D, ""),
+}
+
+#: intrinsic → declaration
+INTRINSIC_DECLS = {}
+for _name, _t in (("llvm.fshl.i32", _I), ("llvm.fshr.i32", _I), ("llvm.fshl.i64", _L),
+                  ("llvm.fshr.i64", _L)):
+    INTRINSIC_DECLS[_name] = f"declare {_t} @{_name}({_t}, {_t}, {_t})"
+for _name, _t in (("llvm.minimum.f32", _F), ("llvm.maximum.f32", _F),
+                  ("llvm.copysign.f32", _F), ("llvm.minimum.f64", _D),
+                  ("llvm.maximum.f64", _D), ("llvm.copysign.f64", _D)):
+    INTRINSIC_DECLS[_name] = f"declare {_t} @{_name}({_t}, {_t})"
+for _name, _t, _extra in UN_INTRINSICS.values():
+    INTRINSIC_DECLS[_name] = f"declare {_t} @{_name}({_t}{', i1' if _extra else ''})"
+
+#: opcode → (cast instruction, from type, to type)
+CONVERSIONS = {
+    op.I32_WRAP_I64: ("trunc", _L, _I),
+    op.I64_EXTEND_I32_S: ("sext", _I, _L), op.I64_EXTEND_I32_U: ("zext", _I, _L),
+    op.F32_CONVERT_I32_S: ("sitofp", _I, _F), op.F32_CONVERT_I32_U: ("uitofp", _I, _F),
+    op.F32_CONVERT_I64_S: ("sitofp", _L, _F), op.F32_CONVERT_I64_U: ("uitofp", _L, _F),
+    op.F64_CONVERT_I32_S: ("sitofp", _I, _D), op.F64_CONVERT_I32_U: ("uitofp", _I, _D),
+    op.F64_CONVERT_I64_S: ("sitofp", _L, _D), op.F64_CONVERT_I64_U: ("uitofp", _L, _D),
+    op.F32_DEMOTE_F64: ("fptrunc", _D, _F), op.F64_PROMOTE_F32: ("fpext", _F, _D),
+    op.I32_REINTERPRET_F32: ("bitcast", _F, _I), op.I64_REINTERPRET_F64: ("bitcast", _D, _L),
+    op.F32_REINTERPRET_I32: ("bitcast", _I, _F), op.F64_REINTERPRET_I64: ("bitcast", _L, _D),
+}
+
+#: opcode → (narrow type, full type): sign-extension operators
+SIGN_EXTENDS = {
+    op.I32_EXTEND8_S: ("i8", _I), op.I32_EXTEND16_S: ("i16", _I),
+    op.I64_EXTEND8_S: ("i8", _L), op.I64_EXTEND16_S: ("i16", _L),
+    op.I64_EXTEND32_S: ("i32", _L),
+}
+
+#: opcode → (intrinsic, from, to): saturating truncations
+SAT_TRUNCS = {
+    op.I32_TRUNC_SAT_F32_S: ("llvm.fptosi.sat.i32.f32", _F, _I),
+    op.I32_TRUNC_SAT_F32_U: ("llvm.fptoui.sat.i32.f32", _F, _I),
+    op.I32_TRUNC_SAT_F64_S: ("llvm.fptosi.sat.i32.f64", _D, _I),
+    op.I32_TRUNC_SAT_F64_U: ("llvm.fptoui.sat.i32.f64", _D, _I),
+    op.I64_TRUNC_SAT_F32_S: ("llvm.fptosi.sat.i64.f32", _F, _L),
+    op.I64_TRUNC_SAT_F32_U: ("llvm.fptoui.sat.i64.f32", _F, _L),
+    op.I64_TRUNC_SAT_F64_S: ("llvm.fptosi.sat.i64.f64", _D, _L),
+    op.I64_TRUNC_SAT_F64_U: ("llvm.fptoui.sat.i64.f64", _D, _L),
+}
+for _name, _f, _t in SAT_TRUNCS.values():
+    INTRINSIC_DECLS[_name] = f"declare {_t} @{_name}({_f})"
+
+# Trapping truncations (spec §4.3.3 trunc_u/trunc_s): the source value x is accepted when
+# lo < x (or lo <= x when the bound itself truncates into range) and x < hi.
+_P31, _P32, _P63, _P64 = 2.0 ** 31, 2.0 ** 32, 2.0 ** 63, 2.0 ** 64
+#: opcode → (instruction, from, to, lower bound, lower bound inclusive, upper bound)
+TRUNCS = {
+    # f32 cannot hold -2^31 - 1; the float just below -2^31 is out of range: -2^31 <= x
+    op.I32_TRUNC_F32_S: ("fptosi", _F, _I, -_P31, True, _P31),
+    op.I32_TRUNC_F32_U: ("fptoui", _F, _I, -1.0, False, _P32),
+    # f64 holds -2^31 - 1 exactly, and everything in (-2^31 - 1, -2^31] truncates to -2^31
+    op.I32_TRUNC_F64_S: ("fptosi", _D, _I, -_P31 - 1.0, False, _P31),
+    op.I32_TRUNC_F64_U: ("fptoui", _D, _I, -1.0, False, _P32),
+    op.I64_TRUNC_F32_S: ("fptosi", _F, _L, -_P63, True, _P63),
+    op.I64_TRUNC_F32_U: ("fptoui", _F, _L, -1.0, False, _P64),
+    op.I64_TRUNC_F64_S: ("fptosi", _D, _L, -_P63, True, _P63),
+    op.I64_TRUNC_F64_U: ("fptoui", _D, _L, -1.0, False, _P64),
+}
+
+#: opcode → (access size, memory type, extension to the result type or "", result type)
+LOADS = {
+    op.I32_LOAD: (4, "i32", "", _I), op.I64_LOAD: (8, "i64", "", _L),
+    op.F32_LOAD: (4, "float", "", _F), op.F64_LOAD: (8, "double", "", _D),
+    op.I32_LOAD8_S: (1, "i8", "sext", _I), op.I32_LOAD8_U: (1, "i8", "zext", _I),
+    op.I32_LOAD16_S: (2, "i16", "sext", _I), op.I32_LOAD16_U: (2, "i16", "zext", _I),
+    op.I64_LOAD8_S: (1, "i8", "sext", _L), op.I64_LOAD8_U: (1, "i8", "zext", _L),
+    op.I64_LOAD16_S: (2, "i16", "sext", _L), op.I64_LOAD16_U: (2, "i16", "zext", _L),
+    op.I64_LOAD32_S: (4, "i32", "sext", _L), op.I64_LOAD32_U: (4, "i32", "zext", _L),
+}
+
+#: opcode → (access size, value type, memory type)
+STORES = {
+    op.I32_STORE: (4, _I, _I), op.I64_STORE: (8, _L, _L),
+    op.F32_STORE: (4, _F, _F), op.F64_STORE: (8, _D, _D),
+    op.I32_STORE8: (1, _I, "i8"), op.I32_STORE16: (2, _I, "i16"),
+    op.I64_STORE8: (1, _L, "i8"), op.I64_STORE16: (2, _L, "i16"), op.I64_STORE32: (4, _L, "i32"),
+}
+
+#: opcode → (division instruction, type, signed, is remainder)
+DIVS = {
+    op.I32_DIV_S: ("sdiv", _I, True, False), op.I32_DIV_U: ("udiv", _I, False, False),
+    op.I32_REM_S: ("srem", _I, True, True), op.I32_REM_U: ("urem", _I, False, True),
+    op.I64_DIV_S: ("sdiv", _L, True, False), op.I64_DIV_U: ("udiv", _L, False, False),
+    op.I64_REM_S: ("srem", _L, True, True), op.I64_REM_U: ("urem", _L, False, True),
+}
+INT_MIN = {_I: str(-(2 ** 31)), _L: str(-(2 ** 63))}
+
+BLOCK_KIND, LOOP_KIND, IF_KIND = 0, 1, 2
+
+ST_OOB = status_of(TrapCode.MEMORY_OUT_OF_BOUNDS)
+ST_TABLE_OOB = status_of(TrapCode.TABLE_OUT_OF_BOUNDS)
+ST_NULL = status_of(TrapCode.INDIRECT_CALL_TO_NULL)
+ST_SIG = status_of(TrapCode.BAD_SIGNATURE)
+ST_OVERFLOW = status_of(TrapCode.INTEGER_OVERFLOW)
+ST_DIV0 = status_of(TrapCode.INTEGER_DIVISION_BY_ZERO)
+ST_BADCONV = status_of(TrapCode.BAD_CONVERSION_TO_INTEGER)
+ST_UNREACHABLE = status_of(TrapCode.UNREACHABLE)
+ST_STACK = status_of(TrapCode.STACK_OVERFLOW)
+
+
+class Frame:
+    """A control frame: ``block``, ``loop``, ``if`` or the function body itself."""
+
+    __slots__ = ("kind", "label", "end", "height", "params", "results", "incoming",
+                 "header_incoming", "phi_slot", "phi_names", "else_label", "has_else",
+                 "param_vals")
+
+    def __init__(self, kind: int, end: str, height: int, params: tuple, results: tuple):
+        self.kind = kind
+        self.end = end
+        self.height = height
+        self.params = params
+        self.results = results
+        self.incoming: list[tuple[str, list[str]]] = []
+        self.label = end
+        self.header_incoming: list[tuple[str, list[str]]] = []
+        self.phi_slot = -1
+        self.phi_names: list[str] = []
+        self.else_label = ""
+        self.has_else = False
+        self.param_vals: list[tuple[str, str]] = []
+
+
+class ModuleTranslator:
+    """Translates the functions of one module into LLVM IR text.
+
+    ``info`` is the decoded module.  Intrinsic declarations used by the bodies accumulate in ``self.decls``.
+    """
+
+    def __init__(self, info: ModuleInfo, optsize: bool = False,
+                 local_funcs: set[int] | None = None):
+        self.info = info
+        #: funcidx of the defined functions in the same LLVM module (None: all of them);
+        #: calls to other defined functions go through their VMFuncRef like imports
+        self.local_funcs = local_funcs
+        self.offsets = vo.VMOffsets.for_module(info)
+        self.func_types = [info.types[t] for t in info.func_typeidx()]
+        self.global_types = info.global_types()
+        self.table_types = info.table_types()
+        self.num_imported_funcs = info.num_imported_funcs
+        self.decls: set[str] = set()
+        self.optsize = optsize
+
+    def signature(self, funcidx: int) -> str:
+        ft = self.func_types[funcidx]
+        params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
+        return f"{result_type(ft)} @wasm_func_{funcidx}(ptr %vmctx{params})"
+
+    def translate_function(self, funcidx: int, body: list[tuple], out: list[str]) -> None:
+        """Append the IR of defined function ``funcidx`` to ``out``."""
+        FunctionTranslator(self, funcidx, body).run(out)
+
+
+class FunctionTranslator:
+    """The translation state of one function body (see the module docstring)."""
+
+    def __init__(self, mt: ModuleTranslator, funcidx: int, body: list[tuple]):
+        self.mt = mt
+        self.info = mt.info
+        self.offsets = mt.offsets
+        self.funcidx = funcidx
+        self.body = body
+        self.ft = mt.func_types[funcidx]
+        self.n = 0            # SSA name counter
+        self.nlabel = 0       # label counter
+        self.lines: list[str] = []
+        self.entry: list[str] = []
+        self.cache: dict[str, str] = {}  # entry-block values by key
+        self.traps: dict[int, str] = {}  # status → trap label
+        self.stack: list[tuple[str, str]] = []
+        self.frames: list[Frame] = []
+        self.cur = "start"
+        self.reachable = True
+        self.local_types: list[str] = []
+
+    # -- helpers --------------------------------------------------------------------------
+    def new(self) -> str:
+        self.n += 1
+        return f"%v{self.n}"
+
+    def new_label(self, prefix: str = "L") -> str:
+        self.nlabel += 1
+        return f"{prefix}{self.nlabel}"
+
+    def start_block(self, label: str) -> None:
+        self.lines.append(f"{label}:")
+        self.cur = label
+
+    def trap_label(self, status: int) -> str:
+        lab = self.traps.get(status)
+        if lab is None:
+            lab = self.traps[status] = f"trap{status}"
+        return lab
+
+    def trap_if(self, cond: str, status: int) -> None:
+        """Branch to the trap block for ``status`` when i1 ``cond`` holds."""
+        ok = self.new_label("ok")
+        self.lines.append(f"  br i1 {cond}, label %{self.trap_label(status)}, label %{ok}, "
+                          f"!prof {PROF_UNLIKELY}")
+        self.start_block(ok)
+
+    def trap_status(self, status_val: str) -> None:
+        """Trap with the dynamic i32 status ``status_val`` when it is non-zero."""
+        c = self.new()
+        bad = self.new_label("st")
+        ok = self.new_label("ok")
+        L = self.lines
+        L.append(f"  {c} = icmp ne i32 {status_val}, 0")
+        L.append(f"  br i1 {c}, label %{bad}, label %{ok}, !prof {PROF_UNLIKELY}")
+        L.append(f"{bad}:")
+        L.append(f"  call void @wasmlite_trap(ptr %sc, i32 {status_val})")
+        L.append("  unreachable")
+        self.start_block(ok)
+
+    def entry_value(self, key: str, text: str) -> str:
+        """An SSA value computed once in the entry block; ``text`` has ``{}`` for its name."""
+        v = self.cache.get(key)
+        if v is None:
+            v = self.cache[key] = f"%{key}"
+            self.entry.append("  " + text.format(v))
+        return v
+
+    def vmctx_ptr(self, offset: int, key: str) -> str:
+        """The (invariant) pointer stored at ``vmctx + offset``."""
+        return self.vmctx_load(offset, key, "ptr")
+
+    def vmctx_load(self, offset: int, key: str, ty: str) -> str:
+        """The (invariant) value of type ``ty`` stored at ``vmctx + offset``."""
+        v = self.cache.get(key)
+        if v is None:
+            a = f"%{key}.a"
+            self.entry.append(f"  {a} = getelementptr i8, ptr %vmctx, i64 {offset}")
+            v = self.cache[key] = f"%{key}"
+            self.entry.append(f"  {v} = load {ty}, ptr {a}, !invariant.load {MD_INVARIANT}")
+        return v
+
+    def memory(self, memidx: int) -> tuple[str, str]:
+        """``(base, length_ptr)`` of memory ``memidx``."""
+        key = f"mem{memidx}"
+        m = self.vmctx_ptr(self.offsets.memory(memidx), key)
+        base = self.cache.get(key + ".base")
+        if base is None:
+            base = self.cache[key + ".base"] = f"%{key}.base"
+            lenp = self.cache[key + ".lenp"] = f"%{key}.lenp"
+            self.entry.append(f"  {base} = load ptr, ptr {m}, !invariant.load {MD_INVARIANT}")
+            self.entry.append(f"  {lenp} = getelementptr i8, ptr {m}, i64 {vo.MEMORY_LENGTH}")
+        return base, self.cache[key + ".lenp"]
+
+    def builtin(self, index: int) -> str:
+        b = self.vmctx_ptr(vo.VMCTX_BUILTINS, "builtins")
+        key = f"builtin{index}"
+        v = self.cache.get(key)
+        if v is None:
+            a = f"%{key}.a"
+            self.entry.append(f"  {a} = getelementptr i8, ptr {b}, i64 {8 * index}")
+            v = self.cache[key] = f"%{key}"
+            self.entry.append(f"  {v} = load ptr, ptr {a}, !invariant.load {MD_INVARIANT}")
+        return v
+
+    def pop(self) -> str:
+        return self.stack.pop()[0]
+
+    def push(self, v: str, t: str) -> None:
+        self.stack.append((v, t))
+
+    def pop_n(self, n: int) -> list[str]:
+        if n == 0:
+            return []
+        vals = [v for v, _ in self.stack[-n:]]
+        del self.stack[-n:]
+        return vals
+
+    def top_n(self, n: int) -> list[str]:
+        if n == 0:
+            return []
+        return [v for v, _ in self.stack[-n:]]
+
+    def zext64(self, v: str) -> str:
+        if v[0] != "%":
+            return str(int(v) & 0xFFFFFFFF)
+        r = self.new()
+        self.lines.append(f"  {r} = zext i32 {v} to i64")
+        return r
+
+    # -- function skeleton ----------------------------------------------------------------
+    def run(self, out: list[str]) -> None:
+        info = self.info
+        ft = self.ft
+        check_no_v128(ft.params + ft.results, f"the type of function {self.funcidx}")
+        code = info.codes[self.funcidx - self.mt.num_imported_funcs]
+        lt = [LLTYPE[t] for t in ft.params]
+        for count, t in code.locals:
+            if t == V128:
+                check_no_v128((t,), f"the locals of function {self.funcidx}")
+            lt.extend([LLTYPE[t]] * count)
+        self.local_types = lt
+        entry = self.entry
+        entry.append(f"  %sc = load ptr, ptr %vmctx, !invariant.load {MD_INVARIANT}")
+        nparams = len(ft.params)
+        for i, t in enumerate(lt):
+            entry.append(f"  %l{i} = alloca {t}")
+        for i, t in enumerate(lt):
+            entry.append(f"  store {t} {f'%p{i}' if i < nparams else ZERO[t]}, ptr %l{i}")
+        self.frames.append(Frame(BLOCK_KIND, "ret", 0, (), ft.results))
+        self.translate_body()
+        if self.frames:  # a body given without its final ``end``
+            self.close_frame()
+        self.emit_return()
+
+        attrs = "#0"
+        out.append(f"define internal {self.mt.signature(self.funcidx)} {attrs} {{")
+        out.append("entry:")
+        out.extend(entry)
+        out.append("  %fa = call ptr @llvm.frameaddress.p0(i32 0)")
+        out.append("  %fai = ptrtoint ptr %fa to i64")
+        out.append(f"  %slp = getelementptr i8, ptr %sc, i64 {vo.STORE_STACK_LIMIT}")
+        out.append(f"  %sl = load i64, ptr %slp, !tbaa {TBAA_VMCTX}")
+        out.append("  %so = icmp ult i64 %fai, %sl")
+        out.append(f"  br i1 %so, label %{self.trap_label(ST_STACK)}, label %start, "
+                   f"!prof {PROF_UNLIKELY}")
+        out.append("start:")
+        out.extend(self.lines)
+        for status, label in self.traps.items():
+            out.append(f"{label}:")
+            out.append(f"  call void @wasmlite_trap(ptr %sc, i32 {status})")
+            out.append("  unreachable")
+        out.append("}")
+
+    def emit_return(self) -> None:
+        """After the function frame closed: return the values on the stack."""
+        L = self.lines
+        if not self.reachable:
+            L.append("  unreachable")
+            return
+        results = self.ft.results
+        if not results:
+            L.append("  ret void")
+        elif len(results) == 1:
+            L.append(f"  ret {LLTYPE[results[0]]} {self.stack[-1][0]}")
+        else:
+            rt = result_type(self.ft)
+            vals = self.top_n(len(results))
+            agg = "poison"
+            for i, (v, t) in enumerate(zip(vals, results, strict=False)):
+                nxt = self.new()
+                L.append(f"  {nxt} = insertvalue {rt} {agg}, {LLTYPE[t]} {v}, {i}")
+                agg = nxt
+            L.append(f"  ret {rt} {agg}")
+
+    # -- control flow ---------------------------------------------------------------------
+    def branch_values(self, f: Frame) -> list[str]:
+        return self.top_n(len(f.params) if f.kind == LOOP_KIND else len(f.results))
+
+    def add_edge(self, f: Frame, pred: str) -> str:
+        """Record an edge from block ``pred`` to frame ``f``'s target; return the label."""
+        vals = self.branch_values(f)
+        if f.kind == LOOP_KIND:
+            f.header_incoming.append((pred, vals))
+            return f.label
+        f.incoming.append((pred, vals))
+        return f.end
+
+    def close_frame(self) -> None:
+        """``end`` of the innermost frame (reached in reachable or dead code)."""
+        f = self.frames.pop()
+        L = self.lines
+        if self.reachable:
+            f.incoming.append((self.cur, self.top_n(len(f.results))))
+            L.append(f"  br label %{f.end}")
+        if f.kind == IF_KIND and not f.has_else:
+            L.append(f"{f.else_label}:")
+            f.incoming.append((f.else_label, [v for v, _ in f.param_vals]))
+            L.append(f"  br label %{f.end}")
+        if f.kind == LOOP_KIND and f.phi_names:
+            phis = []
+            for i, name in enumerate(f.phi_names):
+                t = LLTYPE[f.params[i]]
+                inc = ", ".join(f"[ {vals[i]}, %{pred} ]" for pred, vals in f.header_incoming)
+                phis.append(f"  {name} = phi {t} {inc}")
+            L[f.phi_slot] = "\n".join(phis)
+        del self.stack[f.height:]
+        L.append(f"{f.end}:")
+        self.cur = f.end
+        inc = f.incoming
+        if not inc:
+            self.reachable = False
+            if self.frames:
+                L.append("  unreachable")
+            return
+        self.reachable = True
+        results = f.results
+        if len(inc) == 1:
+            for v, t in zip(inc[0][1], results, strict=False):
+                self.stack.append((v, LLTYPE[t]))
+            return
+        for i, t in enumerate(results):
+            lt = LLTYPE[t]
+            name = self.new()
+            parts = ", ".join(f"[ {vals[i]}, %{pred} ]" for pred, vals in inc)
+            L.append(f"  {name} = phi {lt} {parts}")
+            self.stack.append((name, lt))
+
+    def block_signature(self, bt: int) -> tuple[tuple, tuple]:
+        params, results = self.info.blocktype_signature(bt)
+        if V128 in params or V128 in results:
+            check_no_v128(params + results, "a block type")
+        return params, results
+
+    def op_block(self, bt: int) -> None:
+        params, results = self.block_signature(bt)
+        f = Frame(BLOCK_KIND, self.new_label("B"), len(self.stack) - len(params), params,
+                  results)
+        self.frames.append(f)
+
+    def op_loop(self, bt: int) -> None:
+        params, results = self.block_signature(bt)
+        f = Frame(LOOP_KIND, self.new_label("E"), len(self.stack) - len(params), params,
+                  results)
+        f.label = self.new_label("H")
+        L = self.lines
+        f.header_incoming.append((self.cur, self.top_n(len(params))))
+        L.append(f"  br label %{f.label}")
+        self.start_block(f.label)
+        if params:
+            f.phi_slot = len(L)
+            L.append("")
+            for i, t in enumerate(params):
+                name = self.new()
+                f.phi_names.append(name)
+                self.stack[f.height + i] = (name, LLTYPE[t])
+        self.frames.append(f)
+
+    def op_if(self, bt: int) -> None:
+        cond = self.pop()
+        params, results = self.block_signature(bt)
+        f = Frame(IF_KIND, self.new_label("F"), len(self.stack) - len(params), params, results)
+        f.param_vals = self.stack[f.height:]
+        then = self.new_label("T")
+        f.else_label = self.new_label("X")
+        c = self.new()
+        self.lines.append(f"  {c} = icmp ne i32 {cond}, 0")
+        self.lines.append(f"  br i1 {c}, label %{then}, label %{f.else_label}")
+        self.start_block(then)
+        self.frames.append(f)
+
+    def op_else(self) -> None:
+        f = self.frames[-1]
+        if self.reachable:
+            f.incoming.append((self.cur, self.top_n(len(f.results))))
+            self.lines.append(f"  br label %{f.end}")
+        del self.stack[f.height:]
+        self.stack.extend(f.param_vals)
+        f.has_else = True
+        self.start_block(f.else_label)
+        self.reachable = True
+
+    def op_br(self, depth: int) -> None:
+        f = self.frames[-1 - depth]
+        label = self.add_edge(f, self.cur)
+        self.lines.append(f"  br label %{label}")
+        self.reachable = False
+
+    def op_br_if(self, depth: int) -> None:
+        cond = self.pop()
+        f = self.frames[-1 - depth]
+        label = self.add_edge(f, self.cur)
+        c = self.new()
+        cont = self.new_label("C")
+        self.lines.append(f"  {c} = icmp ne i32 {cond}, 0")
+        self.lines.append(f"  br i1 {c}, label %{label}, label %{cont}")
+        self.start_block(cont)
+
+    def op_br_table(self, imm: tuple) -> None:
+        targets, default = imm
+        idx = self.pop()
+        frames = self.frames
+        cur = self.cur
+        dlabel = self.add_edge(frames[-1 - default], cur)
+        cases = []
+        for i, depth in enumerate(targets):
+            cases.append(f"i32 {i}, label %{self.add_edge(frames[-1 - depth], cur)}")
+        self.lines.append(f"  switch i32 {idx}, label %{dlabel} [{' '.join(cases)}]")
+        self.reachable = False
+
+    # -- calls ----------------------------------------------------------------------------
+    def emit_call(self, callee: str, ft: FuncType, first: str) -> None:
+        """Call ``callee`` (a function symbol or pointer) with ``first`` and the operands
+        of type ``ft`` popped from the stack; push the results."""
+        params = ft.params
+        args = self.pop_n(len(params))
+        arg_text = "".join(f", {LLTYPE[t]} {a}" for t, a in zip(params, args, strict=False))
+        rt = result_type(ft)
+        results = ft.results
+        if not results:
+            self.lines.append(f"  call void {callee}(ptr {first}{arg_text})")
+            return
+        r = self.new()
+        self.lines.append(f"  {r} = call {rt} {callee}(ptr {first}{arg_text})")
+        if len(results) == 1:
+            self.stack.append((r, rt))
+            return
+        for i, t in enumerate(results):
+            x = self.new()
+            self.lines.append(f"  {x} = extractvalue {rt} {r}, {i}")
+            self.stack.append((x, LLTYPE[t]))
+
+    def op_call(self, funcidx: int) -> None:
+        ft = self.mt.func_types[funcidx]
+        check_no_v128(ft.params + ft.results, f"the type of function {funcidx}")
+        if funcidx >= self.mt.num_imported_funcs and (
+                self.mt.local_funcs is None or funcidx in self.mt.local_funcs):
+            self.emit_call(f"@wasm_func_{funcidx}", ft, "%vmctx")
+            return
+        ref = self.vmctx_ptr(self.offsets.func(funcidx), f"func{funcidx}")
+        fp = self.entry_value(f"func{funcidx}.fp",
+                              f"{{}} = load ptr, ptr {ref}, !invariant.load {MD_INVARIANT}")
+        cv = self.cache.get(f"func{funcidx}.vmctx")
+        if cv is None:
+            self.entry.append(f"  %func{funcidx}.vp = getelementptr i8, ptr {ref}, "
+                              f"i64 {vo.FUNCREF_VMCTX}")
+            cv = self.entry_value(f"func{funcidx}.vmctx",
+                                  f"{{}} = load ptr, ptr %func{funcidx}.vp, "
+                                  f"!invariant.load {MD_INVARIANT}")
+        self.emit_call(fp, ft, cv)
+
+    def table_ptr(self, tableidx: int) -> str:
+        return self.vmctx_ptr(self.offsets.table(tableidx), f"table{tableidx}")
+
+    def table_entry(self, tableidx: int, idx: str) -> str:
+        """Bounds-check i32 ``idx`` against table ``tableidx``; return the entry's address."""
+        L = self.lines
+        t = self.table_ptr(tableidx)
+        lenp = self.entry_value(f"table{tableidx}.lenp",
+                                f"{{}} = getelementptr i8, ptr {t}, i64 {vo.TABLE_LENGTH}")
+        ln = self.new()
+        L.append(f"  {ln} = load i64, ptr {lenp}, !tbaa {TBAA_TABLE}")
+        i64 = self.zext64(idx)
+        c = self.new()
+        L.append(f"  {c} = icmp uge i64 {i64}, {ln}")
+        self.trap_if(c, ST_TABLE_OOB)
+        elems = self.new()
+        L.append(f"  {elems} = load ptr, ptr {t}, !tbaa {TBAA_TABLE}")
+        p = self.new()
+        L.append(f"  {p} = getelementptr ptr, ptr {elems}, i64 {i64}")
+        return p
+
+    def op_call_indirect(self, imm: tuple) -> None:
+        typeidx, tableidx = imm
+        ft = self.info.types[typeidx]
+        check_no_v128(ft.params + ft.results, f"type {typeidx}")
+        L = self.lines
+        p = self.table_entry(tableidx, self.pop())
+        ref = self.new()
+        L.append(f"  {ref} = load ptr, ptr {p}, !tbaa {TBAA_TABLE}")
+        c = self.new()
+        L.append(f"  {c} = icmp eq ptr {ref}, null")
+        self.trap_if(c, ST_NULL)
+        expected = self.vmctx_load(self.offsets.type_id(typeidx), f"typeid{typeidx}", "i64")
+        idp = self.new()
+        L.append(f"  {idp} = getelementptr i8, ptr {ref}, i64 {vo.FUNCREF_TYPE_ID}")
+        actual = self.new()
+        L.append(f"  {actual} = load i64, ptr {idp}, !tbaa {TBAA_TABLE}")
+        c = self.new()
+        L.append(f"  {c} = icmp ne i64 {actual}, {expected}")
+        self.trap_if(c, ST_SIG)
+        fp = self.new()
+        L.append(f"  {fp} = load ptr, ptr {ref}, !tbaa {TBAA_TABLE}")
+        vp = self.new()
+        L.append(f"  {vp} = getelementptr i8, ptr {ref}, i64 {vo.FUNCREF_VMCTX}")
+        cv = self.new()
+        L.append(f"  {cv} = load ptr, ptr {vp}, !tbaa {TBAA_TABLE}")
+        self.emit_call(fp, ft, cv)
+
+    # -- variables ------------------------------------------------------------------------
+    def global_ptr(self, globalidx: int) -> str:
+        return self.vmctx_ptr(self.offsets.global_(globalidx), f"glob{globalidx}")
+
+    def op_global_get(self, globalidx: int) -> None:
+        gt = self.mt.global_types[globalidx]
+        check_no_v128((gt.valtype,), f"global {globalidx}")
+        t = LLTYPE[gt.valtype]
+        g = self.global_ptr(globalidx)
+        v = self.new()
+        if gt.mutable:
+            self.lines.append(f"  {v} = load {t}, ptr {g}, !tbaa {TBAA_GLOBAL}")
+        else:
+            self.lines.append(f"  {v} = load {t}, ptr {g}, !invariant.load {MD_INVARIANT}")
+        self.stack.append((v, t))
+
+    def op_global_set(self, globalidx: int) -> None:
+        gt = self.mt.global_types[globalidx]
+        t = LLTYPE[gt.valtype]
+        g = self.global_ptr(globalidx)
+        v = self.pop()
+        self.lines.append(f"  store {t} {v}, ptr {g}, !tbaa {TBAA_GLOBAL}")
+
+    # -- memory ---------------------------------------------------------------------------
+    def address(self, memarg: tuple, size: int) -> str:
+        """Pop an i32 address, bounds-check ``[addr+offset, addr+offset+size)`` against the
+        memory's current length, and return a pointer to it."""
+        base, lenp = self.memory(0)
+        L = self.lines
+        a = self.pop()
+        off = memarg[1]
+        if a[0] != "%":
+            ea = str((int(a) & 0xFFFFFFFF) + off)
+        else:
+            z = self.new()
+            L.append(f"  {z} = zext i32 {a} to i64")
+            if off:
+                ea = self.new()
+                L.append(f"  {ea} = add nuw nsw i64 {z}, {off}")
+            else:
+                ea = z
+        end = self.new()
+        L.append(f"  {end} = add nuw nsw i64 {ea}, {size}")
+        ln = self.new()
+        L.append(f"  {ln} = load i64, ptr {lenp}, !tbaa {TBAA_MEMLEN}")
+        c = self.new()
+        L.append(f"  {c} = icmp ugt i64 {end}, {ln}")
+        self.trap_if(c, ST_OOB)
+        p = self.new()
+        L.append(f"  {p} = getelementptr inbounds i8, ptr {base}, i64 {ea}")
+        return p
+
+    def op_load(self, opcode: int, memarg: tuple) -> None:
+        size, mt, ext, rt = LOADS[opcode]
+        p = self.address(memarg, size)
+        v = self.new()
+        self.lines.append(f"  {v} = load {mt}, ptr {p}, align 1, !tbaa {TBAA_HEAP}")
+        if ext:
+            w = self.new()
+            self.lines.append(f"  {w} = {ext} {mt} {v} to {rt}")
+            v = w
+        self.stack.append((v, rt))
+
+    def op_store(self, opcode: int, memarg: tuple) -> None:
+        size, vt, mt = STORES[opcode]
+        v = self.pop()
+        p = self.address(memarg, size)
+        if mt != vt:
+            w = self.new()
+            self.lines.append(f"  {w} = trunc {vt} {v} to {mt}")
+            v = w
+        self.lines.append(f"  store {mt} {v}, ptr {p}, align 1, !tbaa {TBAA_HEAP}")
+
+    def check_range(self, start64: str, len64: str, lenp: str, status: int,
+                    tbaa: str) -> None:
+        """Trap with ``status`` when ``start + len > *lenp`` (all i64)."""
+        L = self.lines
+        end = self.new()
+        L.append(f"  {end} = add nuw nsw i64 {start64}, {len64}")
+        ln = self.new()
+        L.append(f"  {ln} = load i64, ptr {lenp}, !tbaa {tbaa}")
+        c = self.new()
+        L.append(f"  {c} = icmp ugt i64 {end}, {ln}")
+        self.trap_if(c, status)
+
+    def op_memory_size(self, memidx: int) -> None:
+        _, lenp = self.memory(memidx)
+        L = self.lines
+        ln = self.new()
+        L.append(f"  {ln} = load i64, ptr {lenp}, !tbaa {TBAA_MEMLEN}")
+        pg = self.new()
+        L.append(f"  {pg} = lshr i64 {ln}, 16")
+        r = self.new()
+        L.append(f"  {r} = trunc i64 {pg} to i32")
+        self.stack.append((r, _I))
+
+    def op_memory_grow(self, memidx: int) -> None:
+        delta = self.pop()
+        fn = self.builtin(vo.BUILTIN_MEMORY_GROW)
+        r = self.new()
+        self.lines.append(f"  {r} = call i32 {fn}(ptr %vmctx, i32 {memidx}, i32 {delta})")
+        self.stack.append((r, _I))
+
+    def op_memory_copy(self, imm: tuple) -> None:
+        dst_mem, src_mem = imm
+        n, s, d = self.pop(), self.pop(), self.pop()
+        dbase, dlenp = self.memory(dst_mem)
+        sbase, slenp = self.memory(src_mem)
+        n64, s64, d64 = self.zext64(n), self.zext64(s), self.zext64(d)
+        self.check_range(s64, n64, slenp, ST_OOB, TBAA_MEMLEN)
+        self.check_range(d64, n64, dlenp, ST_OOB, TBAA_MEMLEN)
+        L = self.lines
+        dp, sp = self.new(), self.new()
+        L.append(f"  {dp} = getelementptr inbounds i8, ptr {dbase}, i64 {d64}")
+        L.append(f"  {sp} = getelementptr inbounds i8, ptr {sbase}, i64 {s64}")
+        self.mt.decls.add("declare void @llvm.memmove.p0.p0.i64(ptr, ptr, i64, i1)")
+        L.append(f"  call void @llvm.memmove.p0.p0.i64(ptr align 1 {dp}, ptr align 1 {sp}, "
+                 f"i64 {n64}, i1 false), !tbaa {TBAA_HEAP}")
+
+    def op_memory_fill(self, memidx: int) -> None:
+        n, val, d = self.pop(), self.pop(), self.pop()
+        base, lenp = self.memory(memidx)
+        n64, d64 = self.zext64(n), self.zext64(d)
+        self.check_range(d64, n64, lenp, ST_OOB, TBAA_MEMLEN)
+        L = self.lines
+        dp = self.new()
+        L.append(f"  {dp} = getelementptr inbounds i8, ptr {base}, i64 {d64}")
+        b = self.new()
+        L.append(f"  {b} = trunc i32 {val} to i8")
+        self.mt.decls.add("declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)")
+        L.append(f"  call void @llvm.memset.p0.i64(ptr align 1 {dp}, i8 {b}, i64 {n64}, "
+                 f"i1 false), !tbaa {TBAA_HEAP}")
+
+    def call_builtin(self, index: int, args: str, check: bool = True) -> str:
+        fn = self.builtin(index)
+        r = self.new()
+        self.lines.append(f"  {r} = call i32 {fn}(ptr %vmctx{args})")
+        if check:
+            self.trap_status(r)
+        return r
+
+    def op_memory_init(self, imm: tuple) -> None:
+        dataidx, memidx = imm
+        n, s, d = self.pop(), self.pop(), self.pop()
+        self.call_builtin(vo.BUILTIN_MEMORY_INIT,
+                          f", i32 {memidx}, i32 {dataidx}, i32 {d}, i32 {s}, i32 {n}")
+
+    def op_data_drop(self, dataidx: int) -> None:
+        self.call_builtin(vo.BUILTIN_DATA_DROP, f", i32 {dataidx}", check=False)
+
+    # -- tables ---------------------------------------------------------------------------
+    def op_table_get(self, tableidx: int) -> None:
+        p = self.table_entry(tableidx, self.pop())
+        v = self.new()
+        self.lines.append(f"  {v} = load ptr, ptr {p}, !tbaa {TBAA_TABLE}")
+        self.stack.append((v, "ptr"))
+
+    def op_table_set(self, tableidx: int) -> None:
+        val = self.pop()
+        p = self.table_entry(tableidx, self.pop())
+        self.lines.append(f"  store ptr {val}, ptr {p}, !tbaa {TBAA_TABLE}")
+
+    def op_table_size(self, tableidx: int) -> None:
+        t = self.table_ptr(tableidx)
+        lenp = self.entry_value(f"table{tableidx}.lenp",
+                                f"{{}} = getelementptr i8, ptr {t}, i64 {vo.TABLE_LENGTH}")
+        ln = self.new()
+        self.lines.append(f"  {ln} = load i64, ptr {lenp}, !tbaa {TBAA_TABLE}")
+        r = self.new()
+        self.lines.append(f"  {r} = trunc i64 {ln} to i32")
+        self.stack.append((r, _I))
+
+    def op_table_grow(self, tableidx: int) -> None:
+        n, init = self.pop(), self.pop()
+        r = self.call_builtin(vo.BUILTIN_TABLE_GROW, f", i32 {tableidx}, ptr {init}, i32 {n}",
+                              check=False)
+        self.stack.append((r, _I))
+
+    def op_table_fill(self, tableidx: int) -> None:
+        n, val, i = self.pop(), self.pop(), self.pop()
+        self.call_builtin(vo.BUILTIN_TABLE_FILL,
+                          f", i32 {tableidx}, i32 {i}, ptr {val}, i32 {n}")
+
+    def op_table_copy(self, imm: tuple) -> None:
+        dst, src = imm
+        n, s, d = self.pop(), self.pop(), self.pop()
+        self.call_builtin(vo.BUILTIN_TABLE_COPY,
+                          f", i32 {dst}, i32 {src}, i32 {d}, i32 {s}, i32 {n}")
+
+    def op_table_init(self, imm: tuple) -> None:
+        elemidx, tableidx = imm
+        n, s, d = self.pop(), self.pop(), self.pop()
+        self.call_builtin(vo.BUILTIN_TABLE_INIT,
+                          f", i32 {tableidx}, i32 {elemidx}, i32 {d}, i32 {s}, i32 {n}")
+
+    def op_elem_drop(self, elemidx: int) -> None:
+        self.call_builtin(vo.BUILTIN_ELEM_DROP, f", i32 {elemidx}", check=False)
+
+    # -- numerics needing more than one instruction ----------------------------------------
+    def op_div(self, opcode: int) -> None:
+        instr, t, signed, is_rem = DIVS[opcode]
+        L = self.lines
+        b = self.pop()
+        a = self.pop()
+        literal = b[0] != "%"
+        bval = int(b) if literal else None
+        if not literal or bval == 0:
+            c = self.new()
+            L.append(f"  {c} = icmp eq {t} {b}, 0")
+            self.trap_if(c, ST_DIV0)
+        if signed and (not literal or bval == -1):
+            if is_rem:
+                # INT_MIN rem -1 is 0 in wasm, undefined behaviour for LLVM's srem; x rem -1
+                # is 0 for every x, so divide by 1 instead.
+                c = self.new()
+                L.append(f"  {c} = icmp eq {t} {b}, -1")
+                b2 = self.new()
+                L.append(f"  {b2} = select i1 {c}, {t} 1, {t} {b}")
+                b = b2
+            else:
+                c1, c2, c = self.new(), self.new(), self.new()
+                L.append(f"  {c1} = icmp eq {t} {a}, {INT_MIN[t]}")
+                L.append(f"  {c2} = icmp eq {t} {b}, -1")
+                L.append(f"  {c} = and i1 {c1}, {c2}")
+                self.trap_if(c, ST_OVERFLOW)
+        r = self.new()
+        L.append(f"  {r} = {instr} {t} {a}, {b}")
+        self.stack.append((r, t))
+
+    def op_trunc(self, opcode: int) -> None:
+        instr, ft, it, lo, lo_incl, hi = TRUNCS[opcode]
+        L = self.lines
+        x = self.pop()
+        c = self.new()
+        L.append(f"  {c} = fcmp uno {ft} {x}, {x}")
+        self.trap_if(c, ST_BADCONV)
+        c1, c2, c = self.new(), self.new(), self.new()
+        L.append(f"  {c1} = fcmp {'oge' if lo_incl else 'ogt'} {ft} {x}, {double_literal(lo)}")
+        L.append(f"  {c2} = fcmp olt {ft} {x}, {double_literal(hi)}")
+        L.append(f"  {c} = and i1 {c1}, {c2}")
+        nc = self.new()
+        L.append(f"  {nc} = xor i1 {c}, true")
+        self.trap_if(nc, ST_OVERFLOW)
+        r = self.new()
+        L.append(f"  {r} = {instr} {ft} {x} to {it}")
+        self.stack.append((r, it))
+
+    def op_select(self, typed: tuple | None) -> None:
+        cond = self.pop()
+        b, t = self.stack.pop()
+        a = self.pop()
+        if typed:
+            t = LLTYPE[typed[0]]
+        L = self.lines
+        c = self.new()
+        L.append(f"  {c} = icmp ne i32 {cond}, 0")
+        r = self.new()
+        L.append(f"  {r} = select i1 {c}, {t} {a}, {t} {b}")
+        self.stack.append((r, t))
+
+    # -- the main loop --------------------------------------------------------------------
+    def translate_body(self) -> None:
+        stack = self.stack
+        L = self.lines
+        new = self.new
+        push = stack.append
+        ltypes = self.local_types
+        mt = self.mt
+        handlers = self.handlers()
+        depth_dead = 0
+        for opcode, imm, offset in self.body:
+            if not self.reachable:
+                if opcode == op.END:
+                    if depth_dead:
+                        depth_dead -= 1
+                        continue
+                    self.close_frame()
+                    if not self.frames:
+                        return
+                    continue
+                if opcode == op.BLOCK or opcode == op.LOOP or opcode == op.IF:
+                    depth_dead += 1
+                elif opcode == op.ELSE and not depth_dead:
+                    self.op_else()
+                elif opcode >= 0xFD000:
+                    self.unsupported(opcode, offset)
+                continue
+            if opcode == op.LOCAL_GET:
+                t = ltypes[imm]
+                v = new()
+                L.append(f"  {v} = load {t}, ptr %l{imm}")
+                push((v, t))
+            elif opcode == op.LOCAL_SET:
+                v, t = stack.pop()
+                L.append(f"  store {ltypes[imm]} {v}, ptr %l{imm}")
+            elif opcode == op.LOCAL_TEE:
+                L.append(f"  store {ltypes[imm]} {stack[-1][0]}, ptr %l{imm}")
+            elif opcode == op.I32_CONST:
+                push((str(imm), "i32"))
+            elif opcode in BINOPS:
+                instr, t = BINOPS[opcode]
+                b = stack.pop()[0]
+                a = stack.pop()[0]
+                v = new()
+                L.append(f"  {v} = {instr} {a}, {b}")
+                push((v, t))
+            elif opcode in COMPARES:
+                b = stack.pop()[0]
+                a = stack.pop()[0]
+                c = new()
+                L.append(f"  {c} = {COMPARES[opcode]} {a}, {b}")
+                v = new()
+                L.append(f"  {v} = zext i1 {c} to i32")
+                push((v, "i32"))
+            elif opcode in LOADS:
+                self.op_load(opcode, imm)
+            elif opcode in STORES:
+                self.op_store(opcode, imm)
+            elif opcode == op.I64_CONST:
+                push((str(imm), "i64"))
+            elif opcode == op.I32_EQZ or opcode == op.I64_EQZ:
+                a = stack.pop()[0]
+                c = new()
+                L.append(f"  {c} = icmp eq {'i32' if opcode == op.I32_EQZ else 'i64'} {a}, 0")
+                v = new()
+                L.append(f"  {v} = zext i1 {c} to i32")
+                push((v, "i32"))
+            elif opcode in SHIFTS:
+                instr, t, mask = SHIFTS[opcode]
+                b = stack.pop()[0]
+                a = stack.pop()[0]
+                if b[0] != "%":
+                    b = str(int(b) & mask)
+                else:
+                    m = new()
+                    L.append(f"  {m} = and {t} {b}, {mask}")
+                    b = m
+                v = new()
+                L.append(f"  {v} = {instr} {t} {a}, {b}")
+                push((v, t))
+            elif opcode in CONVERSIONS:
+                instr, ft, t = CONVERSIONS[opcode]
+                a = stack.pop()[0]
+                v = new()
+                L.append(f"  {v} = {instr} {ft} {a} to {t}")
+                push((v, t))
+            elif opcode in BIN_INTRINSICS:
+                name, t = BIN_INTRINSICS[opcode]
+                mt.decls.add(INTRINSIC_DECLS[name])
+                b = stack.pop()[0]
+                a = stack.pop()[0]
+                v = new()
+                if name.startswith("llvm.fsh"):
+                    L.append(f"  {v} = call {t} @{name}({t} {a}, {t} {a}, {t} {b})")
+                else:
+                    L.append(f"  {v} = call {t} @{name}({t} {a}, {t} {b})")
+                push((v, t))
+            elif opcode in UN_INTRINSICS:
+                name, t, extra = UN_INTRINSICS[opcode]
+                mt.decls.add(INTRINSIC_DECLS[name])
+                a = stack.pop()[0]
+                v = new()
+                L.append(f"  {v} = call {t} @{name}({t} {a}{extra})")
+                push((v, t))
+            elif opcode == op.F32_NEG or opcode == op.F64_NEG:
+                t = "float" if opcode == op.F32_NEG else "double"
+                a = stack.pop()[0]
+                v = new()
+                L.append(f"  {v} = fneg {t} {a}")
+                push((v, t))
+            elif opcode == op.F32_CONST:
+                push((f32_literal(imm), "float"))
+            elif opcode == op.F64_CONST:
+                push((f64_literal(imm), "double"))
+            elif opcode in DIVS:
+                self.op_div(opcode)
+            elif opcode in SIGN_EXTENDS:
+                narrow, t = SIGN_EXTENDS[opcode]
+                a = stack.pop()[0]
+                w = new()
+                L.append(f"  {w} = trunc {t} {a} to {narrow}")
+                v = new()
+                L.append(f"  {v} = sext {narrow} {w} to {t}")
+                push((v, t))
+            elif opcode in TRUNCS:
+                self.op_trunc(opcode)
+            elif opcode in SAT_TRUNCS:
+                name, ft, t = SAT_TRUNCS[opcode]
+                mt.decls.add(INTRINSIC_DECLS[name])
+                a = stack.pop()[0]
+                v = new()
+                L.append(f"  {v} = call {t} @{name}({ft} {a})")
+                push((v, t))
+            elif opcode == op.END:
+                self.close_frame()
+                if not self.frames:
+                    return
+            else:
+                h = handlers.get(opcode)
+                if h is None:
+                    self.unsupported(opcode, offset)
+                h(imm)
+
+    def unsupported(self, opcode: int, offset: int) -> None:
+        name = op.OPCODE_NAMES.get(opcode, hex(opcode)) if hasattr(op, "OPCODE_NAMES") \
+            else hex(opcode)
+        if opcode >= 0xFD000:
+            raise WasmtimeError(SIMD_MESSAGE.format(name=name, offset=offset))
+        raise WasmtimeError(f"unsupported instruction {name} at offset {offset:#x}")
+
+    def handlers(self) -> dict:
+        return {
+            op.BLOCK: self.op_block,
+            op.LOOP: self.op_loop,
+            op.IF: self.op_if,
+            op.ELSE: lambda imm: self.op_else(),
+            op.BR: self.op_br,
+            op.BR_IF: self.op_br_if,
+            op.BR_TABLE: self.op_br_table,
+            op.RETURN: lambda imm: self.op_br(len(self.frames) - 1),
+            op.CALL: self.op_call,
+            op.CALL_INDIRECT: self.op_call_indirect,
+            op.UNREACHABLE: self.op_unreachable,
+            op.NOP: lambda imm: None,
+            op.DROP: lambda imm: self.stack.pop(),
+            op.SELECT: self.op_select,
+            op.SELECT_T: self.op_select,
+            op.GLOBAL_GET: self.op_global_get,
+            op.GLOBAL_SET: self.op_global_set,
+            op.MEMORY_SIZE: self.op_memory_size,
+            op.MEMORY_GROW: self.op_memory_grow,
+            op.MEMORY_COPY: self.op_memory_copy,
+            op.MEMORY_FILL: self.op_memory_fill,
+            op.MEMORY_INIT: self.op_memory_init,
+            op.DATA_DROP: self.op_data_drop,
+            op.TABLE_GET: self.op_table_get,
+            op.TABLE_SET: self.op_table_set,
+            op.TABLE_SIZE: self.op_table_size,
+            op.TABLE_GROW: self.op_table_grow,
+            op.TABLE_FILL: self.op_table_fill,
+            op.TABLE_COPY: self.op_table_copy,
+            op.TABLE_INIT: self.op_table_init,
+            op.ELEM_DROP: self.op_elem_drop,
+            op.REF_NULL: self.op_ref_null,
+            op.REF_IS_NULL: self.op_ref_is_null,
+            op.REF_FUNC: self.op_ref_func,
+        }
+
+    def op_unreachable(self, imm: None) -> None:
+        self.lines.append(f"  br label %{self.trap_label(ST_UNREACHABLE)}")
+        self.reachable = False
+
+    def op_ref_null(self, reftype: int) -> None:
+        self.stack.append(("null", "ptr"))
+
+    def op_ref_is_null(self, imm: None) -> None:
+        a = self.pop()
+        c = self.new()
+        self.lines.append(f"  {c} = icmp eq ptr {a}, null")
+        v = self.new()
+        self.lines.append(f"  {v} = zext i1 {c} to i32")
+        self.stack.append((v, "i32"))
+
+    def op_ref_func(self, funcidx: int) -> None:
+        self.stack.append((self.vmctx_ptr(self.offsets.func(funcidx), f"func{funcidx}"), "ptr"))

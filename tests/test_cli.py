@@ -384,3 +384,21 @@ def test_no_stray_outputs(tmp_path: Path) -> None:
     shutil.copy(DEMO, tmp_path / "demo.wasm")
     run_wasmlite(["run", "demo.wasm"], cwd=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.wasm"]
+
+
+def test_wast_subcommand_reports_and_sets_exit_status(tmp_path: Path) -> None:
+    good = tmp_path / "good.wast"
+    good.write_text('(module (func (export "add") (param i32 i32) (result i32)\n'
+                    '  local.get 0 local.get 1 i32.add))\n'
+                    '(assert_return (invoke "add" (i32.const 2) (i32.const 3)) (i32.const 5))\n'
+                    '(assert_trap (module (func $f unreachable) (start $f)) "unreachable")\n')
+    bad = tmp_path / "bad.wast"
+    bad.write_text('(module (func (export "one") (result i32) i32.const 1))\n'
+                   '(assert_return (invoke "one") (i32.const 2))\n')
+    ok = run_wasmlite(["wast", str(good)])
+    assert ok.returncode == 0, ok.stderr
+    assert b"3 passed, 0 failed" in ok.stdout  # module + two assertions
+    failed = run_wasmlite(["wast", str(good), str(bad)])
+    assert failed.returncode == 1
+    assert b"bad.wast:2" in failed.stdout + failed.stderr
+    assert b"total: 4 passed, 1 failed" in failed.stdout

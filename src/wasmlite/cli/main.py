@@ -44,7 +44,7 @@ TRAP_EXIT_STATUS = 134
 #: Exit status for every other error (unreadable file, bad module, link error, ...).
 ERROR_EXIT_STATUS = 1
 
-_SUBCOMMANDS = ("run",)
+_SUBCOMMANDS = ("run", "wast")
 _TOP_LEVEL_FLAGS = ("-h", "--help", "-V", "--version", "help")
 #: Options of ``run`` that take a value as the next argument.
 _VALUE_OPTIONS = ("--dir", "--env", "--invoke", "--argv0", "-O", "--opt-level")
@@ -124,6 +124,7 @@ def _top_parser() -> argparse.ArgumentParser:
                         version=f"wasmlite {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run a WebAssembly module", add_help=False)
+    sub.add_parser("wast", help="run WebAssembly spec test scripts (.wast)", add_help=False)
     sub.add_parser("help", help="show this help")
     return parser
 
@@ -440,6 +441,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.parse_args(argv)
         parser.print_help(sys.stderr)
         return 2
+    if argv[0] == "wast":
+        from ..wast import main as wast_main
+
+        return wast_main(argv[1:])
     if argv[0] in _SUBCOMMANDS:
         argv = argv[1:]
     try:

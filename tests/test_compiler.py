@@ -753,3 +753,28 @@ def test_symbolize_and_parts(parts):
     store, exports = _reference(wasm)
     for name, args in [("even", (101,)), ("loop_params", (10,)), ("fact_loop", (15,))]:
         assert inst.call(name, *args) == exports[name](store, *args)
+
+
+def test_guard_pages_remove_load_store_checks_only() -> None:
+    """With ``signals_tls_key`` loads/stores have no bounds check (one shared trap block
+    remains for the bulk operation), dropped loads stay as volatile loads, and entry
+    trampolines publish the store context under the TLS key."""
+    from wasmlite.compiler import module_ir
+
+    wat = """(module (memory 1)
+      (func (param i32) (result i32)
+        (i32.store (local.get 0) (i32.load offset=4 (local.get 0)))
+        (drop (i64.load (local.get 0)))
+        (memory.fill (local.get 0) (i32.const 0) (i32.const 8))
+        (i32.load8_u (local.get 0))))"""
+    info = decode_module(wasmtime.wat2wasm(wat))
+    oob = f"trap{TrapCode.MEMORY_OUT_OF_BOUNDS + 1}"
+    explicit = module_ir(info)
+    guarded = module_ir(info, signals_tls_key=7)
+    # four accesses + memory.fill check in one function, each branching to one block
+    assert explicit.count(f"label %{oob},") == 5 and explicit.count(f"{oob}:") == 1
+    assert guarded.count(f"label %{oob},") == 1 and guarded.count(f"{oob}:") == 1
+    assert "load volatile i64" in guarded and "load volatile i64, ptr %v" not in explicit
+    assert "@pthread_setspecific(i32 7, ptr %sc)" in guarded
+    assert "call i32 @pthread_setspecific" not in explicit
+    assert '"no-builtins"' in guarded and '"no-builtins"' not in explicit

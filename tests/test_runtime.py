@@ -255,3 +255,272 @@ def test_value_types_of_host_funcs_share_signature_ids() -> None:
     assert ex["call"](store, 41) == 42
     rt = inst._rt
     assert u64(host._addr + vo.FUNCREF_TYPE_ID) == u64(rt.vmctx_addr + rt.offsets.type_id(0))
+
+
+# -- signals-based traps (guard pages + SIGSEGV handler) vs explicit bounds checks --------
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+
+from wasmlite import Config, Trap, WasmtimeError  # noqa: E402
+from wasmlite.runtime import signals  # noqa: E402
+
+GUARD_MODES = [pytest.param(True, id="signals"), pytest.param(False, id="explicit")]
+needs_signals = pytest.mark.skipif(not signals.supported(),
+                                   reason="signals-based traps need Linux on x86-64")
+
+#: (load opcode name, access size, result type) and (store name, size, value type)
+LOAD_OPS = [("i32.load", 4, "i32"), ("i64.load", 8, "i64"), ("f32.load", 4, "f32"),
+            ("f64.load", 8, "f64"), ("i32.load8_s", 1, "i32"), ("i32.load8_u", 1, "i32"),
+            ("i32.load16_s", 2, "i32"), ("i32.load16_u", 2, "i32"),
+            ("i64.load8_s", 1, "i64"), ("i64.load8_u", 1, "i64"),
+            ("i64.load16_s", 2, "i64"), ("i64.load16_u", 2, "i64"),
+            ("i64.load32_s", 4, "i64"), ("i64.load32_u", 4, "i64")]
+STORE_OPS = [("i32.store", 4, "i32"), ("i64.store", 8, "i64"), ("f32.store", 4, "f32"),
+             ("f64.store", 8, "f64"), ("i32.store8", 1, "i32"), ("i32.store16", 2, "i32"),
+             ("i64.store8", 1, "i64"), ("i64.store16", 2, "i64"), ("i64.store32", 4, "i64")]
+BIG_OFFSET = 0xFFFFFFFF
+
+
+def _access_wat() -> str:
+    funcs = []
+    for k, (name, _, rt) in enumerate(LOAD_OPS):
+        funcs.append(f'(func (export "l{k}") (param i32) (result {rt}) '
+                     f'({name} (local.get 0)))')
+        funcs.append(f'(func (export "l{k}big") (param i32) (result {rt}) '
+                     f'({name} offset={BIG_OFFSET} (local.get 0)))')
+        funcs.append(f'(func (export "l{k}drop") (param i32) (drop ({name} (local.get 0))))')
+    for k, (name, _, vt) in enumerate(STORE_OPS):
+        funcs.append(f'(func (export "s{k}") (param i32) ({name} (local.get 0) ({vt}.const 1)))')
+        funcs.append(f'(func (export "s{k}big") (param i32) '
+                     f'({name} offset={BIG_OFFSET} (local.get 0) ({vt}.const 1)))')
+    return "(module (memory (export \"mem\") 1 3)\n" + "\n".join(funcs) + ")"
+
+
+def _engine(signals_based_traps: bool) -> Engine:
+    config = Config()
+    config.signals_based_traps = signals_based_traps
+    return Engine(config)
+
+
+def _assert_oob(call, *args) -> Trap:  # noqa: ANN001
+    with pytest.raises(Trap) as info:
+        call(*args)
+    assert "out of bounds memory access" in str(info.value)
+    assert info.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+    return info.value
+
+
+def test_config_signals_based_traps_default() -> None:
+    assert Config().signals_based_traps is signals.supported()
+    with pytest.raises(TypeError):
+        Config().signals_based_traps = 1  # type: ignore[assignment]
+    assert _engine(False)._signals_tls_key is None
+
+
+@pytest.mark.parametrize("guard", GUARD_MODES)
+def test_loads_and_stores_at_the_boundary(guard: bool) -> None:
+    engine = _engine(guard)
+    store = Store(engine)
+    module = Module(engine, wasmtime.wat2wasm(_access_wat()))
+    ex = Instance(store, module, []).exports(store)
+    mem = ex["mem"]
+    limit = 65536
+    for k, (_, size, _) in enumerate(LOAD_OPS):
+        mem.write(store, bytes([0x80] * size), limit - size)
+        assert ex[f"l{k}"](store, limit - size) != 0  # last valid bytes
+        ex[f"l{k}drop"](store, limit - size)
+        frame = _assert_oob(ex[f"l{k}"], store, limit - size + 1).frames[0]
+        assert frame.func_index == 3 * k  # frame 0 is the faulting function
+        _assert_oob(ex[f"l{k}"], store, limit)
+        _assert_oob(ex[f"l{k}"], store, BIG_OFFSET)
+        _assert_oob(ex[f"l{k}drop"], store, limit - size + 1)
+        _assert_oob(ex[f"l{k}drop"], store, BIG_OFFSET)
+        _assert_oob(ex[f"l{k}big"], store, 0)
+        _assert_oob(ex[f"l{k}big"], store, 1)
+        _assert_oob(ex[f"l{k}big"], store, BIG_OFFSET)
+    for k, (_, size, _) in enumerate(STORE_OPS):
+        mem.write(store, bytes(8), limit - 8)
+        ex[f"s{k}"](store, limit - size)
+        assert any(mem.read(store, limit - size, limit))
+        before = mem.read(store, limit - 8, limit)
+        frame = _assert_oob(ex[f"s{k}"], store, limit - size + 1).frames[0]
+        assert frame.func_index == 3 * len(LOAD_OPS) + 2 * k
+        assert mem.read(store, limit - 8, limit) == before  # nothing partially written
+        _assert_oob(ex[f"s{k}"], store, BIG_OFFSET)
+        _assert_oob(ex[f"s{k}big"], store, 0)
+        _assert_oob(ex[f"s{k}big"], store, BIG_OFFSET)
+    # memory.grow makes the next page accessible; the one after still traps
+    assert mem.grow(store, 1) == 1
+    ex["s0"](store, 2 * limit - 4)
+    assert ex["l0"](store, 2 * limit - 4) == 1
+    _assert_oob(ex["l0"], store, 2 * limit - 3)
+    assert mem.grow(store, 1) == 2
+    with pytest.raises(WasmtimeError):
+        mem.grow(store, 1)  # beyond the maximum of 3 pages
+    assert ex["l1"](store, 3 * limit - 8) == 0
+    _assert_oob(ex["l1"], store, 3 * limit - 7)
+
+
+GROW_WAT = """(module (memory (export "mem") 0)
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "sum") (param i32 i32) (result i32) (local i32)
+    (block (loop
+      (br_if 1 (i32.ge_u (local.get 0) (local.get 1)))
+      (local.set 2 (i32.add (local.get 2) (i32.load8_u (local.get 0))))
+      (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+      (br 0)))
+    (local.get 2)))"""
+
+
+@pytest.mark.parametrize("guard", GUARD_MODES)
+def test_memory_grow_then_access(guard: bool) -> None:
+    engine = _engine(guard)
+    store = Store(engine)
+    ex = Instance(store, Module(engine, wasmtime.wat2wasm(GROW_WAT)), []).exports(store)
+    _assert_oob(ex["sum"], store, 0, 1)
+    assert ex["grow"](store, 2) == 0
+    ex["mem"].write(store, b"\x01" * 10, 131072 - 10)
+    assert ex["sum"](store, 0, 131072) == 10
+    _assert_oob(ex["sum"], store, 131000, 131073)
+
+
+NESTED_WAT = """(module
+  (import "host" "h" (func $h (param i32) (result i32)))
+  (memory 1)
+  (func (export "outer") (param i32) (result i32)
+    (i32.add (call $h (local.get 0)) (i32.const 1)))
+  (func (export "inner") (param i32) (result i32) (i32.load (local.get 0))))"""
+
+
+@pytest.mark.parametrize("guard", GUARD_MODES)
+def test_trap_in_nested_call_lands_in_innermost_entry(guard: bool) -> None:
+    engine = _engine(guard)
+    store = Store(engine)
+    seen: list[str] = []
+    ex: dict = {}
+
+    def h(addr: int) -> int:
+        try:
+            return ex["inner"](store, addr)
+        except Trap as t:  # the inner entry got the trap; the outer call goes on
+            seen.append(str(t))
+            return 41
+
+    hf = Func(store, FuncType([ValType.i32()], [ValType.i32()]), h)
+    inst = Instance(store, Module(engine, wasmtime.wat2wasm(NESTED_WAT)), [hf])
+    ex.update({e: inst.exports(store)[e] for e in ("outer", "inner")})
+    assert ex["outer"](store, 0) == 1
+    assert ex["outer"](store, 70000) == 42
+    assert len(seen) == 1 and "out of bounds memory access" in seen[0]
+    assert ex["outer"](store, 0) == 1  # state restored after the nested trap
+
+    def h2(addr: int) -> int:  # lets the trap propagate through the host frame
+        return ex2["inner"](store, addr)
+
+    hf2 = Func(store, FuncType([ValType.i32()], [ValType.i32()]), h2)
+    inst2 = Instance(store, Module(engine, wasmtime.wat2wasm(NESTED_WAT)), [hf2])
+    ex2 = {e: inst2.exports(store)[e] for e in ("outer", "inner")}
+    _assert_oob(ex2["outer"], store, 70000)
+    assert ex2["outer"](store, 4) == 1
+
+
+@pytest.mark.parametrize("guard", GUARD_MODES)
+def test_two_threads_one_trapping(guard: bool) -> None:
+    engine = _engine(guard)
+    module = Module(engine, wasmtime.wat2wasm(GROW_WAT))
+    results: dict[str, object] = {}
+
+    def run(name: str, trapping: bool) -> None:
+        store = Store(engine)
+        ex = Instance(store, module, []).exports(store)
+        ex["grow"](store, 16)
+        ex["mem"].write(store, b"\x02" * 1000, 5000)
+        out = []
+        for _ in range(30):
+            try:
+                out.append(ex["sum"](store, 0, 16 * 65536 + (8 if trapping else 0)))
+            except Trap as t:
+                out.append("oob" if "out of bounds memory access" in str(t) else str(t))
+        results[name] = out
+
+    threads = [threading.Thread(target=run, args=("ok", False)),
+               threading.Thread(target=run, args=("trap", True))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results["ok"] == [2000] * 30
+    assert results["trap"] == ["oob"] * 30
+
+
+def _run_python(code: str, *flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *flags, "-c", code], capture_output=True,
+                          text=True, timeout=120)
+
+
+CRASH_PRELUDE = """
+import ctypes, wasmlite, wasmtime
+from wasmlite.runtime import signals
+engine = wasmlite.Engine()
+store = wasmlite.Store(engine)
+assert signals.installed()
+"""
+
+
+@needs_signals
+@pytest.mark.parametrize("flags", [pytest.param((), id="plain"),
+                                   pytest.param(("-X", "faulthandler"), id="faulthandler")])
+def test_non_wasm_segfault_is_not_swallowed(flags: tuple[str, ...]) -> None:
+    r = _run_python(CRASH_PRELUDE + "ctypes.string_at(0)\nprint('survived')", *flags)
+    assert r.returncode == -11, (r.returncode, r.stderr)
+    assert "survived" not in r.stdout
+    if flags:
+        assert "Segmentation fault" in r.stderr
+
+
+@needs_signals
+def test_fault_in_reservation_outside_wasm_is_not_swallowed() -> None:
+    # a host function (not wasm code) reading a guard page while wasm is on the stack
+    code = CRASH_PRELUDE + """
+mem = wasmlite.Memory(store, wasmlite.MemoryType(wasmlite.Limits(1, None)))
+base = mem.data_ptr(store)
+addr = ctypes.cast(base, ctypes.c_void_p).value + 3 * 65536
+ft = wasmlite.FuncType([], [])
+host = wasmlite.Func(store, ft, lambda: ctypes.string_at(addr, 4))
+wat = '(module (import "" "h" (func $h)) (func (export "f") (call $h)))'
+inst = wasmlite.Instance(store, wasmlite.Module(engine, wasmtime.wat2wasm(wat)), [host])
+try:
+    inst.exports(store)["f"](store)
+except BaseException as e:
+    print("caught", type(e).__name__)
+print("survived")
+"""
+    r = _run_python(code)
+    assert r.returncode == -11, (r.returncode, r.stdout, r.stderr)
+    assert "survived" not in r.stdout
+
+
+@needs_signals
+def test_handler_reinstalled_after_faulthandler() -> None:
+    # faulthandler.enable() replaces the handler; the next Store puts it back (chaining
+    # to faulthandler), so wasm traps work and other crashes still reach faulthandler
+    code = CRASH_PRELUDE + """
+import faulthandler
+faulthandler.enable()
+assert not signals.installed()
+store = wasmlite.Store(engine)
+assert signals.installed()
+wat = '(module (memory 1) (func (export "f") (result i32) (i32.load (i32.const 65536))))'
+inst = wasmlite.Instance(store, wasmlite.Module(engine, wasmtime.wat2wasm(wat)), [])
+try:
+    inst.exports(store)["f"](store)
+except wasmlite.Trap as t:
+    print("trap:", "out of bounds memory access" in str(t))
+ctypes.string_at(0)
+"""
+    r = _run_python(code)
+    assert "trap: True" in r.stdout, r.stderr
+    assert r.returncode == -11
+    assert "Segmentation fault" in r.stderr

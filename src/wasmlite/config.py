@@ -21,6 +21,12 @@ _OPT_LEVELS = ("0", "1", "2", "s")
 DEFAULT_MAX_WASM_STACK = 1024 * 1024
 
 
+def _signals_supported() -> bool:
+    from .runtime.signals import supported
+
+    return supported()
+
+
 class Config:
     """Settings for an :class:`~wasmlite.Engine`.
 
@@ -32,6 +38,7 @@ class Config:
     def __init__(self) -> None:
         self._opt_level = "2"
         self._max_wasm_stack = DEFAULT_MAX_WASM_STACK
+        self._signals_based_traps = _signals_supported()
         self._flags: dict[str, Any] = {}
 
     # -- settings wasmlite acts on -------------------------------------------------------
@@ -78,6 +85,22 @@ class Config:
             raise WasmtimeError("max_wasm_stack must be positive")
         self._max_wasm_stack = size
 
+    @property
+    def signals_based_traps(self) -> bool:
+        """Wasmtime's setting: ``True`` (the default where supported: Linux on x86-64)
+        removes the bounds checks of loads and stores; each memory reserves 8 GiB of
+        address space whose inaccessible part faults, and a ``SIGSEGV`` handler turns the
+        fault into an "out of bounds memory access" trap (``docs/architecture.md``).
+        ``False``: every access is bounds-checked explicitly.  Setting ``True`` on an
+        unsupported platform is accepted and falls back to explicit checks."""
+        return self._signals_based_traps
+
+    @signals_based_traps.setter
+    def signals_based_traps(self, enable: bool) -> None:
+        if not isinstance(enable, bool):
+            raise TypeError("expected a bool")
+        self._signals_based_traps = enable
+
     # -- accepted for compatibility ------------------------------------------------------
     def _flag(name: str, kind: type = bool) -> property:  # type: ignore[misc]  # noqa: N805
         def get(self: Config) -> Any:
@@ -117,7 +140,6 @@ class Config:
     memory_may_move = _flag("memory_may_move")
     native_unwind_info = _flag("native_unwind_info")
     macos_use_mach_ports = _flag("macos_use_mach_ports")
-    signals_based_traps = _flag("signals_based_traps")
     memory_init_cow = _flag("memory_init_cow")
     strategy = _flag("strategy", str)
     profiler = _flag("profiler", str)

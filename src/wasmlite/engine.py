@@ -30,6 +30,13 @@ class Engine:
             raise TypeError("expected Config")
         self._opt_level = config.opt_level
         self._max_wasm_stack = config.max_wasm_stack
+        #: the TLS key of runtime/signals.py when traps are signals-based, else None
+        self._signals_tls_key: int | None = None
+        if config.signals_based_traps:
+            from .runtime import signals
+
+            if signals.supported():
+                self._signals_tls_key = signals.tls_key()
         self._flags = dict(config._flags)
         self._lock = threading.Lock()
         self._sig_ids: dict[em.FuncType, int] = {}
@@ -51,7 +58,7 @@ class Engine:
         if t is None:
             from .compiler import compile_trampolines
 
-            code = compile_trampolines([ft], self._opt_level)
+            code = compile_trampolines([ft], self._opt_level, self._signals_tls_key)
             t = (code.entry_trampolines[0], code.host_stubs[0])
             with self._lock:
                 self._code.append(code)
@@ -66,7 +73,7 @@ class Engine:
             return
         from .compiler import compile_trampolines
 
-        code = compile_trampolines(missing, self._opt_level)
+        code = compile_trampolines(missing, self._opt_level, self._signals_tls_key)
         with self._lock:
             self._code.append(code)
             for i, ft in enumerate(missing):

@@ -29,7 +29,7 @@ class Memory:
             raise TypeError("expected a MemoryType")
         lim = ty._mt.limits
         try:
-            mem = LinearMemory(lim.min, lim.max)
+            mem = LinearMemory(lim.min, lim.max, st._rt.guarded)
         except MemoryError as e:
             raise WasmtimeError(str(e)) from None
         st._rt.memories.append(mem)

@@ -9,6 +9,7 @@ Pipeline: ``binary.decode_module`` (malformed → :class:`DecodeError`),
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any
 
 from .engine import Engine
@@ -58,7 +59,10 @@ class Module:
         info, bodies = _decode_and_validate(wasm)
         self._engine = engine
         self._info = info
-        self._compiled = compile_module(info, bodies, opt_level=engine._opt_level)
+        self._compiled = compile_module(info, bodies, opt_level=engine._opt_level,
+                                        signals_tls_key=engine._signals_tls_key)
+        if engine._signals_tls_key is not None:
+            _register_code(self._compiled)
         self._type_ids = [engine._sig_id(t) for t in info.types]
 
     @classmethod
@@ -117,3 +121,20 @@ def _export_type(info: ModuleInfo, kind: int, index: int) -> Any:
     if kind == em.EXTERN_MEMORY:
         return MemoryType._from(info.memory_types()[index])
     return GlobalType._from(info.global_types()[index])
+
+
+def _register_code(code: Any) -> None:
+    """Tell the signal handler where ``code``'s wasm functions are, for as long as the
+    machine code lives."""
+    from .runtime import signals
+
+    for start, end in code.code_ranges:
+        signals.register_code(start, end)
+    weakref.finalize(code, _unregister_code, list(code.code_ranges))
+
+
+def _unregister_code(ranges: list[tuple[int, int]]) -> None:
+    from .runtime import signals
+
+    for start, end in ranges:
+        signals.unregister_code(start, end)

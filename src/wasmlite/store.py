@@ -42,7 +42,8 @@ class Store:
         self._data = data
         self._id = next(_ids)
         self._wl_store = self
-        self._rt = StoreData(effective_max_stack(engine._max_wasm_stack))
+        self._rt = StoreData(effective_max_stack(engine._max_wasm_stack),
+                             engine._signals_tls_key is not None)
         #: VMFuncRef address -> Func wrapper (created lazily)
         self._funcs: dict[int, Func] = {}
         #: VMFuncRef address -> (FuncType, entry trampoline address)

@@ -75,6 +75,12 @@ class CompiledCode:
             starts.setdefault(a, None)
         self._starts = sorted(starts)
         self._owner = [starts[a] for a in self._starts]
+        #: ``[start, end)`` address ranges holding the wasm functions (one per LLVM
+        #: module with functions; the runtime registers them with the signal handler)
+        self.code_ranges: list[tuple[int, int]] = []
+        for funcs, end in zip(part_funcs, ends, strict=False):
+            if funcs:
+                self.code_ranges.append((min(self.function_addrs[i] for i in funcs), end))
 
     def symbolize(self, addr: int) -> int | None:
         """The defined-function index whose code contains return address ``addr``, or
@@ -101,10 +107,11 @@ def _unique_types(functypes: list[FuncType]) -> list[int]:
     return [first.setdefault(ft, i) for i, ft in enumerate(functypes)]
 
 
-def _trampolines_ir(functypes: list[FuncType], names: list[int], out: list[str]) -> None:
+def _trampolines_ir(functypes: list[FuncType], names: list[int], out: list[str],
+                    tls_key: int | None = None) -> None:
     for i, ft in enumerate(functypes):
         if names[i] == i:
-            out.append(tr.entry_trampoline(f"wasmlite_entry_{i}", ft))
+            out.append(tr.entry_trampoline(f"wasmlite_entry_{i}", ft, tls_key))
             out.append(tr.host_stub(f"wasmlite_hoststub_{i}", ft))
 
 
@@ -143,8 +150,10 @@ def _partition(bodies: list[list[tuple]], parts: int | None) -> list[list[int]]:
 
 
 def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
-             opt_level: str, with_trampolines: bool, local: set[int] | None) -> str:
-    mt = ModuleTranslator(info, optsize=(opt_level == "s"), local_funcs=local)
+             opt_level: str, with_trampolines: bool, local: set[int] | None,
+             tls_key: int | None = None) -> str:
+    mt = ModuleTranslator(info, optsize=(opt_level == "s"), local_funcs=local,
+                          guard_pages=tls_key is not None)
     nimp = info.num_imported_funcs
     text: list[str] = []
     for i in funcs:
@@ -157,21 +166,22 @@ def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
     else:
         out.append("@wasmlite_functions = global [0 x ptr] zeroinitializer")
     if with_trampolines:
-        _trampolines_ir(info.types, _unique_types(info.types), out)
+        _trampolines_ir(info.types, _unique_types(info.types), out, tls_key)
     out.append(CODE_END)
-    out.append(tr.attributes(opt_level == "s"))
+    out.append(tr.attributes(opt_level == "s", tls_key is not None))
     return "\n".join(out)
 
 
 def module_ir(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
-              opt_level: str = "2") -> str:
+              opt_level: str = "2", signals_tls_key: int | None = None) -> str:
     """The LLVM IR text of a whole module as one LLVM module (functions, trampolines,
-    stubs, trap routine).  Raises :class:`WasmtimeError` for SIMD ("SIMD is not
-    supported yet ...")."""
+    stubs, trap routine).  ``signals_tls_key`` as for :func:`compile_module`.  Raises
+    :class:`WasmtimeError` for SIMD ("SIMD is not supported yet ...")."""
     if bodies is None:
         bodies = _read_bodies(info)
     _check_bodies(info, bodies)
-    return _part_ir(info, bodies, list(range(len(bodies))), opt_level, True, None)
+    return _part_ir(info, bodies, list(range(len(bodies))), opt_level, True, None,
+                    signals_tls_key)
 
 
 def _check_bodies(info: ModuleInfo, bodies: list[list[tuple]]) -> None:
@@ -180,7 +190,8 @@ def _check_bodies(info: ModuleInfo, bodies: list[list[tuple]]) -> None:
 
 
 def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
-                   opt_level: str = "2", parts: int | None = None) -> CompiledCode:
+                   opt_level: str = "2", parts: int | None = None,
+                   signals_tls_key: int | None = None) -> CompiledCode:
     """Compile every defined function of ``info`` to native code.
 
     ``bodies`` are the instruction lists of the defined functions (as produced by
@@ -189,6 +200,11 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
     split into ``parts`` LLVM modules (default: by size, at most one per CPU) compiled on
     as many threads; calls between parts go through the callee's VMFuncRef.  Raises
     :class:`WasmtimeError` for SIMD instructions and unknown opt levels.
+
+    ``signals_tls_key`` selects signals-based traps (``Config.signals_based_traps``): the
+    ``pthread_key_t`` of ``runtime.signals.tls_key()``; loads and stores then have no
+    bounds checks and rely on the memories' guard regions and the signal handler.
+    ``None`` (default): explicit bounds checks.
     """
     opt_level = check_opt_level(opt_level)
     t_start = time.perf_counter()
@@ -201,7 +217,7 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
     ir_size = 0
     if len(groups) == 1:
         t0 = time.perf_counter()
-        ir = _part_ir(info, bodies, groups[0], opt_level, True, None)
+        ir = _part_ir(info, bodies, groups[0], opt_level, True, None, signals_tls_key)
         translate_time = time.perf_counter() - t0
         jits = [JitCode(ir, opt_level)]
         ir_size = len(ir)
@@ -212,7 +228,7 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
                 for k, funcs in enumerate(groups):
                     t0 = time.perf_counter()
                     ir = _part_ir(info, bodies, funcs, opt_level, k == 0,
-                                  {nimp + i for i in funcs})
+                                  {nimp + i for i in funcs}, signals_tls_key)
                     translate_time += time.perf_counter() - t0
                     ir_size += len(ir)
                     futures.append(pool.submit(JitCode, ir, opt_level))
@@ -223,14 +239,16 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
                         time.perf_counter() - t_start)
 
 
-def compile_trampolines(functypes: list[FuncType], opt_level: str = "2") -> CompiledCode:
-    """Entry trampolines and host stubs for ``functypes`` (indexed like the list)."""
+def compile_trampolines(functypes: list[FuncType], opt_level: str = "2",
+                        signals_tls_key: int | None = None) -> CompiledCode:
+    """Entry trampolines and host stubs for ``functypes`` (indexed like the list);
+    ``signals_tls_key`` as for :func:`compile_module`."""
     opt_level = check_opt_level(opt_level)
     t0 = time.perf_counter()
     names = _unique_types(list(functypes))
     out = [METADATA, tr.COMMON_DECLS, tr.trap_routine(),
            "@wasmlite_functions = global [0 x ptr] zeroinitializer"]
-    _trampolines_ir(list(functypes), names, out)
+    _trampolines_ir(list(functypes), names, out, signals_tls_key)
     out.append(CODE_END)
     out.append(tr.attributes(False))
     ir = "\n".join(out)

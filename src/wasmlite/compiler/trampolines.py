@@ -25,6 +25,8 @@ COMMON_DECLS = """\
 declare ptr @llvm.frameaddress.p0(i32)
 declare i32 @_setjmp(ptr) returns_twice
 declare void @longjmp(ptr, i32) noreturn nounwind
+declare ptr @pthread_getspecific(i32)
+declare i32 @pthread_setspecific(i32, ptr)
 """
 
 
@@ -79,8 +81,12 @@ done:
 """
 
 
-def entry_trampoline(name: str, ft: FuncType) -> str:
-    """The entry trampoline ``@<name>`` for functions of type ``ft``."""
+def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str:
+    """The entry trampoline ``@<name>`` for functions of type ``ft``.
+
+    With ``tls_key`` (signals-based traps) it also publishes ``store_ctx`` as the
+    thread's value under that ``pthread_key_t`` for the signal handler, restoring the
+    previous value on both exits."""
     L = [f"define i32 @{name}(ptr %fn, ptr %cv, ptr %vals) #1 {{",
          "entry:",
          f"  %jb = alloca [{JMPBUF_SIZE} x i8], align 16",
@@ -101,8 +107,11 @@ def entry_trampoline(name: str, ft: FuncType) -> str:
          "  %outer = icmp eq i64 %old_lim, 0",
          "  %lim = select i1 %outer, i64 %lim1, i64 %old_lim",
          "  store volatile i64 %lim, ptr %limp",
-         "  store volatile ptr %jb, ptr %sc",
-         "  %r = call i32 @_setjmp(ptr %jb) #3",
+         "  store volatile ptr %jb, ptr %sc"]
+    if tls_key is not None:
+        L += [f"  %old_tls = call ptr @pthread_getspecific(i32 {tls_key})",
+              f"  %st0 = call i32 @pthread_setspecific(i32 {tls_key}, ptr %sc)"]
+    L += ["  %r = call i32 @_setjmp(ptr %jb) #3",
          "  %ok = icmp eq i32 %r, 0",
          "  br i1 %ok, label %call, label %trapped",
          "call:"]
@@ -131,6 +140,8 @@ def entry_trampoline(name: str, ft: FuncType) -> str:
     restore = ["  store volatile ptr %old_jb, ptr %sc",
                "  store volatile i64 %old_lim, ptr %limp",
                "  store volatile i64 %old_efp, ptr %efpp"]
+    if tls_key is not None:
+        restore.insert(0, f"  call i32 @pthread_setspecific(i32 {tls_key}, ptr %old_tls)")
     L.extend(restore)
     L.append("  ret i32 0")
     L.append("trapped:")
@@ -184,10 +195,16 @@ def host_stub(name: str, ft: FuncType) -> str:
     return "\n".join(L) + "\n"
 
 
-def attributes(optsize: bool) -> str:
+def attributes(optsize: bool, guard_pages: bool = False) -> str:
     """Attribute groups: #0 wasm functions, #1 trampolines and stubs, #2 the trap routine,
-    #3 the ``returns_twice`` call site."""
+    #3 the ``returns_twice`` call site.
+
+    With ``guard_pages`` (signals-based traps) wasm functions get ``"no-builtins"``: LLVM
+    must not turn loops over linear memory into ``memcpy``/``memset`` calls, whose faults
+    would happen outside wasm code, where the signal handler does not claim them."""
     size = " optsize" if optsize else ""
+    if guard_pages:
+        size += ' "no-builtins"'
     return (f'attributes #0 = {{ nounwind "frame-pointer"="all" "disable-tail-calls"="true"{size} }}\n'
             f'attributes #1 = {{ nounwind "frame-pointer"="all" }}\n'
             'attributes #2 = { noreturn cold noinline nounwind "frame-pointer"="all" }\n'

@@ -315,8 +315,11 @@ class ModuleTranslator:
     """
 
     def __init__(self, info: ModuleInfo, optsize: bool = False,
-                 local_funcs: set[int] | None = None):
+                 local_funcs: set[int] | None = None, guard_pages: bool = False):
         self.info = info
+        #: signals-based traps: loads and stores are not bounds-checked (an access past
+        #: the memory's length faults in its guard region; see runtime/signals.py)
+        self.guard_pages = guard_pages
         #: funcidx of the defined functions in the same LLVM module (None: all of them);
         #: calls to other defined functions go through their VMFuncRef like imports
         self.local_funcs = local_funcs
@@ -354,6 +357,11 @@ class FunctionTranslator:
         self.entry: list[str] = []
         self.cache: dict[str, str] = {}  # entry-block values by key
         self.traps: dict[int, str] = {}  # status → trap label
+        #: guard pages: SSA value pushed by a load → index in ``lines`` of its ``load``
+        #: (made volatile if the value is dropped, so that LLVM keeps the trapping load)
+        self.loads: dict[str, int] = {}
+        #: (status value, predecessor label) of the branches to the shared ``%trapdyn``
+        self.dyn_traps: list[tuple[str, str]] = []
         self.stack: list[tuple[str, str]] = []
         self.frames: list[Frame] = []
         self.cur = "start"
@@ -389,14 +397,11 @@ class FunctionTranslator:
     def trap_status(self, status_val: str) -> None:
         """Trap with the dynamic i32 status ``status_val`` when it is non-zero."""
         c = self.new()
-        bad = self.new_label("st")
         ok = self.new_label("ok")
         L = self.lines
         L.append(f"  {c} = icmp ne i32 {status_val}, 0")
-        L.append(f"  br i1 {c}, label %{bad}, label %{ok}, !prof {PROF_UNLIKELY}")
-        L.append(f"{bad}:")
-        L.append(f"  call void @wasmlite_trap(ptr %sc, i32 {status_val})")
-        L.append("  unreachable")
+        L.append(f"  br i1 {c}, label %trapdyn, label %{ok}, !prof {PROF_UNLIKELY}")
+        self.dyn_traps.append((status_val, self.cur))
         self.start_block(ok)
 
     def entry_value(self, key: str, text: str) -> str:
@@ -510,6 +515,12 @@ class FunctionTranslator:
         for status, label in self.traps.items():
             out.append(f"{label}:")
             out.append(f"  call void @wasmlite_trap(ptr %sc, i32 {status})")
+            out.append("  unreachable")
+        if self.dyn_traps:
+            inc = ", ".join(f"[ {v}, %{b} ]" for v, b in self.dyn_traps)
+            out.append("trapdyn:")
+            out.append(f"  %trapdyn.st = phi i32 {inc}")
+            out.append("  call void @wasmlite_trap(ptr %sc, i32 %trapdyn.st)")
             out.append("  unreachable")
         out.append("}")
 
@@ -784,7 +795,10 @@ class FunctionTranslator:
     # -- memory ---------------------------------------------------------------------------
     def address(self, memarg: tuple, size: int) -> str:
         """Pop an i32 address, bounds-check ``[addr+offset, addr+offset+size)`` against the
-        memory's current length, and return a pointer to it."""
+        memory's current length, and return a pointer to it.
+
+        With guard pages there is no check: ``addr + offset < 8 GiB`` always lies in the
+        memory's reservation, whose inaccessible part faults."""
         base, lenp = self.memory(0)
         L = self.lines
         a = self.pop()
@@ -799,6 +813,10 @@ class FunctionTranslator:
                 L.append(f"  {ea} = add nuw nsw i64 {z}, {off}")
             else:
                 ea = z
+        if self.mt.guard_pages:
+            p = self.new()
+            L.append(f"  {p} = getelementptr inbounds i8, ptr {base}, i64 {ea}")
+            return p
         end = self.new()
         L.append(f"  {end} = add nuw nsw i64 {ea}, {size}")
         ln = self.new()
@@ -815,11 +833,21 @@ class FunctionTranslator:
         p = self.address(memarg, size)
         v = self.new()
         self.lines.append(f"  {v} = load {mt}, ptr {p}, align 1, !tbaa {TBAA_HEAP}")
+        if self.mt.guard_pages:
+            k = len(self.lines) - 1
         if ext:
             w = self.new()
             self.lines.append(f"  {w} = {ext} {mt} {v} to {rt}")
             v = w
+        if self.mt.guard_pages:
+            self.loads[v] = k
         self.stack.append((v, rt))
+
+    def op_drop(self, imm: None) -> None:
+        v = self.stack.pop()[0]
+        k = self.loads.get(v)
+        if k is not None:  # keep a dropped load: it may trap (spec traps.wast "no_dce")
+            self.lines[k] = self.lines[k].replace(" = load ", " = load volatile ", 1)
 
     def op_store(self, opcode: int, memarg: tuple) -> None:
         size, vt, mt = STORES[opcode]
@@ -1182,7 +1210,7 @@ class FunctionTranslator:
             op.CALL_INDIRECT: self.op_call_indirect,
             op.UNREACHABLE: self.op_unreachable,
             op.NOP: lambda imm: None,
-            op.DROP: lambda imm: self.stack.pop(),
+            op.DROP: self.op_drop,
             op.SELECT: self.op_select,
             op.SELECT_T: self.op_select,
             op.GLOBAL_GET: self.op_global_get,

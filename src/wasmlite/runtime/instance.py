@@ -168,7 +168,7 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     # memories and tables
     inst.memories = list(imports.memories)
     for mt in info.memories:
-        m = LinearMemory(mt.limits.min, mt.limits.max)
+        m = LinearMemory(mt.limits.min, mt.limits.max, store.guarded)
         store.memories.append(m)
         inst.memories.append(m)
     inst.tables = list(imports.tables)

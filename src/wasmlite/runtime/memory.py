@@ -12,32 +12,45 @@ import ctypes
 
 from ..environ.module import MAX_PAGES, PAGE_SIZE
 from ..environ.vmoffsets import MEMORY_SIZE, SLOT
-from . import libc
+from . import libc, signals
 
 
 class LinearMemory:
     """One linear memory.
 
     ``minimum``/``maximum`` are in 64 KiB pages (``maximum`` ``None`` = 65536 pages).
+    ``guarded``: signals-based traps (an 8 GiB reservation, see ``runtime/signals.py``).
     Raises :class:`MemoryError` when the address space cannot be reserved or the initial
     pages cannot be committed.
     """
 
     __slots__ = ("minimum", "maximum", "reserved", "base", "vm", "vm_addr", "_freed", "view",
-                 "__weakref__")
+                 "guarded", "__weakref__")
 
-    def __init__(self, minimum: int, maximum: int | None):
+    def __init__(self, minimum: int, maximum: int | None, guarded: bool = False):
         if minimum > MAX_PAGES or (maximum is not None and maximum > MAX_PAGES):
             raise MemoryError("memory size must be at most 65536 pages (4GiB)")
         self.minimum = minimum
         self.maximum = maximum
         max_pages = MAX_PAGES if maximum is None else maximum
-        self.reserved = max(max_pages * PAGE_SIZE, libc.HOST_PAGE_SIZE)
+        #: signals-based traps: reserve 4 GiB + guard whatever the maximum, and register
+        #: the reservation with the signal handler (runtime/signals.py)
+        self.guarded = guarded
+        if guarded:
+            self.reserved = signals.GUARDED_RESERVATION
+        else:
+            self.reserved = max(max_pages * PAGE_SIZE, libc.HOST_PAGE_SIZE)
         try:
             self.base = libc.reserve(self.reserved)
         except OSError as e:
             raise MemoryError(f"cannot reserve {self.reserved} bytes for a linear memory: {e}") from None
         self._freed = False
+        if guarded:
+            try:
+                signals.register_memory(self.base, self.reserved)
+            except MemoryError:
+                libc.release(self.base, self.reserved)
+                raise
         #: cached ``memoryview`` of the accessible bytes (``Memory.buffer``)
         self.view: memoryview | None = None
         self.vm = (ctypes.c_uint64 * (MEMORY_SIZE // SLOT))()
@@ -94,4 +107,6 @@ class LinearMemory:
             self._freed = True
             self.vm[1] = 0
             self.view = None
+            if self.guarded:
+                signals.unregister_memory(self.base, self.reserved)
             libc.release(self.base, self.reserved)

@@ -16,10 +16,11 @@ class StoreData:
     """Native state of one Store.
 
     ``ctx`` is the ``VMStoreContext`` (``STORE_CTX_SIZE`` bytes, 8-byte slots);
-    ``max_wasm_stack`` (bytes) is written to ``STORE_MAX_STACK``.
+    ``max_wasm_stack`` (bytes) is written to ``STORE_MAX_STACK``.  ``guarded``:
+    signals-based traps (``Config.signals_based_traps``); installs the signal handler.
     """
 
-    def __init__(self, max_wasm_stack: int):
+    def __init__(self, max_wasm_stack: int, guarded: bool = False):
         self.ctx = (ctypes.c_uint64 * (vo.STORE_CTX_SIZE // vo.SLOT))()
         self.ctx_addr = ctypes.addressof(self.ctx)
         self.ctx[vo.STORE_MAX_STACK // 8] = max_wasm_stack
@@ -33,6 +34,11 @@ class StoreData:
         #: objects that must live as long as the store (ctypes buffers, callbacks, code)
         self.keep: list[Any] = []
         self.closed = False
+        #: signals-based traps: memories get guard regions, the handler is installed
+        self.guarded = guarded
+        if guarded:
+            from .signals import ensure_installed
+            ensure_installed()
 
     # -- externref handles ------------------------------------------------------------
     def extern_handle(self, obj: Any) -> int:

@@ -25,6 +25,7 @@ fault.
 from __future__ import annotations
 
 from wasmlite.binary import opcodes as _op
+from wasmlite.binary.leb128 import encode_signed, encode_unsigned
 from wasmlite.text.errors import WatError
 from wasmlite.text.lexer import ATOM, LPAREN, RPAREN, STRING, Tokens
 from wasmlite.text.literals import (
@@ -52,29 +53,14 @@ def uleb(n: int) -> bytes:
     """Shortest unsigned LEB128 encoding of ``n >= 0``."""
     if n < 128:
         return _ULEB_CACHE[n]
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+    return encode_unsigned(n)
 
 
 def sleb(n: int) -> bytes:
     """Shortest signed LEB128 encoding of ``n``."""
     if 0 <= n < 64:
         return _ULEB_CACHE[n]
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if (n == 0 and not b & 0x40) or (n == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
+    return encode_signed(n)
 
 
 def _name_bytes(s: bytes) -> bytes:

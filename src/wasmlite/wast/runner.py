@@ -662,66 +662,24 @@ def _func_kinds(store: Store, func: Func) -> tuple[tuple[int, ...], tuple[int, .
 
 
 def _global_raw(store: Store, g: Global) -> tuple[int, int]:
-    """``(valtype, raw bits)`` of global ``g``."""
-    data = getattr(g, "_global", None)
-    if data is not None:
-        return data.valtype, data.raw & _MASKS[data.valtype]
+    """``(valtype, raw bits)`` of global ``g`` (through ``Global.raw_value``)."""
     kind = _KIND_OF[str(g.type(store).content)]
-    return kind, _py_to_raw(store, kind, g.value(store))
+    return kind, g.raw_value(store) & _MASKS[kind]
 
 
 def _call_raw(store: Store, func: Func, params: tuple[int, ...], results: tuple[int, ...],
               raws: list[int]) -> list[int]:
     """Call ``func`` with raw argument bits, returning raw result bits.
 
-    Goes through the function's entry trampoline the way ``Func.__call__`` does (using
-    its internals ``_sig``, ``_entry``, ``_func_ptr``, ``_vmctx``), because converting
-    through Python floats would quiet signalling NaNs (``struct`` packs a float32 NaN
-    through a double).  Without those internals it falls back to ``Func.__call__``.
+    Numbers go through ``Func.call_raw`` as bit patterns, so signalling NaNs keep their
+    payloads; references are converted between store handles and Python values here.
     """
     st = store._wl_store
-    sig = getattr(func, "_sig", None)
-    entry = getattr(func, "_entry", None)
-    if sig is None or entry is None:
-        args = [_raw_to_py(store, k, r) for k, r in zip(params, raws, strict=True)]
-        out = func(store, *args)
-        vals = [] if not results else [out] if len(results) == 1 else list(out)
-        return [_py_to_raw(store, k, v) for k, v in zip(results, vals, strict=True)]
-    buf = sig.buf_type()
-    if raws:
-        words = []
-        for r in raws:
-            words.append(r & _M64)
-            words.append(r >> 64)
-        struct.pack_into(f"<{len(words)}Q", buf, 0, *words)
-    status = entry(func._func_ptr, func._vmctx, buf)
-    if status:
-        raise st._trap(status)
-    nr = len(results)
-    words = struct.unpack_from(f"<{2 * nr}Q", buf)
-    return [words[2 * n] | (words[2 * n + 1] << 64) for n in range(nr)]
-
-
-def _raw_to_py(store: Store, kind: int, raw: int) -> Any:
-    """Raw bits to the Python value ``Func.__call__`` takes (loses sNaN payloads)."""
-    if kind == em.F32:
-        return struct.unpack("<f", struct.pack("<I", raw))[0]
-    if kind == em.F64:
-        return struct.unpack("<d", struct.pack("<Q", raw))[0]
-    if kind in (em.EXTERNREF, em.FUNCREF):
-        return from_raw(store._wl_store, kind, raw)
-    return raw
-
-
-def _py_to_raw(store: Store, kind: int, val: Any) -> int:
-    """A Python value ``Func.__call__`` returned to raw bits."""
-    if kind == em.F32:
-        return struct.unpack("<I", struct.pack("<f", val))[0]
-    if kind == em.F64:
-        return struct.unpack("<Q", struct.pack("<d", val))[0]
-    if kind in (em.EXTERNREF, em.FUNCREF):
-        return to_raw(store._wl_store, kind, val)
-    return val & _MASKS[kind]
+    args = [from_raw(st, k, r) if k in em.REF_TYPES else r
+            for k, r in zip(params, raws, strict=True)]
+    out = func.call_raw(store, *args)
+    return [to_raw(st, k, v) if k in em.REF_TYPES else v
+            for k, v in zip(results, out, strict=True)]
 
 
 def _one_line(e: BaseException) -> str:

@@ -30,23 +30,24 @@ declare i32 @pthread_setspecific(i32, ptr)
 """
 
 
-def trap_routine() -> str:
-    """``@wasmlite_trap``: walk the frame-pointer chain from its own frame up to (not
-    including) the innermost entry trampoline's frame, recording the return address of
-    each frame (innermost first, at most ``BACKTRACE_MAX``) into the store context, then
-    store the status and ``longjmp`` to ``store_ctx.jmpbuf``."""
+def unwind_routine() -> str:
+    """``@wasmlite_unwind(ptr store_ctx, i64 fp, i64 n, i32 status)``: record the
+    return address of each frame of the frame-pointer chain starting at frame address
+    ``fp`` into ``store_ctx.backtrace[n..]`` (innermost first, stopping at the innermost
+    entry trampoline's frame or after ``BACKTRACE_MAX`` entries), store the count and
+    ``status``, and ``longjmp`` to ``store_ctx.jmpbuf``.  Shared by the trap routine and
+    the SIGSEGV handler (``runtime/signals.py``), which records the faulting frame
+    itself first and so starts at ``n = 1``."""
     return f"""\
-define internal void @wasmlite_trap(ptr %sc, i32 %status) #2 {{
+define internal void @wasmlite_unwind(ptr %sc, i64 %fp0, i64 %n0, i32 %status) #2 {{
 entry:
-  %fa = call ptr @llvm.frameaddress.p0(i32 0)
   %efpp = getelementptr i8, ptr %sc, i64 {vo.STORE_ENTRY_FP}
   %efp = load volatile i64, ptr %efpp
   %btp = getelementptr i8, ptr %sc, i64 {vo.STORE_BACKTRACE}
   br label %loop
 loop:
-  %fp = phi ptr [ %fa, %entry ], [ %next, %more ]
-  %n = phi i64 [ 0, %entry ], [ %n1, %more ]
-  %fpi = ptrtoint ptr %fp to i64
+  %fpi = phi i64 [ %fp0, %entry ], [ %nexti, %more ]
+  %n = phi i64 [ %n0, %entry ], [ %n1, %more ]
   %below = icmp ult i64 %fpi, %efp
   %nonnull = icmp ne i64 %fpi, 0
   %room = icmp ult i64 %n, {vo.BACKTRACE_MAX}
@@ -54,13 +55,13 @@ loop:
   %c = and i1 %c1, %room
   br i1 %c, label %body, label %done
 body:
+  %fp = inttoptr i64 %fpi to ptr
   %rap = getelementptr i8, ptr %fp, i64 8
   %ra = load volatile i64, ptr %rap
   %slot = getelementptr i64, ptr %btp, i64 %n
   store volatile i64 %ra, ptr %slot
   %n1 = add i64 %n, 1
-  %next = load volatile ptr, ptr %fp
-  %nexti = ptrtoint ptr %next to i64
+  %nexti = load volatile i64, ptr %fp
   %up = icmp ugt i64 %nexti, %fpi
   br i1 %up, label %more, label %done2
 more:
@@ -78,6 +79,21 @@ done:
   call void @longjmp(ptr %jb, i32 %status)
   unreachable
 }}
+"""
+
+
+def trap_routine() -> str:
+    """``@wasmlite_trap(ptr store_ctx, i32 status)``: unwind (``@wasmlite_unwind``)
+    from its own frame, so the first return address recorded is the trapping wasm
+    function's."""
+    return unwind_routine() + """\
+define internal void @wasmlite_trap(ptr %sc, i32 %status) #2 {
+entry:
+  %fa = call ptr @llvm.frameaddress.p0(i32 0)
+  %fai = ptrtoint ptr %fa to i64
+  call void @wasmlite_unwind(ptr %sc, i64 %fai, i64 0, i32 %status)
+  unreachable
+}
 """
 
 

@@ -39,6 +39,7 @@ import platform
 import sys
 import threading
 
+from ..compiler.trampolines import unwind_routine
 from ..environ import vmoffsets as vo
 from ..errors import TrapCode
 
@@ -173,6 +174,9 @@ declare void @longjmp(ptr, i32) noreturn nounwind
 declare i32 @sigaction(i32, ptr, ptr)
 declare i32 @raise(i32)
 
+{unwind_routine()}
+attributes #2 = {{ noreturn cold noinline nounwind "frame-pointer"="all" }}
+
 define internal i1 @in_table(i64 %tbl, i64 %x) {{
 entry:
   %tp = inttoptr i64 %tbl to ptr
@@ -223,40 +227,7 @@ ours:
   store volatile i64 %rip1, ptr %btp
   %rbpp = getelementptr i8, ptr %uc, i64 {rbp}
   %rbp = load volatile i64, ptr %rbpp
-  %efpp = getelementptr i8, ptr %sc, i64 {vo.STORE_ENTRY_FP}
-  %efp = load volatile i64, ptr %efpp
-  br label %loop
-loop:
-  %fpi = phi i64 [ %rbp, %ours ], [ %nexti, %more ]
-  %n = phi i64 [ 1, %ours ], [ %n1, %more ]
-  %below = icmp ult i64 %fpi, %efp
-  %nonnull = icmp ne i64 %fpi, 0
-  %room = icmp ult i64 %n, {vo.BACKTRACE_MAX}
-  %b1 = and i1 %below, %nonnull
-  %b = and i1 %b1, %room
-  br i1 %b, label %body, label %done
-body:
-  %fp = inttoptr i64 %fpi to ptr
-  %rap = getelementptr i8, ptr %fp, i64 8
-  %ra = load volatile i64, ptr %rap
-  %slot = getelementptr i64, ptr %btp, i64 %n
-  store volatile i64 %ra, ptr %slot
-  %n1 = add i64 %n, 1
-  %nexti = load volatile i64, ptr %fp
-  %up = icmp ugt i64 %nexti, %fpi
-  br i1 %up, label %more, label %done2
-more:
-  br label %loop
-done2:
-  br label %done
-done:
-  %count = phi i64 [ %n, %loop ], [ %n1, %done2 ]
-  %blp = getelementptr i8, ptr %sc, i64 {vo.STORE_BACKTRACE_LEN}
-  store volatile i64 %count, ptr %blp
-  %tcp = getelementptr i8, ptr %sc, i64 {vo.STORE_TRAP_CODE}
-  store volatile i64 {_ST_OOB}, ptr %tcp
-  %jb = load volatile ptr, ptr %sc
-  call void @longjmp(ptr %jb, i32 {_ST_OOB})
+  call void @wasmlite_unwind(ptr %sc, i64 %rbp, i64 1, i32 {_ST_OOB})
   unreachable
 chain:
   %cp = getelementptr i8, ptr %info, i64 {SIGINFO_CODE}

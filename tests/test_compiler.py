@@ -706,11 +706,28 @@ def test_host_stubs(level):
     assert inst.call("use_add3", 1) == 11.5
 
 
-def test_simd_is_rejected():
-    wasm = wasmtime.wat2wasm("""(module (func (export "f") (param i32) (result i32)
-        (i32x4.extract_lane 0 (i32x4.splat (local.get 0)))))""")
-    with pytest.raises(WasmtimeError, match="SIMD is not supported yet"):
-        compile_module(decode_module(wasm), opt_level="0")
+def test_v128_values_pass_through_locals_calls_globals_and_memory():
+    """v128 params, results, locals, mutable globals, v128.load/store and v128.const
+    keep all 128 bits (lane 0 in the low bits of the Python int)."""
+    import wasmlite
+    wat = """(module
+      (global $g (mut v128) (v128.const i32x4 1 2 3 4))
+      (memory 1)
+      (func $id (param v128) (result v128) local.get 0)
+      (func (export "f") (param v128) (result v128 v128)
+        (local v128)
+        (local.set 1 (call $id (local.get 0)))
+        (v128.store offset=3 (i32.const 13) (local.get 1))
+        (v128.load (i32.const 16))
+        (global.set $g (v128.const i64x2 -1 7))
+        (global.get $g))
+      (func (export "oob") (v128.store (i32.const 65521) (v128.const i64x2 0 0))))"""
+    store = wasmlite.Store()
+    inst = wasmlite.Instance(store, wasmlite.Module(store.engine, wat), [])
+    x = 0x0102030405060708090A0B0C0D0E0F10
+    assert inst.exports(store)["f"](store, wasmlite.Val.v128(x)) == [x, (7 << 64) | (2**64 - 1)]
+    with pytest.raises(wasmlite.Trap, match="out of bounds memory access"):
+        inst.exports(store)["oob"](store)
 
 
 def test_unknown_opt_level():

@@ -17,16 +17,11 @@ import pytest
 from wasmlite.binary.decoder import decode_module
 from wasmlite.compiler import module_ir
 from wasmlite.compiler.codegen import _init
-from wasmlite.errors import WasmtimeError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("WASMLITE_SHARED") or REPO_ROOT.parent / "shared").resolve()
 SIGHTGLASS = SHARED / "benchmarks" / "sightglass"
 WASI = SHARED / "wasi-testsuite"
-
-#: modules that use SIMD, which the compiler rejects with a clear error
-SIMD_MODULES = {"blake3-simd/benchmark.wasm"}
-
 
 def _sightglass_modules() -> list[str]:
     return sorted(str(p.relative_to(SIGHTGLASS)) for p in SIGHTGLASS.glob("*/*.wasm"))
@@ -59,12 +54,7 @@ needs_shared = pytest.mark.skipif(not SIGHTGLASS.is_dir(),
 @needs_shared
 @pytest.mark.parametrize("name", _sightglass_modules() if SIGHTGLASS.is_dir() else [])
 def test_sightglass_module_translates_to_valid_ir(name):
-    path = SIGHTGLASS / name
-    if name in SIMD_MODULES:
-        with pytest.raises(WasmtimeError, match="SIMD is not supported yet"):
-            _verify(path)
-    else:
-        assert _verify(path) > 0
+    assert _verify(SIGHTGLASS / name) > 0
 
 
 @needs_shared

@@ -1,6 +1,6 @@
 """Sightglass benchmark programs as correctness tests (no timing).
 
-Each program of ``$WASMLITE_SHARED/benchmarks/sightglass`` (except ``blake3-simd``) runs
+Each program of ``$WASMLITE_SHARED/benchmarks/sightglass`` runs
 once under wasmlite through the harness ``benchmarks/sightglass.py`` (in a subprocess,
 with its directory preopened as ``.`` and ``bench.start``/``bench.end`` defined), and
 must exit with status 0 and print exactly its ``*.stdout.expected`` /

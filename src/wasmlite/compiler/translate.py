@@ -12,8 +12,12 @@ Semantics follow the WebAssembly 2.0 specification (§4.3 numerics, §4.4 instru
 the native ABI (vmctx layout, calling convention, traps) is ``docs/architecture.md``
 "The native ABI" and :mod:`wasmlite.environ.vmoffsets`.
 
-Raises :class:`~wasmlite.errors.WasmtimeError` for SIMD instructions and v128 values
-("SIMD is not supported yet") and for instructions it does not know.
+SIMD (v128) instructions are lowered in :mod:`.simd` and its three parts
+:mod:`.simd_lanes`, :mod:`.simd_int` and :mod:`.simd_float`; a v128 is an LLVM
+``<4 x i32>`` everywhere (stack, locals, globals, calls) and is bitcast to the lane shape
+an instruction needs.
+
+Raises :class:`~wasmlite.errors.WasmtimeError` for instructions it does not know.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ..environ.module import (
     ModuleInfo,
 )
 from ..errors import TrapCode, WasmtimeError
+from .simd import simd_handlers
 
 #: valtype byte → LLVM type
 LLTYPE = {I32: "i32", I64: "i64", F32: "float", F64: "double", V128: "<4 x i32>",
@@ -67,7 +72,6 @@ METADATA = """\
 !12 = !{!"branch_weights", i32 1, i32 1048576}
 """
 
-SIMD_MESSAGE = "SIMD is not supported yet (instruction {name} at offset {offset:#x})"
 
 
 def status_of(code: TrapCode) -> int:
@@ -111,11 +115,6 @@ def result_type(ft: FuncType) -> str:
     return "{" + ", ".join(LLTYPE[t] for t in r) + "}"
 
 
-def check_no_v128(types: tuple[int, ...], what: str) -> None:
-    if V128 in types:
-        raise WasmtimeError(f"SIMD is not supported yet (v128 in {what})")
-
-
 # -- numeric instruction tables -------------------------------------------------------------
 
 _I, _L, _F, _D = "i32", "i64", "float", "double"
@@ -130,6 +129,21 @@ BINOPS = {
     op.F32_MUL: ("fmul float", _F), op.F32_DIV: ("fdiv float", _F),
     op.F64_ADD: ("fadd double", _D), op.F64_SUB: ("fsub double", _D),
     op.F64_MUL: ("fmul double", _D), op.F64_DIV: ("fdiv double", _D),
+}
+
+#: float ``BINOPS`` instruction → (left, right) operand literals with which LLVM folds the
+#: operation to the other operand or its ``fneg`` (``x * 1``, ``x / -1``, ``x - 0``,
+#: ``-0 - x``, ``x + -0``, ...; InstCombine at opt level 1+), losing the quieting of a
+#: signalling NaN that wasm requires (spec §4.3.3 "NaN propagation"); such results go
+#: through ``llvm.canonicalize`` (see ``FunctionTranslator.canonicalize``).  f32 and f64
+#: literals are both written in double format.
+_POS0, _NEG0 = "0x0000000000000000", "0x8000000000000000"
+_ONES = frozenset(("0x3FF0000000000000", "0xBFF0000000000000"))
+FOLDING_LITERALS = {
+    "fadd": (frozenset((_NEG0,)), frozenset((_NEG0,))),
+    "fsub": (frozenset((_NEG0,)), frozenset((_POS0,))),
+    "fmul": (_ONES, _ONES),
+    "fdiv": (frozenset(), _ONES),
 }
 
 #: opcode → comparison (result is i32 0/1)
@@ -161,10 +175,16 @@ SHIFTS = {
 BIN_INTRINSICS = {
     op.I32_ROTL: ("llvm.fshl.i32", _I), op.I32_ROTR: ("llvm.fshr.i32", _I),
     op.I64_ROTL: ("llvm.fshl.i64", _L), op.I64_ROTR: ("llvm.fshr.i64", _L),
-    op.F32_MIN: ("llvm.minimum.f32", _F), op.F32_MAX: ("llvm.maximum.f32", _F),
     op.F32_COPYSIGN: ("llvm.copysign.f32", _F),
-    op.F64_MIN: ("llvm.minimum.f64", _D), op.F64_MAX: ("llvm.maximum.f64", _D),
     op.F64_COPYSIGN: ("llvm.copysign.f64", _D),
+}
+
+#: opcode → (intrinsic, type): fmin/fmax (spec §4.3.3: NaN if either operand is NaN,
+#: -0 < +0).  ``llvm.minimum`` returns a NaN operand as it is, which may be signalling,
+#: where wasm wants an arithmetic (quiet) NaN: see ``FunctionTranslator.op_fminmax``.
+MINMAX = {
+    op.F32_MIN: ("llvm.minimum.f32", _F), op.F32_MAX: ("llvm.maximum.f32", _F),
+    op.F64_MIN: ("llvm.minimum.f64", _D), op.F64_MAX: ("llvm.maximum.f64", _D),
 }
 
 #: opcode → (intrinsic, type, extra argument text): unary intrinsics
@@ -367,6 +387,8 @@ class FunctionTranslator:
         self.cur = "start"
         self.reachable = True
         self.local_types: list[str] = []
+        #: SSA values that are results of ``f64.promote_f32`` (see ``canonicalize``)
+        self.promoted: set[str] = set()
 
     # -- helpers --------------------------------------------------------------------------
     def new(self) -> str:
@@ -478,12 +500,9 @@ class FunctionTranslator:
     def run(self, out: list[str]) -> None:
         info = self.info
         ft = self.ft
-        check_no_v128(ft.params + ft.results, f"the type of function {self.funcidx}")
         code = info.codes[self.funcidx - self.mt.num_imported_funcs]
         lt = [LLTYPE[t] for t in ft.params]
         for count, t in code.locals:
-            if t == V128:
-                check_no_v128((t,), f"the locals of function {self.funcidx}")
             lt.extend([LLTYPE[t]] * count)
         self.local_types = lt
         entry = self.entry
@@ -599,10 +618,7 @@ class FunctionTranslator:
             self.stack.append((name, lt))
 
     def block_signature(self, bt: int) -> tuple[tuple, tuple]:
-        params, results = self.info.blocktype_signature(bt)
-        if V128 in params or V128 in results:
-            check_no_v128(params + results, "a block type")
-        return params, results
+        return self.info.blocktype_signature(bt)
 
     def op_block(self, bt: int) -> None:
         params, results = self.block_signature(bt)
@@ -704,7 +720,6 @@ class FunctionTranslator:
 
     def op_call(self, funcidx: int) -> None:
         ft = self.mt.func_types[funcidx]
-        check_no_v128(ft.params + ft.results, f"the type of function {funcidx}")
         if funcidx >= self.mt.num_imported_funcs and (
                 self.mt.local_funcs is None or funcidx in self.mt.local_funcs):
             self.emit_call(f"@wasm_func_{funcidx}", ft, "%vmctx")
@@ -745,7 +760,6 @@ class FunctionTranslator:
     def op_call_indirect(self, imm: tuple) -> None:
         typeidx, tableidx = imm
         ft = self.info.types[typeidx]
-        check_no_v128(ft.params + ft.results, f"type {typeidx}")
         L = self.lines
         p = self.table_entry(tableidx, self.pop())
         ref = self.new()
@@ -775,14 +789,15 @@ class FunctionTranslator:
 
     def op_global_get(self, globalidx: int) -> None:
         gt = self.mt.global_types[globalidx]
-        check_no_v128((gt.valtype,), f"global {globalidx}")
         t = LLTYPE[gt.valtype]
         g = self.global_ptr(globalidx)
         v = self.new()
+        # VMGlobal storage is 8-byte aligned; a v128 would otherwise be assumed 16-aligned
         if gt.mutable:
-            self.lines.append(f"  {v} = load {t}, ptr {g}, !tbaa {TBAA_GLOBAL}")
+            self.lines.append(f"  {v} = load {t}, ptr {g}, align 8, !tbaa {TBAA_GLOBAL}")
         else:
-            self.lines.append(f"  {v} = load {t}, ptr {g}, !invariant.load {MD_INVARIANT}")
+            self.lines.append(f"  {v} = load {t}, ptr {g}, align 8, "
+                              f"!invariant.load {MD_INVARIANT}")
         self.stack.append((v, t))
 
     def op_global_set(self, globalidx: int) -> None:
@@ -790,7 +805,7 @@ class FunctionTranslator:
         t = LLTYPE[gt.valtype]
         g = self.global_ptr(globalidx)
         v = self.pop()
-        self.lines.append(f"  store {t} {v}, ptr {g}, !tbaa {TBAA_GLOBAL}")
+        self.lines.append(f"  store {t} {v}, ptr {g}, align 8, !tbaa {TBAA_GLOBAL}")
 
     # -- memory ---------------------------------------------------------------------------
     def address(self, memarg: tuple, size: int) -> str:
@@ -1033,6 +1048,40 @@ class FunctionTranslator:
         L.append(f"  {r} = {instr} {ft} {x} to {it}")
         self.stack.append((r, it))
 
+    def op_fminmax(self, opcode: int) -> None:
+        name, t = MINMAX[opcode]
+        b = self.pop()
+        a = self.pop()
+        self.stack.append((self.fminmax(name, t, a, b), t))
+
+    def fminmax(self, name: str, t: str, a: str, b: str) -> str:
+        """``name(a, b)`` (``llvm.minimum``/``maximum``, scalar or vector type ``t``) with
+        a NaN result quieted: where either operand is NaN the result is ``a + b``, an
+        arithmetic NaN (spec §4.3.3 fmin/fmax, §4.3.3 "NaN propagation")."""
+        self.mt.decls.add(f"declare {t} @{name}({t}, {t})")
+        L = self.lines
+        r = self.new()
+        L.append(f"  {r} = call {t} @{name}({t} {a}, {t} {b})")
+        c = self.new()
+        L.append(f"  {c} = fcmp uno {t} {a}, {b}")
+        q = self.new()
+        L.append(f"  {q} = fadd {t} {a}, {b}")
+        v = self.new()
+        ct = "i1" if t[0] != "<" else t.split(" x ")[0] + " x i1>"
+        L.append(f"  {v} = select {ct} {c}, {t} {q}, {t} {r}")
+        return v
+
+    def canonicalize(self, v: str, t: str) -> str:
+        """``llvm.canonicalize(v)`` (``t`` = ``float`` or ``double``): ``v`` with a
+        signalling NaN quieted.  For results that LLVM would otherwise fold to an operand
+        (``FOLDING_LITERALS``, ``fptrunc (fpext x)``); LLVM keeps the call (on x86 a
+        multiplication by 1.0)."""
+        name = "llvm.canonicalize.f32" if t == _F else "llvm.canonicalize.f64"
+        self.mt.decls.add(f"declare {t} @{name}({t})")
+        c = self.new()
+        self.lines.append(f"  {c} = call {t} @{name}({t} {v})")
+        return c
+
     def op_select(self, typed: tuple | None) -> None:
         cond = self.pop()
         b, t = self.stack.pop()
@@ -1055,6 +1104,7 @@ class FunctionTranslator:
         ltypes = self.local_types
         mt = self.mt
         handlers = self.handlers()
+        simd = simd_handlers()
         depth_dead = 0
         for opcode, imm, offset in self.body:
             if not self.reachable:
@@ -1070,8 +1120,6 @@ class FunctionTranslator:
                     depth_dead += 1
                 elif opcode == op.ELSE and not depth_dead:
                     self.op_else()
-                elif opcode >= 0xFD000:
-                    self.unsupported(opcode, offset)
                 continue
             if opcode == op.LOCAL_GET:
                 t = ltypes[imm]
@@ -1091,6 +1139,10 @@ class FunctionTranslator:
                 a = stack.pop()[0]
                 v = new()
                 L.append(f"  {v} = {instr} {a}, {b}")
+                if instr[0] == "f":
+                    left, right = FOLDING_LITERALS[instr[:4]]
+                    if a in left or b in right:
+                        v = self.canonicalize(v, t)
                 push((v, t))
             elif opcode in COMPARES:
                 b = stack.pop()[0]
@@ -1131,6 +1183,10 @@ class FunctionTranslator:
                 a = stack.pop()[0]
                 v = new()
                 L.append(f"  {v} = {instr} {ft} {a} to {t}")
+                if opcode == op.F64_PROMOTE_F32:
+                    self.promoted.add(v)
+                elif opcode == op.F32_DEMOTE_F64 and a in self.promoted:
+                    v = self.canonicalize(v, t)  # LLVM folds fptrunc (fpext x) to x
                 push((v, t))
             elif opcode in BIN_INTRINSICS:
                 name, t = BIN_INTRINSICS[opcode]
@@ -1162,6 +1218,8 @@ class FunctionTranslator:
                 push((f64_literal(imm), "double"))
             elif opcode in DIVS:
                 self.op_div(opcode)
+            elif opcode in MINMAX:
+                self.op_fminmax(opcode)
             elif opcode in SIGN_EXTENDS:
                 narrow, t = SIGN_EXTENDS[opcode]
                 a = stack.pop()[0]
@@ -1185,15 +1243,16 @@ class FunctionTranslator:
                     return
             else:
                 h = handlers.get(opcode)
-                if h is None:
+                if h is not None:
+                    h(imm)
+                    continue
+                s = simd.get(opcode)
+                if s is None:
                     self.unsupported(opcode, offset)
-                h(imm)
+                s(self, opcode, imm)
 
     def unsupported(self, opcode: int, offset: int) -> None:
-        name = op.OPCODE_NAMES.get(opcode, hex(opcode)) if hasattr(op, "OPCODE_NAMES") \
-            else hex(opcode)
-        if opcode >= 0xFD000:
-            raise WasmtimeError(SIMD_MESSAGE.format(name=name, offset=offset))
+        name = op.OPCODE_NAMES.get(opcode, hex(opcode))
         raise WasmtimeError(f"unsupported instruction {name} at offset {offset:#x}")
 
     def handlers(self) -> dict:

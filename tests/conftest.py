@@ -76,13 +76,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
         parts += [f"{bucket[k]} {label}" for k, label in labels.items() if bucket.get(k)]
         terminalreporter.write_line(f"{suite}: {', '.join(parts)}")
     totals = [0, 0]
+    seconds = compile_seconds = 0.0
     for outcome in ("passed", "failed"):
         for report in terminalreporter.stats.get(outcome, []):
             if getattr(report, "when", "call") == "call":
                 props = dict(getattr(report, "user_properties", ()))
                 totals[0] += props.get("wast_passed", 0)
                 totals[1] += props.get("wast_failed", 0)
+                seconds += props.get("wast_seconds", 0.0)
+                compile_seconds += props.get("wast_compile_seconds", 0.0)
     if totals != [0, 0]:
         terminalreporter.write_line(
             f"wasm-spec 2.0 commands: {totals[0]} passed, {totals[1]} failed "
-            "(failures listed with reasons in tests/spec_known_failures.txt)")
+            "(failures listed with reasons in tests/spec_known_failures.txt); "
+            f"the scripts ran {seconds:.1f} s (summed over workers), of which "
+            f"{compile_seconds:.1f} s ({100 * compile_seconds / max(seconds, 1e-9):.0f} %) "
+            "built modules")

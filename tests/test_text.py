@@ -13,6 +13,7 @@ import struct
 from fractions import Fraction
 
 import pytest
+import wasmtime
 
 from wasmlite.binary import decode_module, read_function_body
 from wasmlite.binary import opcodes as op
@@ -616,3 +617,10 @@ def test_unbalanced_plain_blocks(text: str) -> None:
 
 def test_type_definition_takes_no_func_identifier() -> None:
     assert "unexpected token" in wat_error("(type $t (func $f (param i32)))").problem
+
+
+def test_flat_br_table_stops_at_the_next_keyword():
+    """Labels of a flat ``br_table`` end where the next instruction (``end``) starts."""
+    text = """(module (func (param i32)
+      block $a block local.get 0 br_table 0 $a 1 end end))"""
+    assert bytes(wat2wasm(text)) == bytes(wasmtime.wat2wasm(text))

@@ -1080,7 +1080,7 @@ class ModuleParser:
             return prefix + uleb(self._index(T_FUNC))
         if kind == _op.IMM_BR_TABLE:
             labels = [self._label(ctx)]
-            while self._kind() == ATOM:
+            while self._is_index():  # a label: u32 or $id (not the next keyword)
                 labels.append(self._label(ctx))
             return (prefix + uleb(len(labels) - 1)
                     + b"".join(uleb(x) for x in labels))

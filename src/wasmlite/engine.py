@@ -2,8 +2,16 @@
 (wasmtime-py: ``wasmtime.Engine``).
 
 The engine owns the signature registry (each distinct function type gets one id, the
-value ``call_indirect`` compares: ``vmctx.type_ids[typeidx]`` and ``VMFuncRef.type_id``)
-and a cache of the trampolines compiled per function type for host functions.
+value ``call_indirect`` compares: ``vmctx.type_ids[typeidx]`` and ``VMFuncRef.type_id``),
+a cache of the trampolines compiled per function type for host functions, and the epoch
+counter (Wasmtime's ``Engine::increment_epoch``): a native ``u64`` every Store of the
+engine points to (``STORE_EPOCH_PTR``), read by code compiled with
+``Config.epoch_interruption``.
+
+The settings compiled code depends on are copied from the :class:`Config` when the
+engine is created (later changes to the Config do not affect it): ``_opt_level``,
+``_signals_tls_key``, ``_consume_fuel`` and ``_epoch_interruption`` (``Module`` passes
+them to ``compiler.compile_module``).
 """
 
 from __future__ import annotations
@@ -38,6 +46,15 @@ class Engine:
             if signals.supported():
                 self._signals_tls_key = signals.tls_key()
         self._flags = dict(config._flags)
+        #: Config.consume_fuel / Config.epoch_interruption: code compiled for this engine
+        #: counts fuel / checks the epoch (``compile_module(consume_fuel=...,
+        #: epoch_interruption=...)``)
+        self._consume_fuel = bool(getattr(config, "consume_fuel", False))
+        self._epoch_interruption = bool(getattr(config, "epoch_interruption", False))
+        #: the epoch counter (u64); its address goes into every Store's context
+        self._epoch = ctypes.c_uint64(0)
+        self._epoch_addr = ctypes.addressof(self._epoch)
+        self._epoch_lock = threading.Lock()
         self._lock = threading.Lock()
         self._sig_ids: dict[em.FuncType, int] = {}
         self._trampolines: dict[em.FuncType, tuple[int, int]] = {}
@@ -87,7 +104,20 @@ class Engine:
         return fn
 
     def increment_epoch(self) -> None:
-        """Accepted for compatibility (epoch interruption is not implemented yet)."""
+        """Add one to the engine's epoch (Wasmtime: ``Engine::increment_epoch``).
+
+        Safe to call from any thread, also while wasm runs on others: code compiled
+        with ``Config.epoch_interruption`` reads the counter at function entries and
+        loop headers and traps with ``TrapCode.INTERRUPT`` ("wasm trap: interrupt") once
+        it reaches its store's deadline (``Store.set_epoch_deadline``).  Without epoch
+        interruption it only moves the counter."""
+        with self._epoch_lock:
+            self._epoch.value = (self._epoch.value + 1) & 0xFFFFFFFFFFFFFFFF
+
+    @property
+    def _current_epoch(self) -> int:
+        """The epoch counter's value."""
+        return self._epoch.value
 
     def is_pulley(self) -> bool:
         return False

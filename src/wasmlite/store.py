@@ -4,6 +4,11 @@ tables, globals, externref handles (wasmtime-py: ``wasmtime.Store``).
 Objects belong to the store that created them; passing one with another store raises
 :class:`WasmtimeError` ("object used with the wrong store").  Memory reservations are
 released when the Store is garbage collected.
+
+Threads: wasm runs with the GIL released, so stores on different Python threads run
+in parallel (host functions take the GIL back).  One store runs wasm on one thread at a
+time: calling into it from a second thread while the first is inside wasm raises
+:class:`WasmtimeError` ("store is already running WebAssembly on another thread").
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
     from .wasi import WasiConfig
 
 _ids = itertools.count(1)
+_M64 = (1 << 64) - 1
 
 
 class Store:
@@ -43,7 +49,7 @@ class Store:
         self._id = next(_ids)
         self._wl_store = self
         self._rt = StoreData(effective_max_stack(engine._max_wasm_stack),
-                             engine._signals_tls_key is not None)
+                             engine._signals_tls_key is not None, engine._epoch_addr)
         #: VMFuncRef address -> Func wrapper (created lazily)
         self._funcs: dict[int, Func] = {}
         #: VMFuncRef address -> (FuncType, entry trampoline address)
@@ -53,7 +59,6 @@ class Store:
         #: compiled code of every module instantiated here, for backtraces
         self._codes: list[tuple[Any, ModuleInfo]] = []
         self._wasi_ctx: Any = None
-        self._fuel: int | None = None
         self._finalizer = weakref.finalize(self, self._rt.close)
 
     @property
@@ -79,28 +84,87 @@ class Store:
         """The ``WasiCtx`` set by :meth:`set_wasi` (``None`` before)."""
         return self._wasi_ctx
 
-    # -- compatibility ----------------------------------------------------------------
+    # -- externref collection -----------------------------------------------------
     def gc(self) -> None:
-        """Accepted for compatibility: externrefs live as long as the store."""
+        """Release the Python objects passed to wasm as ``externref`` that no table or
+        global of this store holds any more (wasmtime-py: ``Store.gc``).
 
+        An object stays alive while wasm can reach it: while a table element or global
+        holds it, or while wasm runs on this store (so a call from a host function
+        that wasm called does nothing).  The store also collects by itself when the
+        number of live externrefs doubles."""
+        self._rt.gc()
+
+    # -- fuel ---------------------------------------------------------------------
     def set_fuel(self, fuel: int) -> None:
-        """Fuel is not implemented: raises :class:`WasmtimeError` unless the engine was
-        configured with ``consume_fuel`` (then it is only recorded)."""
-        if not self._engine._flags.get("consume_fuel"):
+        """Set the fuel left to ``fuel`` (wasmtime-py: ``Store.set_fuel``).
+
+        Code compiled with ``Config.consume_fuel`` consumes one unit per instruction
+        (none for ``nop``, ``drop``, ``block``, ``loop``, ``end``, ``else``,
+        ``return``, ``unreachable``), one per function call, and the size of bulk
+        memory/table operations and of successful ``memory.grow``/``table.grow``; it
+        checks at function entries, loop headers and those operations and traps with
+        ``TrapCode.OUT_OF_FUEL`` ("all fuel consumed by WebAssembly") when the fuel is
+        used up.  A store starts with 0.  Raises :class:`WasmtimeError` ("fuel is not
+        configured in this store") unless the engine's config has ``consume_fuel`` and
+        :class:`TypeError` for a non-integer; like wasmtime-py (a C ``uint64_t``) it
+        takes ``fuel`` modulo ``2**64``, so ``-1`` is the most fuel there is."""
+        if not isinstance(fuel, int):
+            raise TypeError("expected an integer")
+        if not self._engine._consume_fuel:
             raise WasmtimeError("fuel is not configured in this store")
-        self._fuel = fuel
+        self._rt.set_fuel(fuel & _M64)
 
     def get_fuel(self) -> int:
-        if not self._engine._flags.get("consume_fuel") or self._fuel is None:
+        """The fuel left (wasmtime-py: ``Store.get_fuel``); raises
+        :class:`WasmtimeError` ("fuel is not configured in this store") unless the
+        engine's config has ``consume_fuel``."""
+        if not self._engine._consume_fuel:
             raise WasmtimeError("fuel is not configured in this store")
-        return self._fuel
+        return self._rt.get_fuel()
 
+    # -- epochs -------------------------------------------------------------------
     def set_epoch_deadline(self, ticks_after_current: int) -> None:
-        """Accepted for compatibility (epoch interruption is not implemented yet)."""
+        """Trap wasm ``ticks_after_current`` epochs after the engine's current one
+        (wasmtime-py: ``Store.set_epoch_deadline``).
 
+        Only code compiled with ``Config.epoch_interruption`` checks it (at function
+        entries and loop headers), trapping with ``TrapCode.INTERRUPT`` ("wasm trap:
+        interrupt") once ``Engine.increment_epoch`` has reached the deadline.  A new
+        store's deadline is 0, so such code traps at once until one is set, as in
+        Wasmtime.  Raises :class:`TypeError` for a non-integer; ``ticks_after_current``
+        is taken modulo ``2**64`` (a C ``uint64_t`` in wasmtime-py) and the deadline
+        saturates at ``2**64 - 1`` (never)."""
+        if not isinstance(ticks_after_current, int):
+            raise TypeError("expected an integer")
+        deadline = min(self._engine._current_epoch + (ticks_after_current & _M64), _M64)
+        self._rt.ctx[vo.STORE_EPOCH_DEADLINE // 8] = deadline
+
+    # -- resource limits ----------------------------------------------------------
     def set_limits(self, memory_size: int = -1, table_elements: int = -1,
                    instances: int = -1, tables: int = -1, memories: int = -1) -> None:
-        """Accepted for compatibility (resource limits are not enforced yet)."""
+        """Limit the resources of this store (wasmtime-py: ``Store.set_limits``).
+
+        ``memory_size``: bytes per linear memory (``memory.grow`` beyond it returns -1,
+        ``Memory.grow`` raises, instantiating a module whose memory starts bigger raises
+        :class:`WasmtimeError` "memory minimum size of N pages exceeds memory limits");
+        ``table_elements``: elements per table (likewise); ``instances``, ``tables``,
+        ``memories``: how many instances, and memories/tables defined by modules, the
+        store may create ("resource limit exceeded: instance count too high at N").  A
+        negative value means the default: unlimited sizes, 10000 of each count.  Each
+        call replaces all the limits, as in wasmtime-py."""
+        for v in (memory_size, table_elements, instances, tables, memories):
+            if not isinstance(v, int):
+                raise TypeError("expected an integer")
+        from .runtime.store import DEFAULT_COUNT_LIMIT, StoreLimits
+
+        def count(v: int) -> int:
+            return v if v >= 0 else DEFAULT_COUNT_LIMIT
+
+        self._rt.set_limits(StoreLimits(
+            memory_size if memory_size >= 0 else None,
+            table_elements if table_elements >= 0 else None,
+            count(instances), count(tables), count(memories)))
 
     # -- internals --------------------------------------------------------------------
     def _func_from_addr(self, addr: int) -> Func | None:
@@ -123,6 +187,8 @@ class Store:
         if status == vo.STATUS_HOST_EXCEPTION:
             exc = self._rt.take_pending()
             return exc if exc is not None else WasmtimeError("host function failed")
+        if status == vo.STATUS_STORE_BUSY:
+            return WasmtimeError("store is already running WebAssembly on another thread")
         try:
             code = TrapCode(status - vo.STATUS_TRAP_BASE)
         except ValueError:

@@ -27,6 +27,7 @@ declare i32 @_setjmp(ptr) returns_twice
 declare void @longjmp(ptr, i32) noreturn nounwind
 declare ptr @pthread_getspecific(i32)
 declare i32 @pthread_setspecific(i32, ptr)
+declare i64 @pthread_self()
 """
 
 
@@ -102,11 +103,27 @@ def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str
 
     With ``tls_key`` (signals-based traps) it also publishes ``store_ctx`` as the
     thread's value under that ``pthread_key_t`` for the signal handler, restoring the
-    previous value on both exits."""
+    previous value on both exits.
+
+    The outermost entry of a store claims ``STORE_OWNER_THREAD`` with a compare-and-swap
+    from 0 to ``pthread_self()`` and clears it on exit; an entry from another thread
+    while it is claimed returns ``STATUS_STORE_BUSY`` without touching the store."""
     L = [f"define i32 @{name}(ptr %fn, ptr %cv, ptr %vals) #1 {{",
          "entry:",
          f"  %jb = alloca [{JMPBUF_SIZE} x i8], align 16",
          "  %sc = load ptr, ptr %cv",
+         "  %self = call i64 @pthread_self()",
+         f"  %ownp = getelementptr i8, ptr %sc, i64 {vo.STORE_OWNER_THREAD}",
+         "  %cx = cmpxchg ptr %ownp, i64 0, i64 %self seq_cst seq_cst",
+         "  %prev = extractvalue { i64, i1 } %cx, 0",
+         "  %claimed = extractvalue { i64, i1 } %cx, 1",
+         "  %mine = icmp eq i64 %prev, %self",
+         "  %mayenter = or i1 %claimed, %mine",
+         "  br i1 %mayenter, label %enter, label %busy",
+         "busy:",
+         f"  ret i32 {vo.STATUS_STORE_BUSY}",
+         "enter:",
+         "  %own_after = select i1 %claimed, i64 0, i64 %self",
          "  %old_jb = load volatile ptr, ptr %sc",
          f"  %limp = getelementptr i8, ptr %sc, i64 {vo.STORE_STACK_LIMIT}",
          "  %old_lim = load volatile i64, ptr %limp",
@@ -155,7 +172,8 @@ def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str
         L.append(f"  store {lt} {v}, ptr %rp{i}, align 8")
     restore = ["  store volatile ptr %old_jb, ptr %sc",
                "  store volatile i64 %old_lim, ptr %limp",
-               "  store volatile i64 %old_efp, ptr %efpp"]
+               "  store volatile i64 %old_efp, ptr %efpp",
+               "  store atomic i64 %own_after, ptr %ownp release, align 8"]
     if tls_key is not None:
         restore.insert(0, f"  call i32 @pthread_setspecific(i32 {tls_key}, ptr %old_tls)")
     L.extend(restore)

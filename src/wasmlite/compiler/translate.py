@@ -23,6 +23,8 @@ Raises :class:`~wasmlite.errors.WasmtimeError` for instructions it does not know
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from typing import Any
 
 from ..binary import opcodes as op
 from ..environ import vmoffsets as vo
@@ -303,6 +305,23 @@ ST_DIV0 = status_of(TrapCode.INTEGER_DIVISION_BY_ZERO)
 ST_BADCONV = status_of(TrapCode.BAD_CONVERSION_TO_INTEGER)
 ST_UNREACHABLE = status_of(TrapCode.UNREACHABLE)
 ST_STACK = status_of(TrapCode.STACK_OVERFLOW)
+ST_INTERRUPT = status_of(TrapCode.INTERRUPT)
+
+# -- fuel (Config.consume_fuel), as Wasmtime's Cranelift translation counts it --------------
+#: Instructions that cost no fuel; every other one costs 1.
+FUEL_FREE = frozenset((op.NOP, op.DROP, op.BLOCK, op.LOOP, op.UNREACHABLE, op.RETURN,
+                       op.ELSE, op.END))
+#: Before these the function's pending cost is added to its fuel local and the local is
+#: written back to ``STORE_FUEL`` (control leaves the function, or a callee may read it).
+FUEL_SAVE_BEFORE = frozenset((op.CALL, op.CALL_INDIRECT, op.UNREACHABLE, op.RETURN))
+#: Before these (ends of straight-line code) the pending cost is added to the local.
+FUEL_FLUSH_BEFORE = frozenset((op.LOOP, op.IF, op.BR, op.BR_IF, op.BR_TABLE, op.END,
+                               op.ELSE))
+#: Bulk operations: they also cost their length (the top operand), with a fuel check
+#: first; Wasmtime charges a length above ``FUEL_BULK_SMALL`` after the operation runs.
+FUEL_BULK = frozenset((op.MEMORY_COPY, op.MEMORY_FILL, op.MEMORY_INIT, op.TABLE_COPY,
+                       op.TABLE_FILL, op.TABLE_INIT))
+FUEL_BULK_SMALL = 128
 
 
 class Frame:
@@ -335,8 +354,15 @@ class ModuleTranslator:
     """
 
     def __init__(self, info: ModuleInfo, optsize: bool = False,
-                 local_funcs: set[int] | None = None, guard_pages: bool = False):
+                 local_funcs: set[int] | None = None, guard_pages: bool = False,
+                 consume_fuel: bool = False, epoch_interruption: bool = False):
         self.info = info
+        #: Config.consume_fuel: count fuel (``FunctionTranslator.fuel_*``; the counter is
+        #: ``STORE_FUEL``, see ``environ/vmoffsets.py``).  Without it no fuel code at all.
+        self.consume_fuel = consume_fuel
+        #: Config.epoch_interruption: compare the engine's epoch with the store's
+        #: deadline at function entries and loop headers (``FunctionTranslator.epoch_check``)
+        self.epoch_interruption = epoch_interruption
         #: signals-based traps: loads and stores are not bounds-checked (an access past
         #: the memory's length faults in its guard region; see runtime/signals.py)
         self.guard_pages = guard_pages
@@ -389,6 +415,8 @@ class FunctionTranslator:
         self.local_types: list[str] = []
         #: SSA values that are results of ``f64.promote_f32`` (see ``canonicalize``)
         self.promoted: set[str] = set()
+        #: fuel cost of the instructions translated since the last flush into ``%fuel``
+        self.fuel_pending = 0
 
     # -- helpers --------------------------------------------------------------------------
     def new(self) -> str:
@@ -513,6 +541,17 @@ class FunctionTranslator:
         for i, t in enumerate(lt):
             entry.append(f"  store {t} {f'%p{i}' if i < nparams else ZERO[t]}, ptr %l{i}")
         self.frames.append(Frame(BLOCK_KIND, "ret", 0, (), ft.results))
+        if self.mt.consume_fuel:
+            # Wasmtime: the fuel counter lives in a local while the function runs; a call
+            # of the function costs 1 unit, checked at once
+            entry.append("  %fuel = alloca i64")
+            entry.append(f"  %fuelp = getelementptr i8, ptr %sc, i64 {vo.STORE_FUEL}")
+            entry.append(f"  %fuel.in = load i64, ptr %fuelp, !tbaa {TBAA_VMCTX}")
+            entry.append("  store i64 %fuel.in, ptr %fuel")
+            self.fuel_pending = 1
+            self.fuel_check()
+        if self.mt.epoch_interruption:
+            self.epoch_check()
         self.translate_body()
         if self.frames:  # a body given without its final ``end``
             self.close_frame()
@@ -549,6 +588,8 @@ class FunctionTranslator:
         if not self.reachable:
             L.append("  unreachable")
             return
+        if self.mt.consume_fuel:
+            self.fuel_save()
         results = self.ft.results
         if not results:
             L.append("  ret void")
@@ -1105,6 +1146,9 @@ class FunctionTranslator:
         mt = self.mt
         handlers = self.handlers()
         simd = simd_handlers()
+        fuel = mt.consume_fuel
+        if fuel or mt.epoch_interruption:
+            self.instrument(handlers)
         depth_dead = 0
         for opcode, imm, offset in self.body:
             if not self.reachable:
@@ -1121,6 +1165,8 @@ class FunctionTranslator:
                 elif opcode == op.ELSE and not depth_dead:
                     self.op_else()
                 continue
+            if fuel:
+                self.fuel_before(opcode)
             if opcode == op.LOCAL_GET:
                 t = ltypes[imm]
                 v = new()
@@ -1292,6 +1338,167 @@ class FunctionTranslator:
             op.REF_IS_NULL: self.op_ref_is_null,
             op.REF_FUNC: self.op_ref_func,
         }
+
+    # -- fuel and epochs ------------------------------------------------------------------
+    def instrument(self, handlers: dict) -> None:
+        """Wrap the ``handlers`` that need fuel or epoch code after them (calls reload the
+        fuel local, loop headers check, grows and bulk operations charge their size)."""
+        fuel = self.mt.consume_fuel
+
+        def after(h: Callable[[Any], None], post: Callable[[], None]) -> Callable[[Any], None]:
+            def run(imm: Any) -> None:
+                h(imm)
+                post()
+            return run
+
+        def loop_header() -> None:
+            if fuel:
+                self.fuel_check()
+            if self.mt.epoch_interruption:
+                self.epoch_check()
+
+        handlers[op.LOOP] = after(handlers[op.LOOP], loop_header)
+        if not fuel:
+            return
+        for opcode in (op.CALL, op.CALL_INDIRECT):
+            handlers[opcode] = after(handlers[opcode], self.fuel_reload)
+        for opcode in (op.MEMORY_GROW, op.TABLE_GROW):
+            handlers[opcode] = self.fuel_grow(handlers[opcode])
+        for opcode in FUEL_BULK:
+            handlers[opcode] = self.fuel_bulk(handlers[opcode])
+
+    def fuel_before(self, opcode: int) -> None:
+        """Account for ``opcode`` before it is translated (reachable code only)."""
+        if opcode not in FUEL_FREE:
+            self.fuel_pending += 1
+        if opcode in FUEL_SAVE_BEFORE:
+            self.fuel_save()
+        elif opcode in FUEL_FLUSH_BEFORE:
+            self.fuel_flush()
+
+    def fuel_add(self, amount: str) -> None:
+        """``%fuel += pending + amount`` (``amount`` an i64 value or literal)."""
+        pending = self.fuel_pending
+        self.fuel_pending = 0
+        L = self.lines
+        v = self.new()
+        L.append(f"  {v} = load i64, ptr %fuel")
+        if pending:
+            w = self.new()
+            L.append(f"  {w} = add i64 {v}, {pending}")
+            v = w
+        if amount != "0":
+            w = self.new()
+            L.append(f"  {w} = add i64 {v}, {amount}")
+            v = w
+        L.append(f"  store i64 {v}, ptr %fuel")
+
+    def fuel_flush(self) -> None:
+        """Add the pending cost to the fuel local."""
+        if self.fuel_pending:
+            self.fuel_add("0")
+
+    def fuel_save(self) -> None:
+        """Flush, then write the fuel local back to ``STORE_FUEL``."""
+        self.fuel_flush()
+        v = self.new()
+        self.lines.append(f"  {v} = load i64, ptr %fuel")
+        self.lines.append(f"  store i64 {v}, ptr %fuelp, !tbaa {TBAA_VMCTX}")
+
+    def fuel_reload(self) -> None:
+        """Read ``STORE_FUEL`` into the fuel local (after a call: the callee and host
+        functions change it)."""
+        v = self.new()
+        self.lines.append(f"  {v} = load i64, ptr %fuelp, !tbaa {TBAA_VMCTX}")
+        self.lines.append(f"  store i64 {v}, ptr %fuel")
+
+    def fuel_check(self, amount: str = "0", when: str | None = None) -> None:
+        """Add the pending cost (and ``amount``) and, when the counter is ``>= 0`` (and
+        the i1 ``when`` holds, if given), save it and call ``BUILTIN_OUT_OF_GAS``, which
+        refuels from the store's reserve (continue with the reloaded counter) or returns
+        the out-of-fuel status (trap)."""
+        self.fuel_add(amount)
+        L = self.lines
+        v = self.new()
+        L.append(f"  {v} = load i64, ptr %fuel")
+        c = self.new()
+        L.append(f"  {c} = icmp sge i64 {v}, 0")
+        if when is not None:
+            c2 = self.new()
+            L.append(f"  {c2} = and i1 {c}, {when}")
+            c = c2
+        oog, cont = self.new_label("oog"), self.new_label("fuelok")
+        L.append(f"  br i1 {c}, label %{oog}, label %{cont}, !prof {PROF_UNLIKELY}")
+        self.start_block(oog)
+        L.append(f"  store i64 {v}, ptr %fuelp, !tbaa {TBAA_VMCTX}")
+        self.call_builtin(vo.BUILTIN_OUT_OF_GAS, "")
+        self.fuel_reload()
+        L.append(f"  br label %{cont}")
+        self.start_block(cont)
+
+    def fuel_grow(self, h: Callable[[Any], None]) -> Callable[[Any], None]:
+        """``memory.grow``/``table.grow``: a successful grow also costs its delta, and
+        only then is fuel checked (as Wasmtime, whose grow libcall consumes it)."""
+        def run(imm: Any) -> None:
+            delta = self.stack[-1][0]
+            h(imm)
+            r = self.stack[-1][0]
+            L = self.lines
+            ok = self.new()
+            L.append(f"  {ok} = icmp ne i32 {r}, -1")
+            d = self.zext64(delta)
+            n = self.new()
+            L.append(f"  {n} = select i1 {ok}, i64 {d}, i64 0")
+            self.fuel_check(n, ok)
+        return run
+
+    def fuel_bulk(self, h: Callable[[Any], None]) -> Callable[[Any], None]:
+        """Bulk memory/table operations cost their length ``n`` (the top operand) too,
+        as in Wasmtime: a constant ``n <= FUEL_BULK_SMALL`` is added to the pending
+        cost like any instruction's; otherwise fuel is checked before the operation
+        (charging ``n`` when it is that small) and a larger ``n`` is charged and checked
+        after it."""
+        def run(imm: Any) -> None:
+            n = self.stack[-1][0]
+            L = self.lines
+            if n[0] != "%":
+                k = int(n) & 0xFFFFFFFF
+                if k <= FUEL_BULK_SMALL:  # a small constant length is a static cost
+                    self.fuel_pending += k
+                    h(imm)
+                    return
+                pre, post = "0", str(k)
+            else:
+                n64 = self.zext64(n)
+                small = self.new()
+                L.append(f"  {small} = icmp ule i64 {n64}, {FUEL_BULK_SMALL}")
+                pre, post = self.new(), self.new()
+                L.append(f"  {pre} = select i1 {small}, i64 {n64}, i64 0")
+                L.append(f"  {post} = select i1 {small}, i64 0, i64 {n64}")
+            self.fuel_check(pre)
+            h(imm)
+            if post is not None:
+                self.fuel_check(post)
+        return run
+
+    def epoch_check(self) -> None:
+        """Trap with "interrupt" when the engine's epoch (``*STORE_EPOCH_PTR``, read
+        volatile: another thread moves it) has reached ``STORE_EPOCH_DEADLINE``."""
+        ep = self.entry_value("epoch.ptr.a",
+                              f"{{}} = getelementptr i8, ptr %sc, i64 {vo.STORE_EPOCH_PTR}")
+        epoch = self.entry_value("epoch.ptr",
+                                 f"{{}} = load ptr, ptr {ep}, !invariant.load {MD_INVARIANT}")
+        dlp = self.entry_value("epoch.dlp",
+                               f"{{}} = getelementptr i8, ptr %sc, i64 "
+                               f"{vo.STORE_EPOCH_DEADLINE}")
+        L = self.lines
+        cur = self.new()
+        L.append(f"  {cur} = load volatile i64, ptr {epoch}")
+        dl = self.new()
+        L.append(f"  {dl} = load i64, ptr {dlp}, !tbaa {TBAA_VMCTX}")
+        c = self.new()
+        L.append(f"  {c} = icmp uge i64 {cur}, {dl}")
+        self.trap_if(c, ST_INTERRUPT)
 
     def op_unreachable(self, imm: None) -> None:
         self.lines.append(f"  br label %{self.trap_label(ST_UNREACHABLE)}")

@@ -42,13 +42,32 @@ VMCTX_HEADER_SIZE = 24
 STORE_JMPBUF = 0          # ptr: innermost active jump buffer (set by entry trampolines)
 STORE_STACK_LIMIT = 8     # u64: lowest allowed frame address; 0 while no wasm is running
 STORE_TRAP_CODE = 16      # i64: status of the last trap (trap code + 1, or STATUS_*)
-STORE_FUEL = 24           # i64: remaining fuel (reserved for Config.consume_fuel)
-STORE_EPOCH_DEADLINE = 32  # u64 (reserved for Config.epoch_interruption)
-STORE_EPOCH_PTR = 40      # ptr to the engine's epoch counter (reserved)
+#: i64, Config.consume_fuel: fuel consumed *relative to the fuel injected*, as Wasmtime's
+#: ``VMStoreContext::fuel_consumed``: ``Store.set_fuel(n)`` writes ``-n`` (at most
+#: ``2**63 - 1`` at once; the rest stays in a reserve on the Python side) and compiled
+#: code adds the cost of what it runs.  A function keeps the value in a local while it
+#: runs and writes it back before calls and returns; at function entries, loop headers,
+#: bulk operations and after ``memory.grow``/``table.grow`` it checks ``>= 0`` and then
+#: calls ``BUILTIN_OUT_OF_GAS`` (which refuels from the reserve or traps "all fuel
+#: consumed by WebAssembly").  Remaining fuel = reserve - value (0 when positive).
+STORE_FUEL = 24
+#: u64, Config.epoch_interruption: the epoch at which wasm traps with "interrupt"
+#: (``Store.set_epoch_deadline(n)`` writes current epoch + n; a new Store has 0, so
+#: wasm traps at its first check until a deadline is set, as in Wasmtime).
+STORE_EPOCH_DEADLINE = 32
+#: ptr to the Engine's epoch counter (a u64 that ``Engine.increment_epoch`` bumps from
+#: any thread); compiled code with epoch interruption reads it (volatile) at function
+#: entries and loop headers and traps when it is ``>=`` the deadline.
+STORE_EPOCH_PTR = 40
 STORE_MAX_STACK = 48      # u64: Config.max_wasm_stack, bytes
 STORE_ENTRY_FP = 56       # u64: frame address of the innermost entry trampoline
-STORE_BACKTRACE_LEN = 64  # u64: number of return addresses recorded by the last trap
-STORE_BACKTRACE = 72      # u64[BACKTRACE_MAX]: return addresses, innermost first
+#: u64: ``pthread_self()`` of the thread running wasm in this store, 0 when none.  The
+#: outermost entry trampoline claims it with a compare-and-swap from 0 and clears it on
+#: exit; an entry from another thread while it is set returns STATUS_STORE_BUSY instead
+#: of corrupting the jump-buffer chain.
+STORE_OWNER_THREAD = 64
+STORE_BACKTRACE_LEN = 72  # u64: number of return addresses recorded by the last trap
+STORE_BACKTRACE = 80      # u64[BACKTRACE_MAX]: return addresses, innermost first
 BACKTRACE_MAX = 64
 STORE_CTX_SIZE = STORE_BACKTRACE + 8 * BACKTRACE_MAX
 
@@ -83,6 +102,8 @@ STATUS_OK = 0
 STATUS_TRAP_BASE = 1
 #: A host function raised a Python exception; the Store holds it to re-raise.
 STATUS_HOST_EXCEPTION = 1000
+#: An entry trampoline was called for a store that runs wasm on another thread.
+STATUS_STORE_BUSY = 1001
 
 # -- builtin functions (array at VMContext.builtins; C calling convention) ------------------
 # Each returns an i32: a status (0 = ok, else trap code + 1) unless noted.
@@ -94,7 +115,8 @@ BUILTIN_TABLE_INIT = 4    # i32 (ptr vmctx, i32 tableidx, i32 elemidx, i32 dst, 
 BUILTIN_ELEM_DROP = 5     # i32 (ptr vmctx, i32 elemidx) -> 0
 BUILTIN_MEMORY_INIT = 6   # i32 (ptr vmctx, i32 memidx, i32 dataidx, i32 dst, i32 src, i32 len)
 BUILTIN_DATA_DROP = 7     # i32 (ptr vmctx, i32 dataidx) -> 0
-NUM_BUILTINS = 8
+BUILTIN_OUT_OF_GAS = 8    # i32 (ptr vmctx) -> 0 after refuelling STORE_FUEL, else status
+NUM_BUILTINS = 9
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ INSTANCES: dict[int, Any] = {}
 _U32 = 0xFFFFFFFF
 _MEM_OOB = TrapCode.MEMORY_OUT_OF_BOUNDS + vo.STATUS_TRAP_BASE
 _TABLE_OOB = TrapCode.TABLE_OUT_OF_BOUNDS + vo.STATUS_TRAP_BASE
+_OUT_OF_FUEL = TrapCode.OUT_OF_FUEL + vo.STATUS_TRAP_BASE
 
 
 def register(inst: Any) -> None:
@@ -129,6 +130,15 @@ def _data_drop(vmctx, dataidx):  # noqa: ANN001, ANN202
         return _fail(vmctx, e)
 
 
+def _out_of_gas(vmctx):  # noqa: ANN001, ANN202
+    """Compiled code found ``STORE_FUEL >= 0`` (Wasmtime's ``out_of_gas`` libcall): refuel
+    from the store's reserve (0) or trap "all fuel consumed by WebAssembly"."""
+    try:
+        return 0 if INSTANCES[vmctx].store.refuel() else _OUT_OF_FUEL
+    except BaseException as e:  # noqa: BLE001
+        return _fail(vmctx, e)
+
+
 _CALLBACKS = {
     vo.BUILTIN_MEMORY_GROW: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32)(_memory_grow),
     vo.BUILTIN_TABLE_GROW: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_void_p, c_int32)(
@@ -143,6 +153,7 @@ _CALLBACKS = {
     vo.BUILTIN_MEMORY_INIT: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_int32,
                                              c_int32, c_int32)(_memory_init),
     vo.BUILTIN_DATA_DROP: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32)(_data_drop),
+    vo.BUILTIN_OUT_OF_GAS: ctypes.CFUNCTYPE(c_int32, c_void_p)(_out_of_gas),
 }
 
 #: The array every VMContext points to at ``VMCTX_BUILTINS``.

@@ -142,8 +142,10 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
 
     ``function_addrs`` are the native addresses of the defined functions, ``type_ids``
     the engine-wide signature id of each module type.  Raises :class:`MemoryError` when a
-    memory or table cannot be allocated.
+    memory or table cannot be allocated and :class:`WasmtimeError` past the store's
+    resource limits (``Store.set_limits``; counted first, as Wasmtime does).
     """
+    store.bump_counts(len(info.memories), len(info.tables))
     inst = InstanceData(store, info)
     off = inst.offsets
     v = inst.vmctx
@@ -168,12 +170,10 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     # memories and tables
     inst.memories = list(imports.memories)
     for mt in info.memories:
-        m = LinearMemory(mt.limits.min, mt.limits.max, store.guarded)
-        store.memories.append(m)
-        inst.memories.append(m)
+        inst.memories.append(store.new_memory(mt.limits.min, mt.limits.max))
     inst.tables = list(imports.tables)
     for tt in info.tables:
-        inst.tables.append(TableData(tt.elem, tt.limits.min, tt.limits.max))
+        inst.tables.append(store.new_table(tt.elem, tt.limits.min, tt.limits.max, host=False))
     for i, m in enumerate(inst.memories):
         v[off.memory(i) // 8] = m.vm_addr
     for i, t in enumerate(inst.tables):

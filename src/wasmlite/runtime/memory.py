@@ -25,7 +25,7 @@ class LinearMemory:
     """
 
     __slots__ = ("minimum", "maximum", "reserved", "base", "vm", "vm_addr", "_freed", "view",
-                 "guarded", "__weakref__")
+                 "guarded", "limiter", "__weakref__")
 
     def __init__(self, minimum: int, maximum: int | None, guarded: bool = False):
         if minimum > MAX_PAGES or (maximum is not None and maximum > MAX_PAGES):
@@ -36,6 +36,8 @@ class LinearMemory:
         #: signals-based traps: reserve 4 GiB + guard whatever the maximum, and register
         #: the reservation with the signal handler (runtime/signals.py)
         self.guarded = guarded
+        #: the owning store's ``StoreLimits`` (``Store.set_limits``), consulted by grow
+        self.limiter = None
         if guarded:
             self.reserved = signals.GUARDED_RESERVATION
         else:
@@ -85,13 +87,16 @@ class LinearMemory:
         """``memory.grow`` (spec §4.4.7): add ``delta`` pages.
 
         Returns the old size in pages, or ``-1`` when the result would exceed the maximum
-        or the pages cannot be committed.  ``delta`` is an unsigned page count.
+        or the store's ``memory_size`` limit, or the pages cannot be committed.
+        ``delta`` is an unsigned page count.
         """
         old = self.pages
         if delta < 0:
             return -1
         new = old + delta
         if new > self.max_pages:
+            return -1
+        if self.limiter is not None and delta and not self.limiter.memory_fits(new):
             return -1
         if delta:
             try:

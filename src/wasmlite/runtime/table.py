@@ -24,12 +24,15 @@ class TableData:
     Raises :class:`MemoryError` when ``minimum`` exceeds the supported size.
     """
 
-    __slots__ = ("elem", "minimum", "maximum", "elements", "vm", "vm_addr", "__weakref__")
+    __slots__ = ("elem", "minimum", "maximum", "elements", "vm", "vm_addr", "limiter",
+                 "__weakref__")
 
     def __init__(self, elem: int, minimum: int, maximum: int | None, init: int = 0):
         self.elem = elem
         self.minimum = minimum
         self.maximum = maximum
+        #: the owning store's ``StoreLimits`` (``Store.set_limits``), consulted by grow
+        self.limiter = None
         if minimum > self.max_elements:
             raise MemoryError(f"table minimum size {minimum} is too large")
         self.vm = (ctypes.c_uint64 * (TABLE_SIZE // SLOT))()
@@ -65,10 +68,13 @@ class TableData:
         self.elements[i] = raw
 
     def grow(self, delta: int, init: int) -> int:
-        """``table.grow`` (spec §4.4.6): returns the old size, or ``-1`` on failure."""
+        """``table.grow`` (spec §4.4.6): returns the old size, or ``-1`` on failure
+        (beyond the maximum or the store's ``table_elements`` limit)."""
         old = self.vm[1]
         new = old + delta
         if delta < 0 or new > self.max_elements:
+            return -1
+        if self.limiter is not None and delta and not self.limiter.table_fits(new):
             return -1
         if delta == 0:
             return old

@@ -2,8 +2,12 @@
 (wasmtime-py: ``wasmtime.Module``).
 
 Pipeline: ``binary.decode_module`` (malformed → :class:`DecodeError`),
-``validate.validate_module`` (invalid → :class:`ValidationError`),
-``compiler.compile_module`` at the engine's opt level.
+``validate.validate_module`` with the engine's feature switches (invalid →
+:class:`ValidationError`), ``compiler.compile_module`` at the engine's settings.
+
+``Module.serialize`` / ``Module.deserialize`` / ``Module.deserialize_file`` save and
+load the compiled machine code (format and checks: :mod:`wasmlite.cache`); with
+``Config.cache`` set, ``Module(engine, wasm)`` goes through the compile cache.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from typing import Any
 
 from .engine import Engine
 from .environ.module import ModuleInfo
-from .errors import WasmtimeError
+from .errors import DecodeError, WasmtimeError
 from .types import ExportType, ImportType, _wrap_desc
 
 
 def _wasm_bytes(wasm: Any) -> bytes:
+    """The binary module for ``wasm``: a ``str`` is the text format, and so are
+    ``bytes`` that do not start with a NUL byte and look like text (``(`` or ``;;``
+    first); anything else is taken as the binary format."""
     if isinstance(wasm, str):
         try:
             from .text import wat2wasm  # type: ignore[attr-defined]
@@ -28,58 +35,178 @@ def _wasm_bytes(wasm: Any) -> bytes:
         return bytes(wat2wasm(wasm))
     if isinstance(wasm, (bytes, bytearray, memoryview)):
         data = bytes(wasm)
-        if data[:4] != b"\0asm" and data.lstrip()[:1] == b"(":
+        if data[:1] != b"\0" and data.lstrip()[:1] in (b"(", b";"):
             return _wasm_bytes(data.decode("utf-8", "replace"))
         return data
     raise TypeError("expected wasm bytes")
 
 
-def _decode_and_validate(wasm: Any) -> tuple[ModuleInfo, list]:
+def _features(engine: Engine) -> Any:
+    from .cache import _features_of
+
+    return _features_of(engine)
+
+
+def _decode_and_validate(data: bytes, features: Any = None) -> tuple[ModuleInfo, list]:
     from .binary import decode_module
     from .validate import validate_module
 
-    info = decode_module(_wasm_bytes(wasm))
-    bodies = validate_module(info)
+    info = decode_module(data)
+    if features is None:
+        bodies = validate_module(info)
+    else:
+        bodies = validate_module(info, features)
     return info, bodies
 
 
 class Module:
-    """A compiled module.  ``Module(engine, wasm)`` with ``wasm`` the binary (``bytes``).
+    """A compiled module.  ``Module(engine, wasm)`` with ``wasm`` the binary (``bytes``,
+    ``bytearray``) or the text format (``str``).
 
     Raises :class:`TypeError` when ``engine`` is not an Engine, :class:`DecodeError` /
-    :class:`ValidationError` (both :class:`WasmtimeError`) for bad modules and
-    :class:`WasmtimeError` for unsupported features.
+    :class:`ValidationError` (both :class:`WasmtimeError`) for bad modules — including
+    modules using a WebAssembly feature the engine's :class:`~wasmlite.Config` switched
+    off — and :class:`WasmtimeError` for unsupported features.
+
+    With ``Config.cache`` set, the compiled code is looked up in (and stored into) the
+    compile cache (:class:`wasmlite.cache.ModuleCache`); a hit runs neither the
+    validator nor LLVM.
     """
 
     def __init__(self, engine: Engine, wasm: bytes | bytearray | str):
         if not isinstance(engine, Engine):
             raise TypeError("expected an Engine")
+        from . import cache as ca
         from .compiler import compile_module
 
-        info, bodies = _decode_and_validate(wasm)
+        data = _wasm_bytes(wasm)
+        mc = ca.engine_cache(engine)
+        settings = ca.compile_settings(engine)
+        key = None
+        if mc is not None:
+            key = mc.key(data, ca.host_header(settings))
+            artifact = mc.load(key)
+            if artifact is not None:
+                try:
+                    self._load(engine, artifact)
+                except WasmtimeError:
+                    pass  # stale or corrupt entry: compile again and overwrite it
+                else:
+                    mc.hits += 1
+                    return
+            mc.misses += 1
+        info, bodies = _decode_and_validate(data, _features(engine))
+        compiled = compile_module(info, bodies, opt_level=settings["opt_level"],
+                                  signals_tls_key=settings["signals_tls_key"],
+                                  keep_objects=True,
+                                  consume_fuel=settings["consume_fuel"],
+                                  epoch_interruption=settings["epoch_interruption"])
+        self._setup(engine, info, compiled)
+        if mc is not None and key is not None:
+            mc.store(key, self.serialize())
+
+    def _setup(self, engine: Engine, info: ModuleInfo, compiled: Any) -> None:
         self._engine = engine
         self._info = info
-        self._compiled = compile_module(info, bodies, opt_level=engine._opt_level,
-                                        signals_tls_key=engine._signals_tls_key)
+        self._compiled = compiled
         if engine._signals_tls_key is not None:
-            _register_code(self._compiled)
+            _register_code(compiled)
         self._type_ids = [engine._sig_id(t) for t in info.types]
+
+    def _load(self, engine: Engine, artifact: bytes | bytearray | memoryview) -> None:
+        """Set this module up from a serialized module (see :mod:`wasmlite.cache`)."""
+        from . import cache as ca
+        from .binary import decode_module
+        from .compiler import load_compiled
+
+        header, wasm, objects = ca.parse_artifact(artifact)
+        settings = ca.compile_settings(engine)
+        ca.check_compatible(header, ca.host_header(settings))
+        try:
+            info = decode_module(wasm)
+        except DecodeError as e:
+            raise WasmtimeError(f"serialized module is corrupt: {e}") from None
+        try:
+            parts = [[int(i) for i in p] for p in header["parts"]]
+            type_names = [int(t) for t in header["type_names"]]
+        except (KeyError, TypeError, ValueError):
+            raise WasmtimeError("serialized module is corrupt: bad header (parts)") from None
+        if (len(type_names) != len(info.types)
+                or sum(len(p) for p in parts) != len(info.funcs)):
+            raise WasmtimeError("serialized module is corrupt: the compiled code does not "
+                                "match the module")
+        try:
+            compiled = load_compiled(objects, parts, type_names, settings["opt_level"])
+        except WasmtimeError as e:
+            raise WasmtimeError(f"serialized module is corrupt: {e}") from None
+        self._setup(engine, info, compiled)
 
     @classmethod
     def from_file(cls, engine: Engine, path: str | bytes | os.PathLike) -> Module:
-        """Compile the module in file ``path``."""
+        """Compile the module in file ``path`` (binary, or text as for the
+        constructor).  :class:`OSError` when it cannot be read, as wasmtime-py."""
         with open(path, "rb") as f:
             return cls(engine, f.read())
 
     @classmethod
     def validate(cls, engine: Engine, wasm: bytes | bytearray) -> None:
-        """Check that ``wasm`` is a valid module without compiling it; raises like the
-        constructor."""
+        """Check that the binary module ``wasm`` is valid for ``engine``'s feature
+        switches, without compiling it (wasmtime-py: ``Module.validate``).  As there,
+        ``wasm`` must be ``bytes`` or ``bytearray`` (else :class:`TypeError`) in the
+        binary format (the text format fails with "magic header not detected"); errors
+        as for the constructor."""
         if not isinstance(engine, Engine):
             raise TypeError("expected an Engine")
-        if not isinstance(wasm, (bytes, bytearray, memoryview)):
+        if not isinstance(wasm, (bytes, bytearray)):
             raise TypeError("expected wasm bytes")
-        _decode_and_validate(wasm)
+        _decode_and_validate(bytes(wasm), _features(engine))
+
+    @classmethod
+    def deserialize(cls, engine: Engine, encoded: bytes | bytearray) -> Module:
+        """A module from the bytes :meth:`serialize` returned, without decoding checks,
+        validation or compilation (wasmtime-py: ``Module.deserialize``).
+
+        ``encoded`` must come from the same wasmlite (and compiler), LLVM, CPU and
+        compile-relevant settings of the engine (opt level, signals-based traps, fuel,
+        epochs, WebAssembly features); otherwise, or when it is truncated or corrupt,
+        :class:`WasmtimeError` says why.  :class:`TypeError` unless ``bytes`` or
+        ``bytearray``.  Only load artifacts you trust: the machine code is run as is.
+        """
+        if not isinstance(engine, Engine):
+            raise TypeError("expected an Engine")
+        if not isinstance(encoded, (bytes, bytearray, memoryview)):
+            raise TypeError("expected bytes")
+        self = cls.__new__(cls)
+        self._load(engine, encoded)
+        return self
+
+    @classmethod
+    def deserialize_file(cls, engine: Engine, path: str | os.PathLike) -> Module:
+        """:meth:`deserialize` the contents of file ``path`` (wasmtime-py:
+        ``Module.deserialize_file``); :class:`WasmtimeError` when it cannot be read."""
+        if not isinstance(engine, Engine):
+            raise TypeError("expected an Engine")
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise WasmtimeError(f"failed to open file `{os.fsdecode(path)}`: "
+                                f"{e.strerror or e}") from None
+        return cls.deserialize(engine, data)
+
+    def serialize(self) -> bytearray:
+        """The compiled module as bytes for :meth:`deserialize` (wasmtime-py:
+        ``Module.serialize``): header, the module's binary and the machine code; see
+        :mod:`wasmlite.cache` for the layout."""
+        from . import cache as ca
+
+        code = self._compiled
+        objects = code.objects
+        if objects is None:
+            raise WasmtimeError("this module was compiled without keeping its object code")
+        header = dict(ca.host_header(ca.compile_settings(self._engine)),
+                      parts=code.part_funcs, type_names=code.type_names)
+        return ca.build_artifact(header, self._info.bytes, objects)
 
     @property
     def name(self) -> str | None:
@@ -102,9 +229,6 @@ class Module:
     def custom_sections(self, name: str) -> list[bytes]:
         """The payloads of the custom sections called ``name``, in order."""
         return [data for n, data in self._info.customs if n == name]
-
-    def serialize(self) -> bytearray:
-        raise WasmtimeError("Module.serialize is not supported by wasmlite yet")
 
     def __repr__(self) -> str:
         return f"<wasmlite.Module {self.name or ''}>"

@@ -6,7 +6,9 @@ Public entry points:
   and a host stub per type index;
 * :func:`compile_trampolines` — just the entry trampolines and host stubs for a list of
   function types (for host functions created without a module);
-* :class:`CompiledCode` — the native addresses, kept alive with the LLVM engine.
+* :class:`CompiledCode` — the native addresses, kept alive with the LLVM engine;
+* :func:`load_compiled` — a :class:`CompiledCode` from the object files of an earlier
+  compilation (``CompiledCode.objects``, as stored by ``Module.serialize``).
 
 The native ABI is ``docs/architecture.md`` "The native ABI" and
 :mod:`wasmlite.environ.vmoffsets`.
@@ -23,11 +25,11 @@ from concurrent.futures import ThreadPoolExecutor
 from ..environ.module import FuncType, ModuleInfo
 from ..errors import WasmtimeError
 from . import trampolines as tr
-from .codegen import JitCode, check_opt_level, host_description
+from .codegen import JitCode, check_opt_level, host_description, host_target
 from .translate import METADATA, ModuleTranslator
 
-__all__ = ["CompiledCode", "compile_module", "compile_trampolines", "module_ir",
-           "host_description"]
+__all__ = ["CompiledCode", "compile_module", "compile_trampolines", "load_compiled",
+           "module_ir", "host_description", "host_target"]
 
 
 class CompiledCode:
@@ -41,12 +43,18 @@ class CompiledCode:
     ``llvm_time`` (their sum) and ``wall_time`` (the whole compilation, translation and
     LLVM overlapping when several modules compile on several threads).  ``ir_size`` is
     the IR text length in characters, ``num_parts`` the number of LLVM modules.
+
+    ``part_funcs[k]`` lists the defined-function indices compiled in LLVM module ``k``
+    and ``type_names[t]`` the type index whose trampolines serve type ``t``; with
+    ``objects`` (:func:`load_compiled`) they rebuild the same code elsewhere.
     """
 
     def __init__(self, jits: list[JitCode], part_funcs: list[list[int]],
                  type_names: list[int], translate_time: float, ir_size: int,
                  wall_time: float = 0.0):
         self._jits = jits
+        self.part_funcs = [list(f) for f in part_funcs]
+        self.type_names = list(type_names)
         self.num_parts = len(jits)
         self.translate_time = translate_time
         self.parse_time = sum(j.parse_time for j in jits)
@@ -99,6 +107,16 @@ class CompiledCode:
         """The llvmlite execution engines holding the code."""
         return [j.engine for j in self._jits]
 
+    @property
+    def objects(self) -> list[bytes] | None:
+        """The relocatable object file of each LLVM module (``bytes``, in
+        ``part_funcs`` order), or ``None`` when the code was compiled without
+        ``keep_objects``."""
+        objs = [j.object for j in self._jits]
+        if any(o is None for o in objs):
+            return None
+        return objs  # type: ignore[return-value]
+
 
 def _unique_types(functypes: list[FuncType]) -> list[int]:
     """For each type index, the first index with an equal FuncType (trampolines are
@@ -149,11 +167,27 @@ def _partition(bodies: list[list[tuple]], parts: int | None) -> list[list[int]]:
     return [g for g in groups if g] or [[]]
 
 
+def _translator_options(consume_fuel: bool, epoch_interruption: bool) -> dict[str, bool]:
+    """Keyword arguments of :class:`ModuleTranslator` for the interruption settings; only
+    the ones switched on are passed.  Raises :class:`WasmtimeError` when the translator
+    does not know one of them (yet)."""
+    opts = {k: True for k, v in (("consume_fuel", consume_fuel),
+                                 ("epoch_interruption", epoch_interruption)) if v}
+    if opts:
+        import inspect
+
+        known = inspect.signature(ModuleTranslator).parameters
+        for k in opts:
+            if k not in known:
+                raise WasmtimeError(f"{k} is not supported by the wasmlite compiler yet")
+    return opts
+
+
 def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
              opt_level: str, with_trampolines: bool, local: set[int] | None,
-             tls_key: int | None = None) -> str:
+             tls_key: int | None = None, options: dict[str, bool] | None = None) -> str:
     mt = ModuleTranslator(info, optsize=(opt_level == "s"), local_funcs=local,
-                          guard_pages=tls_key is not None)
+                          guard_pages=tls_key is not None, **(options or {}))
     nimp = info.num_imported_funcs
     text: list[str] = []
     for i in funcs:
@@ -191,7 +225,9 @@ def _check_bodies(info: ModuleInfo, bodies: list[list[tuple]]) -> None:
 
 def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
                    opt_level: str = "2", parts: int | None = None,
-                   signals_tls_key: int | None = None) -> CompiledCode:
+                   signals_tls_key: int | None = None, *, keep_objects: bool = False,
+                   consume_fuel: bool = False,
+                   epoch_interruption: bool = False) -> CompiledCode:
     """Compile every defined function of ``info`` to native code.
 
     ``bodies`` are the instruction lists of the defined functions (as produced by
@@ -205,8 +241,15 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
     ``pthread_key_t`` of ``runtime.signals.tls_key()``; loads and stores then have no
     bounds checks and rely on the memories' guard regions and the signal handler.
     ``None`` (default): explicit bounds checks.
+
+    ``keep_objects`` keeps the object file of every LLVM module
+    (``CompiledCode.objects``, for ``Module.serialize``).  ``consume_fuel`` and
+    ``epoch_interruption`` (``Config``'s settings) are passed on to the translator
+    (``ModuleTranslator(consume_fuel=True, ...)``); :class:`WasmtimeError` when it
+    does not support them.
     """
     opt_level = check_opt_level(opt_level)
+    options = _translator_options(consume_fuel, epoch_interruption)
     t_start = time.perf_counter()
     if bodies is None:
         bodies = _read_bodies(info)
@@ -217,9 +260,10 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
     ir_size = 0
     if len(groups) == 1:
         t0 = time.perf_counter()
-        ir = _part_ir(info, bodies, groups[0], opt_level, True, None, signals_tls_key)
+        ir = _part_ir(info, bodies, groups[0], opt_level, True, None, signals_tls_key,
+                      options)
         translate_time = time.perf_counter() - t0
-        jits = [JitCode(ir, opt_level)]
+        jits = [JitCode(ir, opt_level, keep_object=keep_objects)]
         ir_size = len(ir)
     else:
         futures = []
@@ -228,10 +272,10 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
                 for k, funcs in enumerate(groups):
                     t0 = time.perf_counter()
                     ir = _part_ir(info, bodies, funcs, opt_level, k == 0,
-                                  {nimp + i for i in funcs}, signals_tls_key)
+                                  {nimp + i for i in funcs}, signals_tls_key, options)
                     translate_time += time.perf_counter() - t0
                     ir_size += len(ir)
-                    futures.append(pool.submit(JitCode, ir, opt_level))
+                    futures.append(pool.submit(JitCode, ir, opt_level, True, keep_objects))
                     del ir
             finally:
                 jits = [f.result() for f in futures]
@@ -255,3 +299,34 @@ def compile_trampolines(functypes: list[FuncType], opt_level: str = "2",
     t1 = time.perf_counter()
     jit = JitCode(ir, opt_level)
     return CompiledCode([jit], [[]], names, t1 - t0, len(ir), time.perf_counter() - t0)
+
+
+def load_compiled(objects: list[bytes], part_funcs: list[list[int]], type_names: list[int],
+                  opt_level: str = "2") -> CompiledCode:
+    """The :class:`CompiledCode` of an earlier :func:`compile_module` call, rebuilt from
+    its ``objects``, ``part_funcs`` and ``type_names`` without running LLVM's parser,
+    optimiser or code generator (each object file is loaded into its own MCJIT engine,
+    as it was compiled).
+
+    The objects must come from a compilation for this host and these settings (the
+    caller checks; see ``wasmlite.cache``).  Raises :class:`WasmtimeError` when the
+    lists do not fit together, an object is not an ELF file or lacks a symbol.
+    """
+    opt_level = check_opt_level(opt_level)
+    if not objects or len(objects) != len(part_funcs):
+        raise WasmtimeError("compiled code has inconsistent parts")
+    n = sum(len(f) for f in part_funcs)
+    if sorted(i for f in part_funcs for i in f) != list(range(n)):
+        raise WasmtimeError("compiled code has inconsistent function lists")
+    if any(not 0 <= u <= t for t, u in enumerate(type_names)):
+        raise WasmtimeError("compiled code has inconsistent type lists")
+    t0 = time.perf_counter()
+    jits: list[JitCode] = []
+    try:
+        for obj in objects:
+            jits.append(JitCode.from_object(obj, opt_level))
+        return CompiledCode(jits, part_funcs, type_names, 0.0, 0, time.perf_counter() - t0)
+    except BaseException:
+        for j in jits:
+            j.close()
+        raise

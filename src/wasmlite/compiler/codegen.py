@@ -3,6 +3,12 @@
 Opt levels: ``"0"`` (no IR passes, fast instruction selection), ``"1"``, ``"2"``
 (default) and ``"s"`` (speed level 2 without unrolling/vectorisation; the translator
 puts ``optsize`` on every wasm function).
+
+Compiled artifacts: MCJIT hands every object file it emits to an object cache
+(``ExecutionEngine.set_object_cache``); :class:`JitCode` keeps that relocatable ELF
+object (``JitCode.object``), and :meth:`JitCode.from_object` loads one back into a new
+MCJIT engine (``ExecutionEngine.add_object_file``) without parsing, optimising or
+generating code: external symbols (libc, ``pthread_*``) are resolved again at load time.
 """
 
 from __future__ import annotations
@@ -38,6 +44,18 @@ def check_opt_level(opt_level: str) -> str:
     return opt_level
 
 
+_host: list[tuple[str, str]] = []
+
+
+def _host_cpu() -> tuple[str, str]:
+    """``(cpu name, +feature,-feature list)`` of the host, asked of LLVM once (the
+    feature query costs milliseconds)."""
+    if not _host:
+        _init()
+        _host.append((llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()))
+    return _host[0]
+
+
 def target_machine(opt_level: str) -> llvm.TargetMachine:
     """A new host target machine for ``opt_level``.
 
@@ -46,18 +64,33 @@ def target_machine(opt_level: str) -> llvm.TargetMachine:
     """
     _init()
     target = llvm.Target.from_default_triple()
+    cpu, features = _host_cpu()
     return target.create_target_machine(
-        cpu=llvm.get_host_cpu_name(),
-        features=llvm.get_host_cpu_features().flatten(),
+        cpu=cpu,
+        features=features,
         opt=0 if opt_level == "0" else (1 if opt_level == "1" else 2),
         reloc="default", codemodel="jitdefault")
 
 
 def host_description() -> str:
     """Triple, CPU name and features: what compiled code depends on (for cache keys)."""
-    _init()
-    return (f"{llvm.get_process_triple()} {llvm.get_host_cpu_name()} "
-            f"{llvm.get_host_cpu_features().flatten()} llvm{llvm.llvm_version_info}")
+    cpu, features = _host_cpu()
+    return f"{llvm.get_process_triple()} {cpu} {features} llvm{llvm.llvm_version_info}"
+
+
+def host_target() -> dict[str, str]:
+    """What machine code compiled here depends on, as stored in a serialized module's
+    header: ``llvm`` (the LLVM version, e.g. ``"22.1.0"``), ``llvmlite`` (its version),
+    ``triple`` (the process triple), ``cpu`` (the host CPU name) and ``cpu_features``
+    (LLVM's ``+feature,-feature`` list for the host)."""
+    import llvmlite
+
+    cpu, features = _host_cpu()
+    return {"llvm": ".".join(str(v) for v in llvm.llvm_version_info),
+            "llvmlite": str(llvmlite.__version__),
+            "triple": llvm.get_process_triple(),
+            "cpu": cpu,
+            "cpu_features": features}
 
 
 def _unlocked(name: str):  # noqa: ANN202 - a ctypes function
@@ -77,9 +110,15 @@ class JitCode:
 
     Safe to construct from several threads at once (each module gets its own LLVM
     context).  ``parse_time``, ``opt_time`` and ``codegen_time`` are in seconds.
+    With ``keep_object`` the relocatable object file MCJIT generated is kept in
+    ``object`` (``bytes``; ``None`` otherwise), for :meth:`from_object`.
     """
 
-    def __init__(self, ir_text: str, opt_level: str, verify: bool = True):
+    #: the object file MCJIT emitted (``keep_object``), else ``None``
+    object: bytes | None = None
+
+    def __init__(self, ir_text: str, opt_level: str, verify: bool = True,
+                 keep_object: bool = False):
         _init()
         tm = target_machine(opt_level)
         t0 = time.perf_counter()
@@ -109,12 +148,50 @@ class JitCode:
             _unlocked("LLVMPY_RunNewModulePassManager")(pm, mod, pb)
         t2 = time.perf_counter()
         self.engine = llvm.create_mcjit_compiler(mod, tm)
+        objects: list[bytes] = []
+        if keep_object:
+            # a closure, not a bound method: no cycle JitCode -> engine -> JitCode
+            self.engine.set_object_cache(lambda _module, data: objects.append(data), None)
         _unlocked("LLVMPY_FinalizeObject")(self.engine)
+        if keep_object:
+            if len(objects) != 1:
+                raise WasmtimeError("internal compiler error: MCJIT emitted "
+                                    f"{len(objects)} object files")
+            self.object = objects[0]
         t3 = time.perf_counter()
         self.module = mod
         self.parse_time = t1 - t0
         self.opt_time = t2 - t1
         self.codegen_time = t3 - t2
+
+    @classmethod
+    def from_object(cls, data: bytes, opt_level: str = "2") -> JitCode:
+        """Load an object file kept by a previous compilation (``JitCode.object``) into a
+        new MCJIT engine: no IR parsing, optimisation or code generation; relocations and
+        external symbols are resolved here.
+
+        ``data`` must be such an object for this host (the caller checks a serialized
+        module's header and checksum first: LLVM does not reject every malformed
+        object gracefully).  Raises :class:`WasmtimeError` when it is not an ELF object.
+        """
+        if not isinstance(data, (bytes, bytearray)) or data[:4] != b"\x7fELF":
+            raise WasmtimeError("failed to load compiled code: not an ELF object file")
+        _init()
+        self = cls.__new__(cls)
+        tm = target_machine(opt_level)
+        t0 = time.perf_counter()
+        self.context = llvm.create_context()
+        mod = llvm.parse_assembly("", context=self.context)
+        mod.triple = tm.triple
+        mod.data_layout = str(tm.target_data)
+        self.engine = llvm.create_mcjit_compiler(mod, tm)
+        self.engine.add_object_file(llvm.ObjectFileRef.from_data(bytes(data)))
+        self.engine.finalize_object()
+        self.module = mod
+        self.object = bytes(data)
+        self.parse_time = self.opt_time = 0.0
+        self.codegen_time = time.perf_counter() - t0
+        return self
 
     def close(self) -> None:
         """Free the machine code: the engine (which owns the module) before its context."""

@@ -708,3 +708,83 @@ def test_spec_modules_validate():
     print(counts)
     assert counts["valid"] > 1500
     assert not failures, failures[:10]
+
+
+# -- feature switches (wasmlite.validate.Features, Config.wasm_*) ----------------------------
+from wasmlite.validate import WASM2, Features  # noqa: E402
+
+FEATURE_MODULES = [
+    # (features switched off, module text, wasmparser's message)
+    ("simd", "(module (func (param v128)))", "SIMD support is not enabled"),
+    ("simd", "(module (func (local v128)))", "SIMD support is not enabled"),
+    ("simd", "(module (global v128 (v128.const i64x2 0 0)))", "SIMD support is not enabled"),
+    ("simd", "(module (func (result i32) i32.const 0 i8x16.splat i8x16.all_true))",
+     "SIMD support is not enabled"),
+    ("simd", '(module (import "m" "g" (global v128)))', "SIMD support is not enabled"),
+    ("reference_types", "(module (func (param externref)))",
+     "reference types support is not enabled"),
+    ("reference_types", "(module (func (result i32) ref.null func ref.is_null))",
+     "reference types support is not enabled"),
+    ("reference_types", "(module (table 1 funcref) (table 1 funcref))", "multiple tables"),
+    ("reference_types", "(module (table 1 externref))", "reference types support is not enabled"),
+    ("reference_types", "(module (table 1 funcref) (func (drop (table.size 0))))",
+     "reference types support is not enabled"),
+    ("reference_types", "(module (func (result i32) "
+     "(select (result i32) (i32.const 1) (i32.const 2) (i32.const 0))))",
+     "reference types support is not enabled"),
+    ("bulk_memory", "(module (memory 1) (func (memory.copy (i32.const 0) (i32.const 0) "
+     "(i32.const 0))))", "bulk memory support is not enabled"),
+    ("bulk_memory", '(module (memory 1) (data "x") (func (data.drop 0)))',
+     "data count section requires the bulk-memory proposal"),
+    ("bulk_memory", '(module (memory 1) (data "x"))',
+     "passive data segments require the bulk-memory proposal"),
+    ("bulk_memory", "(module (func $f) (elem func $f))", "bulk memory support is not enabled"),
+    ("multi_value", "(module (type (func (result i32 i64))))",
+     "func type returns multiple values but the multi-value feature is not enabled"),
+    ("multi_value", "(module (func i32.const 1 (block (param i32) drop)))",
+     "blocks, loops, and ifs may only produce a resulttype when multi-value is not enabled"),
+    ("mutable_global", '(module (import "m" "g" (global (mut i32))))',
+     "mutable global support is not enabled"),
+    ("mutable_global", '(module (global (export "g") (mut i32) (i32.const 0)))',
+     "mutable global support is not enabled"),
+    ("saturating_float_to_int", "(module (func (result i32) f32.const 0 i32.trunc_sat_f32_s))",
+     "saturating float to int conversions support is not enabled"),
+    ("sign_extension", "(module (func (result i32) i32.const 0 i32.extend8_s))",
+     "sign extension operations support is not enabled"),
+]
+
+
+@pytest.mark.parametrize("feature, text, message", FEATURE_MODULES)
+def test_feature_switched_off(feature: str, text: str, message: str) -> None:
+    info = decode_module(wasmtime.wat2wasm(text))
+    validate_module(info)  # valid WebAssembly 2.0
+    validate_module(info, WASM2)
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        validate_module(info, Features(**{feature: False}))
+
+
+def test_features_other_switches_keep_module_valid() -> None:
+    """Switching off one feature does not reject a module that uses only others."""
+    info = decode_module(wasmtime.wat2wasm(
+        "(module (func (param v128) (result i32) i32.const 0 i32.extend8_s))"))
+    validate_module(info, Features(reference_types=False, bulk_memory=False,
+                                   multi_value=False, saturating_float_to_int=False))
+    with pytest.raises(ValidationError):
+        validate_module(info, Features(simd=False))
+    with pytest.raises(TypeError, match="expected a Features"):
+        validate_module(info, {"simd": False})  # type: ignore[arg-type]
+
+
+def test_config_features() -> None:
+    import wasmlite
+
+    c = wasmlite.Config()
+    assert c._features() == WASM2
+    c.wasm_simd = False
+    c.wasm_bulk_memory = False
+    f = c._features()
+    assert not f.simd and not f.bulk_memory and f.reference_types and f.multi_value
+    c.wasm_reference_types = False
+    c.wasm_multi_value = False
+    assert c._features() == Features(simd=False, bulk_memory=False, reference_types=False,
+                                     multi_value=False)

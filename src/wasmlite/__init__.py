@@ -31,11 +31,33 @@ from .values import Val
 
 __version__ = "0.1.0"
 
+#: What wasmtime-py calls ``Storelike``: where a store is expected, a :class:`Store` or
+#: the :class:`Caller` of a host function.
+Storelike = Store | Caller
+
+
+def wat2wasm(wat: str | bytes) -> bytearray:
+    """Translate the WebAssembly text format to the binary format (wasmtime-py's
+    ``wat2wasm``): ``wat`` is a ``str`` or UTF-8 ``bytes``; returns a ``bytearray``.
+
+    Raises :class:`WasmtimeError` (``WatError``, ``"<line>:<column>: <problem>"``) for
+    malformed text and :class:`TypeError` for other argument types.  The result is not
+    validated (``Module`` does that).
+    """
+    from .text import wat2wasm as _wat2wasm
+
+    if isinstance(wat, (bytes, bytearray, memoryview)):
+        wat = bytes(wat).decode("utf-8")
+    elif not isinstance(wat, str):
+        raise TypeError("expected a str or bytes")
+    return bytearray(_wat2wasm(wat))
+
+
 __all__ = [
     "Caller", "Config", "Engine", "ExitTrap", "ExportType", "Frame", "Func", "FuncType",
     "Global", "GlobalType", "ImportType", "Instance", "InstanceExports", "Limits", "Linker",
     "Memory", "MemoryType", "Module", "Store", "Table", "TableType", "Trap", "TrapCode", "Val",
-    "ValType", "WasiConfig", "WasmtimeError", "__version__",
+    "Storelike", "ValType", "WasiConfig", "WasmtimeError", "__version__", "wat2wasm",
 ]
 
 

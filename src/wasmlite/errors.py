@@ -49,7 +49,12 @@ class ValidationError(DecodeError):
 
 
 class TrapCode(enum.IntEnum):
-    """Trap codes, numbered as wasmtime-py's ``TrapCode``."""
+    """Trap codes, numbered as wasmtime-py's ``TrapCode`` (``wasmtime.TrapCode``).
+
+    Only the codes a WebAssembly 2.0 module can raise are listed (wasmtime-py also has
+    the component-model, GC and exception-handling ones).  An ``IntEnum``, because the
+    native ABI carries ``code + 1`` as the trap status; ``str`` and ``repr`` are those of
+    wasmtime-py's plain ``Enum`` (``TrapCode.OUT_OF_FUEL``)."""
 
     STACK_OVERFLOW = 0
     MEMORY_OUT_OF_BOUNDS = 1
@@ -63,6 +68,15 @@ class TrapCode(enum.IntEnum):
     UNREACHABLE = 9
     INTERRUPT = 10
     OUT_OF_FUEL = 11
+
+    def __str__(self) -> str:
+        return f"TrapCode.{self.name}"
+
+    def __repr__(self) -> str:
+        return f"<TrapCode.{self.name}: {self.value}>"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 #: The text of each trap, as Wasmtime words it (after the ``wasm trap: `` prefix).
@@ -105,7 +119,7 @@ def format_backtrace(frames: list[Frame]) -> str:
     for i, f in enumerate(frames):
         module = f.module_name or "<unknown>"
         name = f.func_name or f"<wasm function {f.func_index}>"
-        lines.append(f"  {i:>4}: {f.module_offset:#8x} - {module}!{name}")
+        lines.append(f"{i:>5}: {f.module_offset:#8x} - {module}!{name}")
     return "\n".join(lines)
 
 
@@ -134,7 +148,7 @@ class Trap(Exception):
         if not self.frames:
             return self._message
         return (f"error while executing at wasm backtrace:\n{format_backtrace(self.frames)}"
-                f"\n\nCaused by:\n    {self._message}")
+                f"\n\nCaused by:\n    {self._message}\n")
 
     @property
     def trap_message(self) -> str:

@@ -126,7 +126,8 @@ class Func:
             raise Trap.from_code(TrapCode.STACK_OVERFLOW)
         buf = sig.buf_type()
         if n:
-            Sig.pack(st, sig.ft.params, sig.fast_params, sig.raw_params, buf, params)
+            Sig.pack(st, sig.ft.params, sig.fast_params, sig.raw_params, buf, params,
+                     sig.float_params)
         try:
             status = self._entry(self._func_ptr, self._vmctx, buf)
         except ctypes.ArgumentError as e:  # argument conversion ran out of Python stack
@@ -239,6 +240,7 @@ def _make_callback(st: Store, ft: em.FuncType, func: Callable[..., Any], access_
     nparams, nresults = sig.nparams, sig.nresults
     out_params, conv_params = sig.out_params, sig.conv_params
     fast_results, raw_results = sig.fast_results, sig.raw_results
+    float_results = sig.float_results
     unpack, pack = Sig.unpack, Sig.pack
     status_exc = vo.STATUS_HOST_EXCEPTION
 
@@ -258,11 +260,13 @@ def _make_callback(st: Store, ft: em.FuncType, func: Callable[..., Any], access_
                 if r is not None:
                     raise WasmtimeError("callback produced results when it shouldn't")
             elif nresults == 1:
-                pack(st, results, fast_results, raw_results, buf, (r,))
+                pack(st, results, fast_results, raw_results, buf, (r,), float_results)
             else:
-                if not isinstance(r, (tuple, list)) or len(r) != nresults:
+                if not isinstance(r, (tuple, list)):
+                    r = tuple(r)  # any sequence, as wasmtime-py (TypeError otherwise)
+                if len(r) != nresults:
                     raise WasmtimeError("callback produced wrong number of results")
-                pack(st, results, fast_results, raw_results, buf, r)
+                pack(st, results, fast_results, raw_results, buf, r, float_results)
             return 0
         except BaseException as e:  # noqa: B036 - re-raised by the caller of the entry
             if isinstance(e, RecursionError):

@@ -10,7 +10,7 @@ from .errors import WasmtimeError
 from .runtime.globals import GlobalData
 from .store import Store, check_store, store_of
 from .types import GlobalType
-from .values import from_raw, to_raw
+from .values import Val, from_raw, to_raw
 
 
 class Global:
@@ -45,9 +45,12 @@ class Global:
         return GlobalType._from(_GlobalType(self._global.valtype, self._global.mutable))
 
     def value(self, store: Store) -> Any:
-        """The current value as a Python value (``None`` for a null reference)."""
+        """The current value as a Python value; a null reference comes back as a
+        :class:`Val` (``Val.funcref(None)``/``Val.externref(None)``, equal to ``None``),
+        as in wasmtime-py."""
         st = check_store(self._store_id, store)
-        return from_raw(st, self._global.valtype, self._global.raw)
+        v = from_raw(st, self._global.valtype, self._global.raw)
+        return Val(self._global.valtype, None) if v is None else v
 
     def raw_value(self, store: Store) -> int:
         """The value's bit pattern (wasmlite extension): i32/f32 as unsigned 32-bit,

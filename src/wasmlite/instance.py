@@ -48,7 +48,7 @@ def check_import(st: Store, info: em.ModuleInfo, imp: em.Import, item: Any) -> N
     if not isinstance(item, (Func, Table, Memory, Global)):
         raise TypeError("expected a Func, Global, Memory, SharedMemory, Tag, or Table")
     if item._store_id != st._id:
-        raise WasmtimeError("object used with the wrong store")
+        raise WasmtimeError("cross-`Store` instantiation is not currently supported")
     why = None
     want = em.EXTERN_KIND_NAMES[imp.kind]
     if _kind_name(item) != want:

@@ -159,6 +159,16 @@ class Linker:
             raise WasmtimeError("item not defined in linker")
         return self._resolve(st, item)
 
+    def close(self) -> None:
+        """Drop every definition (wasmtime-py's ``Managed.close``)."""
+        self._defs.clear()
+
+    def __enter__(self) -> Linker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def get_default(self, store: Store, name: str) -> Func:
         """The default export of module ``name``: its ``""`` function, else ``_start``,
         else a function that does nothing (Wasmtime's ``Linker::get_default``)."""

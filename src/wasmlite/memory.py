@@ -19,7 +19,7 @@ from .types import MemoryType
 class Memory:
     """A linear memory in a store.  ``Memory(store, ty)`` creates one of
     :class:`MemoryType` ``ty`` (raises :class:`WasmtimeError` when it cannot be
-    allocated)."""
+    allocated or exceeds the store's ``set_limits``)."""
 
     __slots__ = ("_store_id", "_mem", "__weakref__")
 
@@ -29,10 +29,9 @@ class Memory:
             raise TypeError("expected a MemoryType")
         lim = ty._mt.limits
         try:
-            mem = LinearMemory(lim.min, lim.max, st._rt.guarded)
+            mem = st._rt.new_memory(lim.min, lim.max)  # subject to Store.set_limits
         except MemoryError as e:
             raise WasmtimeError(str(e)) from None
-        st._rt.memories.append(mem)
         self._store_id = st._id
         self._mem = mem
         st._wrappers[id(mem)] = self
@@ -52,9 +51,10 @@ class Memory:
         return self._mem
 
     def type(self, store: Store) -> MemoryType:
-        """The type, with the current size as minimum."""
+        """The type the memory was created with (its minimum is the initial size, as
+        in wasmtime-py; :meth:`size` gives the current one)."""
         m = self._m(store)
-        return MemoryType._from(_MemoryType(_Limits(m.pages, m.maximum)))
+        return MemoryType._from(_MemoryType(_Limits(m.minimum, m.maximum)))
 
     def grow(self, store: Store, delta: int) -> int:
         """Grow by ``delta`` pages; returns the old size in pages.
@@ -93,7 +93,15 @@ class Memory:
         return 16
 
     def get_buffer_ptr(self, store: Store, size: int | None = None, offset: int = 0) -> ctypes.Array:
-        """A ctypes ``c_ubyte`` array over ``[offset, offset+size)`` (default: all)."""
+        """A ctypes ``c_ubyte`` array over ``[offset, offset+size)`` (default: from
+        ``offset`` to the end), sharing the memory's bytes (wasmtime-py's method).
+
+        It supports the buffer protocol, so ``memoryview(arr)`` is a writable view and,
+        when NumPy is installed, ``numpy.frombuffer(arr, dtype=numpy.uint8)`` an array
+        over wasm memory without a copy (writes go to wasm memory).  Both stay valid
+        until the memory grows or the store is freed; take a new one after growing.
+        Raises :class:`IndexError` for a range outside the memory.
+        """
         m = self._m(store)
         if size is None:
             size = m.length - offset
@@ -102,10 +110,13 @@ class Memory:
         return (ctypes.c_ubyte * size).from_address(m.base + offset)
 
     def buffer(self, store: Store) -> memoryview:
-        """A writable ``memoryview`` (format ``B``) over the whole current memory.
+        """A writable ``memoryview`` (format ``B``, one item per byte) over the whole
+        current memory, without a copy (wasmlite extension; in wasmtime-py use
+        ``memoryview(memory.get_buffer_ptr(store))``).
 
-        wasmlite extension.  Valid until the memory grows (it does not see new pages)
-        and only while the store lives.
+        Valid until the memory grows (it does not see new pages) and only while the
+        store lives.  ``numpy.frombuffer(memory.buffer(store), dtype=numpy.uint8)``
+        (NumPy optional) is an array over the same bytes.
         """
         m = self._m(store)
         n = m.length

@@ -11,7 +11,7 @@ from .errors import WasmtimeError
 from .runtime.table import TableData
 from .store import Store, check_store, store_of
 from .types import TableType
-from .values import from_raw, to_raw
+from .values import Val, from_raw, to_raw
 
 
 class Table:
@@ -27,11 +27,10 @@ class Table:
             raise TypeError("expected a TableType")
         tt = ty._tt
         raw = to_raw(st, tt.elem, init)
-        try:
-            t = TableData(tt.elem, tt.limits.min, tt.limits.max, raw)
+        try:  # subject to Store.set_limits; the store keeps it alive
+            t = st._rt.new_table(tt.elem, tt.limits.min, tt.limits.max, raw)
         except MemoryError as e:
             raise WasmtimeError(str(e)) from None
-        st._rt.keep.append(t)
         self._store_id = st._id
         self._table = t
         st._wrappers[id(t)] = self
@@ -47,10 +46,11 @@ class Table:
         return w
 
     def type(self, store: Store) -> TableType:
-        """The type, with the current size as minimum."""
+        """The type the table was created with (its minimum is the initial size, as in
+        wasmtime-py; :meth:`size` gives the current one)."""
         check_store(self._store_id, store)
         t = self._table
-        return TableType._from(_TableType(t.elem, _Limits(t.size, t.maximum)))
+        return TableType._from(_TableType(t.elem, _Limits(t.minimum, t.maximum)))
 
     def size(self, store: Store) -> int:
         """Current size in elements."""
@@ -68,14 +68,22 @@ class Table:
         return old
 
     def get(self, store: Store, idx: int) -> Any:
-        """Element ``idx``: a ``Func`` or externref object, ``None`` for null references
-        and out-of-bounds indices."""
+        """Element ``idx``: a ``Func`` (funcref) or the Python object (externref).
+
+        As in wasmtime-py, an element whose value is falsy — a null reference, or an
+        externref holding e.g. ``0`` or ``""`` — comes back wrapped in a :class:`Val`
+        (``Val.funcref(None)``, ``Val.externref(0)``; ``val.value`` unwraps it, and a
+        null one compares equal to ``None``), and an out-of-bounds ``idx`` gives ``None``.
+        """
         st = check_store(self._store_id, store)
+        if not isinstance(idx, int):
+            raise TypeError("expected an integer index")
         try:
             raw = self._table.get(idx)
         except IndexError:
             return None
-        return from_raw(st, self._table.elem, raw)
+        v = from_raw(st, self._table.elem, raw)
+        return v if v else Val(self._table.elem, v)
 
     def set(self, store: Store, idx: int, val: Any) -> None:
         """Set element ``idx``; raises :class:`WasmtimeError` out of bounds."""

@@ -237,19 +237,40 @@ class TableType:
 
 
 class MemoryType:
-    """A memory type (spec §2.3.9): :class:`Limits` in 64 KiB pages.
+    """A memory type (spec §2.3.9): :class:`Limits` in 64 KiB pages (at most 65536).
 
-    ``is_64`` and ``shared`` (memory64 / threads) are not supported: passing ``True``
-    raises :class:`WasmtimeError`.
+    Limits that are out of range raise :class:`WasmtimeError` with Wasmtime's message
+    ("maximum page size cannot be smaller than the minimum page size", "minimum size is
+    too large for this memory type's index type", ...), non-``Limits`` :class:`TypeError`.
+    ``is_64``, ``shared`` and ``page_size_log2 != 16`` (memory64, threads, custom page
+    sizes) are not supported: they raise :class:`WasmtimeError`.
     """
 
     __slots__ = ("_mt",)
 
     def __init__(self, limits: Limits, is_64: bool = False, shared: bool = False,
                  page_size_log2: int = 16):
+        if not isinstance(limits, Limits):
+            raise TypeError("expected Limits")
+        if not isinstance(limits.min, int) or (limits.max is not None
+                                               and not isinstance(limits.max, int)):
+            raise TypeError("limits must be integers")
+        # wasmtime-py's checks and wasmtime's messages, in their order
+        if limits.min >= 1 << 32:
+            raise WasmtimeError("minimum size too large")
+        if limits.max and limits.max >= 1 << 32:
+            raise WasmtimeError("maximum size too large")
         if is_64 or shared or page_size_log2 != 16:
-            raise WasmtimeError("memory64, shared memories and custom page sizes are not supported")
-        _check_limits(limits, em.MAX_PAGES, "memory")
+            raise WasmtimeError("memory64, shared memories and custom page sizes are not "
+                                "supported by wasmlite")
+        if limits.min < 0 or (limits.max is not None and limits.max < 0):
+            raise WasmtimeError("memory's minimum byte size must fit in a u64")
+        if limits.min > em.MAX_PAGES:
+            raise WasmtimeError("minimum size is too large for this memory type's index type")
+        if limits.max is not None and limits.max > em.MAX_PAGES:
+            raise WasmtimeError("maximum size is too large for this memory type's index type")
+        if limits.max is not None and limits.max < limits.min:
+            raise WasmtimeError("maximum page size cannot be smaller than the minimum page size")
         self._mt = em.MemoryType(limits._limits())
 
     @classmethod

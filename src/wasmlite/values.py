@@ -142,8 +142,11 @@ def _cannot(val: Any, kind: int) -> TypeError:
 def to_raw(store: Store, kind: int, val: Any) -> int:
     """Convert a Python value (or :class:`Val`) of valtype ``kind`` to its raw value.
 
-    Ints are accepted for floats too.  Raises :class:`TypeError` for a value of the
-    wrong type and :class:`WasmtimeError` for a ``Func`` of another store.
+    As in wasmtime-py, i32/i64 take ``int`` (wrapped to the width; ``bool`` is an
+    ``int``), f32/f64 only ``float``, externref any object (``None`` is null) and
+    funcref a ``Func`` or ``None``.  Raises :class:`TypeError` ("don't know how to
+    convert 1 to f64", "wrong type of `Val` provided") for a value of the wrong type
+    and :class:`WasmtimeError` for a ``Func`` of another store.
     """
     if type(val) is Val:
         if val._kind != kind:
@@ -156,11 +159,11 @@ def to_raw(store: Store, kind: int, val: Any) -> int:
         if isinstance(val, int):
             return val & _M64
     elif kind == em.F32:
-        if isinstance(val, (float, int)):
-            return f32_to_bits(float(val))
+        if isinstance(val, float):
+            return f32_to_bits(val)
     elif kind == em.F64:
-        if isinstance(val, (float, int)):
-            return f64_to_bits(float(val))
+        if isinstance(val, float):
+            return f64_to_bits(val)
     elif kind == em.EXTERNREF:
         return store._rt.extern_handle(val)
     elif kind == em.FUNCREF:
@@ -208,7 +211,7 @@ class Sig:
 
     __slots__ = ("ft", "nparams", "nresults", "size", "buf_type", "fast_params",
                  "fast_results", "raw_params", "raw_results", "out_params", "out_results",
-                 "conv_params", "conv_results")
+                 "conv_params", "conv_results", "float_params", "float_results")
 
     def __init__(self, ft: em.FuncType):
         import ctypes
@@ -227,17 +230,30 @@ class Sig:
         self.out_results = struct.Struct("<" + "".join(_OUT[k] for k in ft.results))
         self.conv_params = any(k not in _FAST for k in ft.params)
         self.conv_results = any(k not in _FAST for k in ft.results)
+        #: positions of f32/f64 values, which the fast path must check are floats
+        self.float_params = _float_positions(ft.params)
+        self.float_results = _float_positions(ft.results)
 
     @staticmethod
     def pack(store: Store, kinds: tuple[int, ...], fast: struct.Struct | None,
-             raw: struct.Struct, buf: Any, vals: tuple | list) -> None:
-        """Write ``vals`` (Python values of valtypes ``kinds``) into the slots of ``buf``."""
+             raw: struct.Struct, buf: Any, vals: tuple | list,
+             floats: tuple[int, ...] = ()) -> None:
+        """Write ``vals`` (Python values of valtypes ``kinds``) into the slots of ``buf``.
+
+        ``floats`` lists the positions of f32/f64 values (``Sig.float_params``): the
+        fast path is taken only when they hold floats (``struct`` would take ints),
+        otherwise :func:`to_raw` converts each value and raises :class:`TypeError`.
+        """
         if fast is not None:
-            try:
-                fast.pack_into(buf, 0, *vals)
-                return
-            except (struct.error, TypeError, OverflowError):
-                pass
+            for i in floats:
+                if not isinstance(vals[i], float):
+                    break
+            else:
+                try:
+                    fast.pack_into(buf, 0, *vals)
+                    return
+                except (struct.error, TypeError, OverflowError):
+                    pass
         words = []
         for k, v in zip(kinds, vals, strict=True):
             r = to_raw(store, k, v)
@@ -261,6 +277,10 @@ class Sig:
             else:
                 res.append(from_raw(store, k, v))
         return tuple(res)
+
+
+def _float_positions(kinds: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(i for i, k in enumerate(kinds) if k in (em.F32, em.F64))
 
 
 def _fast(kinds: tuple[int, ...]) -> struct.Struct | None:

@@ -24,6 +24,7 @@ unreachable code or a type error falls back to the element-by-element algorithm.
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import dataclass
 
 from wasmlite.binary import opcodes as op
 from wasmlite.binary.decoder import read_instructions
@@ -48,7 +49,34 @@ from wasmlite.environ.module import (
 )
 from wasmlite.errors import DecodeError, ValidationError
 
-__all__ = ["validate_module", "UNKNOWN"]
+__all__ = ["Features", "validate_module", "UNKNOWN"]
+
+
+@dataclass(frozen=True)
+class Features:
+    """The WebAssembly feature switches the validator honours (wasmtime's ``Config.wasm_*``).
+
+    Every field defaults to the WebAssembly 2.0 set: the proposals merged into 2.0
+    (``mutable_global``, ``saturating_float_to_int``, ``sign_extension``,
+    ``multi_value``, ``bulk_memory``, ``reference_types``, ``simd``) are on;
+    ``relaxed_simd``, not implemented by wasmlite, is off (its opcodes are rejected as
+    "unknown operator" whatever the switch says).  A module using a disabled feature
+    fails validation with wasmparser's wording, e.g. ``"SIMD support is not enabled"``.
+    :meth:`wasmlite.Config._features` builds one from a :class:`~wasmlite.Config`.
+    """
+
+    simd: bool = True
+    relaxed_simd: bool = False
+    reference_types: bool = True
+    bulk_memory: bool = True
+    multi_value: bool = True
+    mutable_global: bool = True
+    saturating_float_to_int: bool = True
+    sign_extension: bool = True
+
+
+#: the default (WebAssembly 2.0) feature set
+WASM2 = Features()
 
 #: The bottom type of the validation algorithm ("Unknown"): what popping from the
 #: polymorphic stack of unreachable code yields.  Never equal to a valtype byte.
@@ -874,8 +902,13 @@ def _body_locals(ftype: FuncType, decls: list[tuple[int, int]]):
     return _ExpandedLocals(ftype.params, decls)
 
 
-def validate_module(info: ModuleInfo) -> list[list[tuple]]:
+def validate_module(info: ModuleInfo, features: Features | None = None) -> list[list[tuple]]:
     """Validate ``info`` (WebAssembly 2.0 spec §3) and return the decoded bodies.
+
+    ``features`` (default: :data:`WASM2`, everything in 2.0) switches proposals off:
+    a module using one that is off raises :class:`~wasmlite.errors.ValidationError`
+    with wasmparser's message (``"SIMD support is not enabled"``, ``"bulk memory
+    support is not enabled"``, ...; see :func:`_check_features`).
 
     Returns one list of ``(opcode, immediate, offset)`` instructions per defined
     function, in order, each ending with the function's final ``end`` (the output of
@@ -886,6 +919,11 @@ def validate_module(info: ModuleInfo) -> list[list[tuple]]:
     ``read_instructions`` (malformed bodies) propagates unchanged, and "data count
     section required" is raised as a ``DecodeError`` too (spec §5.5.16).
     """
+    if features is not None and not isinstance(features, Features):
+        raise TypeError("expected a Features")
+    restricted = features is not None and features != WASM2
+    if restricted:
+        _check_module_features(info, features)  # type: ignore[arg-type]
     ctx = _Context(info)
     _validate_module_fields(ctx)
     if len(info.codes) != len(info.funcs):
@@ -898,6 +936,137 @@ def validate_module(info: ModuleInfo) -> list[list[tuple]]:
         ftype = ctx.func_types[nimported + i]
         instrs = read_instructions(data, body.body_start, body.body_end,
                                    has_data_count=has_data_count)
+        if restricted:
+            _check_body_features(body.locals, instrs, features, body.offset)  # type: ignore[arg-type]
         _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
         bodies.append(instrs)
     return bodies
+
+
+# -- feature switches ------------------------------------------------------------------------
+
+_SIMD_OFF = "SIMD support is not enabled"
+_REF_OFF = "reference types support is not enabled"
+_BULK_OFF = "bulk memory support is not enabled"
+_MULTI_VALUE_OFF = "func type returns multiple values but the multi-value feature is not enabled"
+_MULTI_VALUE_BLOCK_OFF = ("blocks, loops, and ifs may only produce a resulttype when "
+                          "multi-value is not enabled")
+_MUT_GLOBAL_OFF = "mutable global support is not enabled"
+_SAT_OFF = "saturating float to int conversions support is not enabled"
+_SIGN_EXT_OFF = "sign extension operations support is not enabled"
+
+_REF_OPS = frozenset(op.OPCODES_BY_NAME[n] for n in (
+    "ref.null ref.is_null ref.func table.get table.set table.size table.grow table.fill "
+    "select_t").split())
+_BULK_OPS = frozenset(op.OPCODES_BY_NAME[n] for n in (
+    "memory.init data.drop memory.copy memory.fill table.init elem.drop table.copy").split())
+_SAT_OPS = frozenset(op.OPCODES_BY_NAME[n] for n in (
+    "i32.trunc_sat_f32_s i32.trunc_sat_f32_u i32.trunc_sat_f64_s i32.trunc_sat_f64_u "
+    "i64.trunc_sat_f32_s i64.trunc_sat_f32_u i64.trunc_sat_f64_s i64.trunc_sat_f64_u").split())
+_SIGN_EXT_OPS = frozenset(op.OPCODES_BY_NAME[n] for n in (
+    "i32.extend8_s i32.extend16_s i64.extend8_s i64.extend16_s i64.extend32_s").split())
+_FIRST_SIMD_OPCODE = op.OPCODES_BY_NAME["v128.load"]
+
+
+def _check_valtype(t: int, features: Features, offset: int) -> None:
+    if t == V128 and not features.simd:
+        raise _err(_SIMD_OFF, offset)
+    if (t == FUNCREF or t == EXTERNREF) and not features.reference_types:
+        raise _err(_REF_OFF, offset)
+
+
+def _check_module_features(info: ModuleInfo, features: Features) -> None:
+    """The module-level uses of switched-off features (types, imports, tables, globals,
+    segments, exports).  Numeric and vector value types are checked everywhere a
+    valtype occurs; ``funcref`` as a table element type is plain MVP."""
+    for ft in info.types:
+        for t in ft.params + ft.results:
+            _check_valtype(t, features, 0)
+        if len(ft.results) > 1 and not features.multi_value:
+            raise _err(_MULTI_VALUE_OFF, 0)
+    for imp in info.imports:
+        if imp.kind == EXTERN_GLOBAL:
+            _check_valtype(imp.desc.valtype, features, imp.offset)
+            if imp.desc.mutable and not features.mutable_global:
+                raise _err(_MUT_GLOBAL_OFF, imp.offset)
+        elif imp.kind == EXTERN_TABLE and imp.desc.elem != FUNCREF:
+            _check_valtype(imp.desc.elem, features, imp.offset)
+    tables = info.table_types()
+    if not features.reference_types:
+        if len(tables) > 1:
+            raise _err("multiple tables", 0)
+        for tt in tables:
+            if tt.elem != FUNCREF:
+                raise _err(_REF_OFF, 0)
+    for g in info.globals:
+        _check_valtype(g.type.valtype, features, 0)
+        for ins in g.init or ():
+            _check_instr_features(ins, features)
+    if not features.mutable_global:
+        gtypes = info.global_types()
+        for ex in info.exports:
+            if ex.kind == EXTERN_GLOBAL and ex.index < len(gtypes) and gtypes[ex.index].mutable:
+                raise _err(_MUT_GLOBAL_OFF, 0)
+    for e in info.elems:
+        if e.mode != "active" and not features.bulk_memory:
+            raise _err(_BULK_OFF, 0)
+        if e.type != FUNCREF:
+            _check_valtype(e.type, features, 0)
+        if not features.reference_types:
+            if e.mode == "active" and e.table != 0:
+                raise _err(_REF_OFF, 0)
+            for item in e.items:
+                if len(item) != 1 or item[0][0] != op.REF_FUNC:
+                    raise _err(_REF_OFF, item[0][2] if item else 0)
+    if not features.bulk_memory:
+        if info.data_count is not None:
+            raise _err("data count section requires the bulk-memory proposal", 0)
+        for d in info.datas:
+            if d.mode != "active":
+                raise _err("passive data segments require the bulk-memory proposal", 0)
+
+
+def _check_instr_features(ins: tuple, features: Features) -> None:
+    opc, imm, off = ins
+    if opc >= _FIRST_SIMD_OPCODE:
+        if not features.simd:
+            raise _err(_SIMD_OFF, off)
+    elif opc in _REF_OPS:
+        if not features.reference_types:
+            raise _err(_REF_OFF, off)
+        if opc == op.SELECT_T:
+            for t in imm:
+                _check_valtype(t, features, off)
+        elif opc == op.REF_NULL:
+            _check_valtype(imm, features, off)
+    elif opc in _BULK_OPS:
+        if not features.bulk_memory:
+            raise _err(_BULK_OFF, off)
+        if not features.reference_types and opc in (op.TABLE_INIT, op.TABLE_COPY) and \
+                (imm[1] != 0 if opc == op.TABLE_INIT else imm != (0, 0)):
+            raise _err(_REF_OFF, off)
+    elif opc in _SAT_OPS:
+        if not features.saturating_float_to_int:
+            raise _err(_SAT_OFF, off)
+    elif opc in _SIGN_EXT_OPS:
+        if not features.sign_extension:
+            raise _err(_SIGN_EXT_OFF, off)
+    elif opc == op.CALL_INDIRECT:
+        if imm[1] != 0 and not features.reference_types:
+            raise _err(_REF_OFF, off)
+    elif opc in (op.BLOCK, op.LOOP, op.IF):
+        if imm >= 0:
+            if not features.multi_value:
+                raise _err(_MULTI_VALUE_BLOCK_OFF, off)
+        elif imm != BLOCKTYPE_EMPTY:
+            _check_valtype(imm & 0x7F, features, off)
+
+
+def _check_body_features(decls: list[tuple[int, int]], instrs: list, features: Features,
+                         offset: int) -> None:
+    """The uses of switched-off features in one function body: local declarations
+    and instructions (opcodes, blocktypes, typed ``select``, ``ref.null``)."""
+    for _count, t in decls:
+        _check_valtype(t, features, offset)
+    for ins in instrs:
+        _check_instr_features(ins, features)

@@ -102,8 +102,10 @@ class WasiConfig:
         self._argv = args
 
     def inherit_argv(self) -> None:
-        """Use this process's ``sys.argv`` as the guest's arguments."""
-        self._argv = list(sys.argv)
+        """Give the guest this process's command line, as Wasmtime does: the arguments
+        the interpreter was started with (``sys.orig_argv``, e.g. ``["python",
+        "app.py", "x"]``), not the script's ``sys.argv``."""
+        self._argv = list(getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv])
 
     @property
     def env(self) -> list[tuple[str, str]]:

@@ -184,6 +184,47 @@ def test_opt_level_option(tmp_path: Path) -> None:
     _assert_one_line_error(run_wasmlite(["run", "-O", "7", str(DEMO)]), "optimisation level")
 
 
+LOOP_WAT = '(module (func (export "_start") (loop $l (br $l))))'
+
+
+@pytest.mark.parametrize("flags, cause", [
+    (["-W", "fuel=5000"], "wasm trap: all fuel consumed by WebAssembly"),
+    (["-W", "timeout=200ms"], "wasm trap: interrupt"),
+    (["--wasm", "fuel=100000,timeout=5s"], "wasm trap: all fuel consumed by WebAssembly"),
+])
+def test_fuel_and_timeout_stop_an_infinite_loop(tmp_path: Path, flags, cause) -> None:
+    proc = run_wasmlite(["run", *flags, str(_wasm(tmp_path, "loop.wasm", LOOP_WAT))])
+    err = _text(proc.stderr)
+    assert proc.returncode == 134, err
+    assert err.rstrip().endswith(cause), err
+
+
+def test_fuel_is_enough_for_the_demo() -> None:
+    proc = run_wasmlite(["run", "-W", "fuel=100000000", "-O", "0", str(DEMO)])
+    assert proc.returncode == 0, _text(proc.stderr)
+    assert _text(proc.stdout) == DEMO_EXPECTED.read_text()
+
+
+def test_compile_cache_option(tmp_path: Path) -> None:
+    env = {**os.environ, "WASMLITE_CACHE_DIR": str(tmp_path / "cache"),
+           "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    for _ in range(2):  # a miss that fills the cache, then a hit
+        proc = run_wasmlite(["run", "-C", "cache", "-O", "0", str(DEMO)], env=env)
+        assert proc.returncode == 0, _text(proc.stderr)
+        assert _text(proc.stdout) == DEMO_EXPECTED.read_text()
+    assert list(tmp_path.glob("*/**/*.cwasm")), "no artifact was written to the cache"
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["-W", "fuel=-3"], "invalid fuel"),
+    (["-W", "timeout=soon"], "invalid timeout"),
+    (["-W", "bogus=1"], "unknown -W option `bogus`"),
+    (["-C", "cache=maybe"], "invalid value `maybe`"),
+])
+def test_bad_settings_are_one_line_errors(flags, needle) -> None:
+    _assert_one_line_error(run_wasmlite(["run", *flags, str(DEMO)]), needle)
+
+
 # ----------------------------------------------------------------------------- exit status
 
 

@@ -3,7 +3,8 @@
 Usage::
 
     wasmlite run [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--invoke FUNC]
-                 [--argv0 NAME] [-O|--opt-level 0|1|2|s] FILE [ARGS...]
+                 [--argv0 NAME] [-O|--opt-level 0|1|2|s] [-W fuel=N,timeout=T]
+                 [-C cache[=y|n],cache-config=PATH] FILE [ARGS...]
     wasmlite FILE [ARGS...]              (shorthand for ``wasmlite run``)
     wasmlite --version
 
@@ -17,6 +18,12 @@ Behaviour follows the Wasmtime CLI (``wasmtime run``, src/commands/run.rs):
 * the exit status is the guest's ``proc_exit`` status, 0 when ``_start`` returns;
 * a trap prints Wasmtime's error report (backtrace and cause) on stderr and exits with
   status 134 (what Wasmtime's ``abort`` gives on Unix);
+* ``-W fuel=N`` runs the guest with N units of fuel (``Config.consume_fuel``) and
+  ``-W timeout=T`` (``10s``, ``500ms``, ``2m`` or plain seconds) interrupts it after T
+  through epochs (``Config.epoch_interruption``), both trapping like any other trap;
+  ``-C cache`` / ``-C cache=y|n`` / ``-C cache-config=PATH`` switch the compile cache
+  (``Config.cache``); several settings may share one option, comma-separated, as in
+  Wasmtime's ``-W``/``-C`` option groups;
 * a file that cannot be read, a malformed or invalid module, an unknown import or a bad
   ``--invoke`` argument prints a single ``Error: ...`` line on stderr and exits with 1.
 
@@ -35,6 +42,7 @@ import math
 import os
 import struct
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +55,8 @@ ERROR_EXIT_STATUS = 1
 _SUBCOMMANDS = ("run", "wast")
 _TOP_LEVEL_FLAGS = ("-h", "--help", "-V", "--version", "help")
 #: Options of ``run`` that take a value as the next argument.
-_VALUE_OPTIONS = ("--dir", "--env", "--invoke", "--argv0", "-O", "--opt-level")
+_VALUE_OPTIONS = ("--dir", "--env", "--invoke", "--argv0", "-O", "--opt-level", "-W", "--wasm",
+                  "-C", "--codegen")
 _OPT_LEVELS = ("0", "1", "2", "s")
 
 
@@ -61,7 +70,9 @@ class RunOptions:
 
     ``dirs`` holds ``(host_path, guest_path)`` pairs, ``env`` ``(name, value)`` pairs in
     command-line order, ``opt_level`` one of ``"0"``, ``"1"``, ``"2"``, ``"s"`` or
-    ``None`` for the engine's default.
+    ``None`` for the engine's default.  ``fuel`` is the fuel to start with (``None``: fuel
+    off), ``timeout`` seconds before an epoch interrupt (``None``: none), ``cache``
+    ``None`` (the default: off), ``True`` or a cache configuration file path.
     """
 
     file: str
@@ -71,6 +82,9 @@ class RunOptions:
     invoke: str | None = None
     argv0: str | None = None
     opt_level: str | None = None
+    fuel: int | None = None
+    timeout: float | None = None
+    cache: bool | str | None = None
 
 
 # --------------------------------------------------------------------------- parsing
@@ -106,6 +120,15 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-O", "--opt-level", dest="opt_level", metavar="LEVEL",
         help="LLVM optimisation level: 0, 1, 2 or s (also accepted as opt-level=LEVEL)",
+    )
+    parser.add_argument(
+        "-W", "--wasm", action="append", default=[], metavar="OPT[=VAL],...",
+        help="WebAssembly settings: fuel=N (run with N units of fuel), timeout=T "
+             "(interrupt after T, e.g. 10s or 500ms)",
+    )
+    parser.add_argument(
+        "-C", "--codegen", action="append", default=[], metavar="OPT[=VAL],...",
+        help="code generation settings: cache[=y|n] (the compile cache), cache-config=PATH",
     )
     parser.add_argument("file", metavar="FILE", help="the WebAssembly module to run")
     parser.add_argument("args", nargs="*", metavar="ARGS", help="arguments for the guest")
@@ -178,6 +201,50 @@ def _parse_opt_level(value: str | None) -> str | None:
     return value
 
 
+def _settings(values: list[str], flag: str, known: tuple[str, ...]) -> dict[str, str]:
+    """``-W a=1,b`` → ``{"a": "1", "b": ""}``; raises :class:`CliError` on an unknown key."""
+    out: dict[str, str] = {}
+    for value in values:
+        for item in value.split(","):
+            key, _, val = item.partition("=")
+            key = key.strip()
+            if key not in known:
+                raise CliError(f"unknown {flag} option `{key}`: expected one of "
+                               + ", ".join(known))
+            out[key] = val.strip()
+    return out
+
+
+_DURATION_UNITS = (("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9), ("s", 1.0), ("m", 60.0),
+                   ("h", 3600.0))
+
+
+def _parse_duration(text: str) -> float:
+    """``"10s"``, ``"500ms"``, ``"2m"``, ``"1.5"`` (seconds) → seconds."""
+    for suffix, scale in _DURATION_UNITS:
+        if text.endswith(suffix):
+            number, factor = text[: -len(suffix)], scale
+            break
+    else:
+        number, factor = text, 1.0
+    try:
+        seconds = float(number) * factor
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or math.isinf(seconds):
+        raise CliError(f"invalid timeout `{text}`: expected a positive duration such as "
+                       "10s or 500ms")
+    return seconds
+
+
+def _parse_bool(text: str, what: str) -> bool:
+    if text in ("", "y", "yes", "true"):
+        return True
+    if text in ("n", "no", "false"):
+        return False
+    raise CliError(f"invalid value `{text}` for {what}: expected y or n")
+
+
 def parse_run_args(argv: Sequence[str],
                    environ: dict[str, str] | None = None) -> RunOptions:
     """Parse the arguments of ``wasmlite run`` (without the word ``run``).
@@ -189,6 +256,21 @@ def parse_run_args(argv: Sequence[str],
     head, guest_args = _split_guest_args(argv)
     ns = _run_parser().parse_args(head)
     env = [pair for pair in (_parse_env(s, environ) for s in ns.env) if pair is not None]
+    wasm = _settings(ns.wasm, "-W", ("fuel", "timeout"))
+    codegen = _settings(ns.codegen, "-C", ("cache", "cache-config"))
+    fuel = None
+    if "fuel" in wasm:
+        try:
+            fuel = int(wasm["fuel"], 0)
+        except ValueError:
+            fuel = -1
+        if fuel < 0:
+            raise CliError(f"invalid fuel `{wasm['fuel']}`: expected a non-negative integer")
+    cache: bool | str | None = None
+    if "cache" in codegen and _parse_bool(codegen["cache"], "-C cache"):
+        cache = True
+    if codegen.get("cache-config"):
+        cache = codegen["cache-config"] if cache is not False else None
     return RunOptions(
         file=ns.file,
         args=list(ns.args) + guest_args,
@@ -197,6 +279,9 @@ def parse_run_args(argv: Sequence[str],
         invoke=ns.invoke,
         argv0=ns.argv0,
         opt_level=_parse_opt_level(ns.opt_level),
+        fuel=fuel,
+        timeout=_parse_duration(wasm["timeout"]) if "timeout" in wasm else None,
+        cache=cache,
     )
 
 
@@ -343,6 +428,15 @@ def run(opts: RunOptions) -> int:
                 "speed_and_size" if opts.opt_level == "s" else "speed")
         else:
             config.opt_level = opts.opt_level
+    if opts.fuel is not None:
+        config.consume_fuel = True
+    if opts.timeout is not None:
+        config.epoch_interruption = True
+    if opts.cache is not None:
+        try:
+            config.cache = opts.cache
+        except rt.WasmtimeError as e:
+            raise CliError(f"failed to configure the compile cache: {_one_line(e)}") from None
     engine = rt.Engine(config)
     try:
         module = rt.Module(engine, data)
@@ -350,6 +444,13 @@ def run(opts: RunOptions) -> int:
         raise CliError(f"failed to compile module `{opts.file}`: {_one_line(e)}") from None
 
     store = rt.Store(engine)
+    if opts.fuel is not None:
+        store.set_fuel(opts.fuel)
+    if opts.timeout is not None:
+        store.set_epoch_deadline(1)
+        timer = threading.Timer(opts.timeout, engine.increment_epoch)
+        timer.daemon = True
+        timer.start()
     wasi = rt.WasiConfig()
     wasi.argv = [opts.argv0 if opts.argv0 is not None else opts.file, *opts.args]
     wasi.env = [list(pair) for pair in opts.env]

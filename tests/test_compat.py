@@ -469,6 +469,36 @@ def test_linker_define_and_instantiate(wt: Any) -> None:
         linker.get(store, "a", "missing")
 
 
+def test_linker_instantiate_pre(wt: Any) -> None:
+    engine = wt.Engine()
+    linker = wt.Linker(engine)
+    user = wt.Module(engine, wasm(USER))
+    with pytest.raises(wt.WasmtimeError, match="unknown import: `a::next` has not been defined"):
+        linker.instantiate_pre(user)
+    with pytest.raises(TypeError):
+        linker.instantiate_pre("not a module")
+    linker.define_func("a", "next", wt.FuncType([], [i32(wt)]), lambda: 21)
+    pre = linker.instantiate_pre(user)
+    assert isinstance(pre, wt.InstancePre)
+    for _ in range(2):  # one InstancePre, several stores
+        store = wt.Store(engine)
+        assert pre.instantiate(store).exports(store)["twice"](store) == 42
+
+
+def test_close_and_with(wt: Any) -> None:
+    """Objects wasmtime-py can close support ``close()`` and ``with``."""
+    with wt.Engine() as engine, wt.Store(engine) as store:
+        with wt.Module(engine, wasm(COUNTER)) as module:
+            assert wt.Instance(store, module, []).exports(store)["next"](store) == 1
+        with wt.Linker(engine) as linker, wt.WasiConfig() as wasi:
+            assert linker.engine is engine
+            store.set_wasi(wasi)
+    for obj in (wt.Config(), wt.FuncType([], []), wt.ValType.i32(),
+                wt.MemoryType(wt.Limits(1, None)), wt.WasmtimeError("x")):
+        obj.close()
+        obj.close()  # closing twice is fine
+
+
 def test_linker_type_mismatch(wt: Any) -> None:
     engine = wt.Engine()
     linker = wt.Linker(engine)

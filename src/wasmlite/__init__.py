@@ -12,7 +12,8 @@ from .errors import ExitTrap, Frame, Trap, TrapCode, WasmtimeError
 from .func import Caller, Func
 from .globals import Global
 from .instance import Instance, InstanceExports
-from .linker import Linker
+from .linker import InstancePre, Linker
+from .managed import Managed
 from .memory import Memory
 from .module import Module
 from .store import Store
@@ -55,8 +56,8 @@ def wat2wasm(wat: str | bytes) -> bytearray:
 
 __all__ = [
     "Caller", "Config", "Engine", "ExitTrap", "ExportType", "Frame", "Func", "FuncType",
-    "Global", "GlobalType", "ImportType", "Instance", "InstanceExports", "Limits", "Linker",
-    "Memory", "MemoryType", "Module", "Store", "Table", "TableType", "Trap", "TrapCode", "Val",
+    "Global", "GlobalType", "ImportType", "Instance", "InstanceExports", "InstancePre",
+    "Limits", "Linker", "Managed", "Memory", "MemoryType", "Module", "Store", "Table", "TableType", "Trap", "TrapCode", "Val",
     "Storelike", "ValType", "WasiConfig", "WasmtimeError", "__version__", "wat2wasm",
 ]
 

@@ -30,6 +30,7 @@ import os
 from typing import Any
 
 from .errors import WasmtimeError
+from .managed import Managed
 
 #: wasmtime's ``cranelift_opt_level`` names -> wasmlite's LLVM opt levels
 _CRANELIFT_OPT = {"none": "0", "speed": "2", "speed_and_size": "s"}
@@ -142,7 +143,7 @@ def _check_bool(value: Any) -> None:
         raise TypeError("expected a bool")
 
 
-class Config:
+class Config(Managed):
     """Settings for an :class:`~wasmlite.Engine` (wasmtime-py's ``Config``).
 
     wasmlite-specific: :attr:`opt_level` (``"0"``, ``"1"``, ``"2"``, ``"s"``), which

@@ -22,12 +22,13 @@ from typing import Any
 
 from .config import Config
 from .environ import module as em
+from .managed import Managed
 
 #: ``i32 entry(ptr func_ptr, ptr callee_vmctx, ptr values)``
 ENTRY_PROTO = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 
 
-class Engine:
+class Engine(Managed):
     """A compilation environment.  ``config`` defaults to ``Config()``; anything else
     raises :class:`TypeError`."""
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .managed import Managed
 
-class WasmtimeError(Exception):
+
+class WasmtimeError(Exception, Managed):
     """Any error reported by the runtime that is not a trap (wasmtime-py: ``WasmtimeError``)."""
 
     def __init__(self, message: str):
@@ -97,7 +99,7 @@ TRAP_MESSAGES: dict[TrapCode, str] = {
 
 
 @dataclass(frozen=True)
-class Frame:
+class Frame(Managed):
     """One frame of a wasm backtrace (wasmtime-py: ``Frame``).
 
     ``func_index`` is the funcidx in its module, ``func_name`` the name from the ``name``
@@ -123,7 +125,7 @@ def format_backtrace(frames: list[Frame]) -> str:
     return "\n".join(lines)
 
 
-class Trap(Exception):
+class Trap(Exception, Managed):
     """A WebAssembly trap (wasmtime-py: ``Trap``).
 
     ``trap_code`` is a :class:`TrapCode` (``None`` for a trap raised by host code with a

@@ -17,6 +17,7 @@ from .errors import Trap, WasmtimeError
 from .func import Func
 from .globals import Global
 from .instance import Instance
+from .managed import Managed
 from .memory import Memory
 from .module import Module
 from .store import Store, store_of
@@ -42,7 +43,7 @@ class _HostDef:
         return f
 
 
-class Linker:
+class Linker(Managed):
     """A set of named definitions for instantiating modules of ``engine``."""
 
     def __init__(self, engine: Engine):
@@ -151,6 +152,19 @@ class Linker:
             items.append(self._resolve(st, item))
         return Instance(st, module, items)
 
+    def instantiate_pre(self, module: Module) -> InstancePre:
+        """Check now that every import of ``module`` is defined; the returned
+        :class:`InstancePre` instantiates it in any store (wasmtime-py:
+        ``Linker.instantiate_pre``).  Raises :class:`WasmtimeError` ("unknown import:
+        ...") for an undefined import and ``TypeError`` for a non-Module."""
+        if not isinstance(module, Module):
+            raise TypeError("expected a `Module`")
+        for imp in module._info.imports:
+            if (imp.module, imp.name) not in self._defs:
+                raise WasmtimeError(f"unknown import: `{imp.module}::{imp.name}` "
+                                    "has not been defined")
+        return InstancePre(self, module, dict(self._defs))
+
     def get(self, store: Store, module: str, name: str) -> Any:
         """The item defined as ``module::name``; raises :class:`WasmtimeError` when none."""
         st = store_of(store)
@@ -181,3 +195,28 @@ class Linker:
                     raise WasmtimeError(f"default export in '{name}' is not a function")
                 return f
         return Func(st, FuncType([], []), lambda: None)
+
+
+class InstancePre(Managed):
+    """A module whose imports were resolved by a :class:`Linker` (wasmtime-py:
+    ``InstancePre``, made by :meth:`Linker.instantiate_pre`).
+
+    It keeps the linker's definitions as they were at ``instantiate_pre`` time; later
+    changes to the linker do not affect it."""
+
+    def __init__(self, linker: Linker, module: Module, defs: dict[tuple[str, str], Any]):
+        self._linker = Linker(linker.engine)
+        self._linker._defs = defs
+        self._module = module
+
+    @property
+    def module(self) -> Module:
+        """The :class:`Module` this was made from."""
+        return self._module
+
+    def instantiate(self, store: Store) -> Instance:
+        """Instantiate the module in ``store``.  Raises :class:`WasmtimeError` (an import
+        of the wrong type, a definition from another store) or a :class:`Trap` from the
+        start function."""
+        return self._linker.instantiate(store, self._module)
+

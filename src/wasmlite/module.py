@@ -19,6 +19,7 @@ from typing import Any
 from .engine import Engine
 from .environ.module import ModuleInfo
 from .errors import DecodeError, WasmtimeError
+from .managed import Managed
 from .types import ExportType, ImportType, _wrap_desc
 
 
@@ -59,7 +60,7 @@ def _decode_and_validate(data: bytes, features: Any = None) -> tuple[ModuleInfo,
     return info, bodies
 
 
-class Module:
+class Module(Managed):
     """A compiled module.  ``Module(engine, wasm)`` with ``wasm`` the binary (``bytes``,
     ``bytearray``) or the text format (``str``).
 

@@ -22,6 +22,7 @@ from .engine import Engine
 from .environ import vmoffsets as vo
 from .environ.module import ModuleInfo
 from .errors import Frame, Trap, TrapCode, WasmtimeError
+from .managed import Managed
 from .runtime.store import StoreData
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ _ids = itertools.count(1)
 _M64 = (1 << 64) - 1
 
 
-class Store:
+class Store(Managed):
     """A collection of instances and host objects.
 
     ``engine`` defaults to a new ``Engine()``; ``data`` is any user value, returned by

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from .environ import module as em
 from .errors import WasmtimeError
+from .managed import Managed
 
 _NAMES = em.VALTYPE_NAMES
 
 
-class ValType:
+class ValType(Managed):
     """A value type (spec §2.3.4): ``i32``, ``i64``, ``f32``, ``f64``, ``v128``,
     ``funcref`` or ``externref``.  Build with the class methods; compare with ``==``."""
 
@@ -95,7 +96,7 @@ def format_functype(ft: em.FuncType) -> str:
     return s + ")"
 
 
-class FuncType:
+class FuncType(Managed):
     """A function type (spec §2.3.5): ``FuncType(params, results)`` with lists of
     :class:`ValType`.  Raises :class:`TypeError` for anything else."""
 
@@ -130,7 +131,7 @@ class FuncType:
     __repr__ = __str__
 
 
-class GlobalType:
+class GlobalType(Managed):
     """A global type (spec §2.3.10): content :class:`ValType` and mutability."""
 
     __slots__ = ("_gt",)
@@ -198,7 +199,7 @@ def _check_limits(limits: object, bound: int, what: str) -> None:
         raise WasmtimeError(f"{what} maximum size must be at least the minimum size")
 
 
-class TableType:
+class TableType(Managed):
     """A table type (spec §2.3.9): element reftype and :class:`Limits` in elements."""
 
     __slots__ = ("_tt",)
@@ -236,7 +237,7 @@ class TableType:
         return f"(table {lim.min}{'' if lim.max is None else ' ' + str(lim.max)} {_NAMES[self._tt.elem]})"
 
 
-class MemoryType:
+class MemoryType(Managed):
     """A memory type (spec §2.3.9): :class:`Limits` in 64 KiB pages (at most 65536).
 
     Limits that are out of range raise :class:`WasmtimeError` with Wasmtime's message
@@ -323,7 +324,7 @@ def _wrap_desc(info: em.ModuleInfo, kind: int, desc: object) -> AsExternType:
     return GlobalType._from(desc)  # type: ignore[arg-type]
 
 
-class ImportType:
+class ImportType(Managed):
     """One import of a module: ``module``, ``name`` and ``type`` (an extern type)."""
 
     def __init__(self, module: str, name: str, ty: AsExternType):
@@ -347,7 +348,7 @@ class ImportType:
         return f"ImportType({self._module!r}, {self._name!r}, {self._type!r})"
 
 
-class ExportType:
+class ExportType(Managed):
     """One export of a module: ``name`` and ``type`` (an extern type)."""
 
     def __init__(self, name: str, ty: AsExternType):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Union
 
 from ..errors import WasmtimeError
+from ..managed import Managed
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
@@ -74,7 +75,7 @@ class Preopen:
     file_perms: FilePerms
 
 
-class WasiConfig:
+class WasiConfig(Managed):
     """Configuration of a WASI preview 1 context (wasmtime-py's ``WasiConfig`` shape).
 
     Defaults, as Wasmtime: no arguments, no environment, an empty stdin, stdout and

@@ -736,7 +736,7 @@ def test_memory(wt: Any) -> None:
 
 
 def test_memory_numpy_view(wt: Any) -> None:
-    np = pytest.importorskip("numpy", reason="numpy is optional and not installed")
+    np = pytest.importorskip("numpy", reason="numpy is optional (it is in the test extra)")
     store = wt.Store()
     mem = wt.Memory(store, wt.MemoryType(wt.Limits(1, None)))
     arr = np.frombuffer(mem.get_buffer_ptr(store), dtype=np.uint8)

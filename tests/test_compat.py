@@ -485,6 +485,20 @@ def test_linker_instantiate_pre(wt: Any) -> None:
         assert pre.instantiate(store).exports(store)["twice"](store) == 42
 
 
+def test_linker_unknown_imports_as_default_values(wt: Any) -> None:
+    engine = wt.Engine()
+    store = wt.Store(engine)
+    module = wt.Module(engine, wasm("""(module
+      (import "m" "i" (func $i (param i32) (result i32 f64)))
+      (import "m" "r" (func $r (result externref)))
+      (import "m" "n" (func $n))
+      (func (export "f") (result i32 f64 i32)
+        (call $n) (call $i (i32.const 7)) (ref.is_null (call $r))))"""))
+    linker = wt.Linker(engine)
+    linker.define_unknown_imports_as_default_values(store, module)
+    assert linker.instantiate(store, module).exports(store)["f"](store) == [0, 0.0, 1]
+
+
 def test_close_and_with(wt: Any) -> None:
     """Objects wasmtime-py can close support ``close()`` and ``with``."""
     with wt.Engine() as engine, wt.Store(engine) as store:

@@ -22,7 +22,8 @@ from .memory import Memory
 from .module import Module
 from .store import Store, store_of
 from .table import Table
-from .types import FuncType
+from .types import FuncType, ValType
+from .values import Val
 
 _EXTERNS = (Func, Table, Memory, Global)
 
@@ -127,6 +128,27 @@ class Linker(Managed):
 
             self._defs[key] = _HostDef(imp.type, trap, False)
 
+    def define_unknown_imports_as_default_values(self, store: Store, module: Module) -> None:
+        """Define every function import of ``module`` that is not defined yet as a
+        function that ignores its arguments and returns the default value of each
+        result type (0, 0.0 or a null reference) (wasmtime-py:
+        ``Linker.define_unknown_imports_as_default_values``)."""
+        store_of(store)
+        if not isinstance(module, Module):
+            raise TypeError("expected a `Module`")
+        for imp in module.imports:
+            key = (imp.module, imp.name or "")
+            if key in self._defs or not isinstance(imp.type, FuncType):
+                continue
+            defaults = [_default_value(t) for t in imp.type.results]
+
+            def default(*_args: Any, _r: list[Val] = defaults) -> Any:
+                if not _r:
+                    return None
+                return _r[0] if len(_r) == 1 else list(_r)
+
+            self._defs[key] = _HostDef(imp.type, default, False)
+
     def _resolve(self, st: Store, item: Any) -> Any:
         if isinstance(item, _HostDef):
             return item.get(st)
@@ -219,4 +241,14 @@ class InstancePre(Managed):
         of the wrong type, a definition from another store) or a :class:`Trap` from the
         start function."""
         return self._linker.instantiate(store, self._module)
+
+
+def _default_value(ty: ValType) -> Val:
+    """The default value of ``ty`` (spec §4.2.1 "default value"): zero or a null."""
+    if ty in (ValType.funcref(), ValType.externref()):
+        return Val.ref_null(ty)
+    zero = {ValType.i32(): Val.i32, ValType.i64(): Val.i64, ValType.v128(): Val.v128}.get(ty)
+    if zero is not None:
+        return zero(0)
+    return Val.f32(0.0) if ty == ValType.f32() else Val.f64(0.0)
 

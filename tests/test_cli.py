@@ -266,14 +266,10 @@ def test_trap_prints_backtrace_and_exits_134_at_o0(tmp_path: Path) -> None:
     _check_trap_report(_wasm(tmp_path, "trap.wasm", TRAP_WAT), ["-O", "0"])
 
 
-@pytest.mark.xfail(strict=True, reason="at the default opt level LLVM inlines $divide into "
-                   "$middle and its frame is missing from the backtrace (compiler)")
 def test_trap_prints_backtrace_and_exits_134(tmp_path: Path) -> None:
     _check_trap_report(_wasm(tmp_path, "trap.wasm", TRAP_WAT), [])
 
 
-@pytest.mark.xfail(strict=True, reason="frame module offsets are not yet those of the "
-                   "trapping/calling instruction as Wasmtime reports them (runtime/compiler)")
 def test_trap_frames_match_wasmtime(tmp_path: Path) -> None:
     """The same frames (funcidx, name, module offset) as wasmtime-py reports."""
     wasm = _wasm(tmp_path, "trap.wasm", TRAP_WAT)

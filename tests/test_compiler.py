@@ -11,6 +11,7 @@ initializers, active data/elem segments, host imports given as Python callables.
 from __future__ import annotations
 
 import ctypes
+import re
 import struct
 
 from wasmlite.binary.decoder import decode_module
@@ -773,9 +774,10 @@ def test_symbolize_and_parts(parts):
 
 
 def test_guard_pages_remove_load_store_checks_only() -> None:
-    """With ``signals_tls_key`` loads/stores have no bounds check (one shared trap block
-    remains for the bulk operation), dropped loads stay as volatile loads, and entry
-    trampolines publish the store context under the TLS key."""
+    """With ``signals_tls_key`` loads/stores have no bounds check (one trap site
+    remains for the bulk operation) but carry a debug location (for the signal
+    handler's backtrace), dropped loads stay as volatile loads, and entry trampolines
+    publish the store context under the TLS key."""
     from wasmlite.compiler import module_ir
 
     wat = """(module (memory 1)
@@ -785,12 +787,14 @@ def test_guard_pages_remove_load_store_checks_only() -> None:
         (memory.fill (local.get 0) (i32.const 0) (i32.const 8))
         (i32.load8_u (local.get 0))))"""
     info = decode_module(wasmtime.wat2wasm(wat))
-    oob = f"trap{TrapCode.MEMORY_OUT_OF_BOUNDS + 1}"
+    oob = f"@wasmlite_trap(ptr %sc, i32 {TrapCode.MEMORY_OUT_OF_BOUNDS + 1})"
     explicit = module_ir(info)
     guarded = module_ir(info, signals_tls_key=7)
-    # four accesses + memory.fill check in one function, each branching to one block
-    assert explicit.count(f"label %{oob},") == 5 and explicit.count(f"{oob}:") == 1
-    assert guarded.count(f"label %{oob},") == 1 and guarded.count(f"{oob}:") == 1
+    # four accesses + memory.fill check, each branching to its own trap call (located at
+    # its wasm instruction)
+    assert explicit.count(oob) == 5 and guarded.count(oob) == 1
+    assert len(re.findall(r" = load i\d+, ptr %v\d+, align 1, !tbaa !3, !dbg ", guarded)) == 2
+    assert "!tbaa !3, !dbg" not in explicit
     assert "load volatile i64" in guarded and "load volatile i64, ptr %v" not in explicit
     assert "@pthread_setspecific(i32 7, ptr %sc)" in guarded
     assert "call i32 @pthread_setspecific" not in explicit

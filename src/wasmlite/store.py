@@ -199,26 +199,27 @@ class Store(Managed):
     def _frames(self) -> list[Frame]:
         """Frames of the last trap's backtrace (innermost first).
 
-        ``CompiledCode.symbolize`` maps a return address to a defined-function index, or
-        to ``(index, module offset of the instruction)``; without an instruction offset
-        the frame points at the function's start.  ``func_offset`` is relative to the
-        function's start (its locals declarations), as in Wasmtime.
+        ``CompiledCode.symbolize_frames`` maps each recorded return address (the
+        faulting PC + 1 for a memory fault) to the wasm frames at that point: the
+        functions LLVM inlined there, then the enclosing one, each with the module
+        offset of its trapping or calling instruction (from the code's DWARF line
+        table), as Wasmtime reports them; ``func_offset`` is that offset minus the
+        function's start (its locals declarations).  Without an offset the frame points
+        at the function's start.
         """
         frames = []
         for ret in self._rt.backtrace():
             for code, info in self._codes:
-                r = code.symbolize(ret)
-                if r is None:
+                found = code.symbolize_frames(ret)
+                if found is None:
                     continue
-                offset = None
-                if isinstance(r, tuple):
-                    r, offset = r
-                funcidx = info.num_imported_funcs + r
-                start = _func_start(info, r)
-                if offset is None:
-                    offset = start
-                frames.append(Frame(funcidx, info.func_name(funcidx), info.names.module,
-                                    offset - start, offset))
+                for defidx, offset in found:
+                    funcidx = info.num_imported_funcs + defidx
+                    start = _func_start(info, defidx)
+                    if offset is None:
+                        offset = start
+                    frames.append(Frame(funcidx, info.func_name(funcidx),
+                                        info.names.module, offset - start, offset))
                 break
         return frames
 
@@ -228,11 +229,9 @@ def _func_start(info: ModuleInfo, defidx: int) -> int:
     entry's size field)."""
     if defidx >= len(info.codes):
         return 0
-    pos = info.codes[defidx].offset
-    data = info.bytes
-    while pos < len(data) and data[pos] & 0x80:
-        pos += 1
-    return pos + 1
+    from .compiler.translate import code_start
+
+    return code_start(info.bytes, info.codes[defidx].offset)
 
 
 def effective_max_stack(requested: int) -> int:

@@ -19,14 +19,19 @@ from __future__ import annotations
 import bisect
 import ctypes
 import os
+import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from ..environ.module import FuncType, ModuleInfo
 from ..errors import WasmtimeError
 from . import trampolines as tr
 from .codegen import JitCode, check_opt_level, host_description, host_target
-from .translate import METADATA, ModuleTranslator
+from .translate import DEBUG_METADATA, METADATA, ModuleTranslator
+
+if TYPE_CHECKING:
+    from .debuginfo import DebugMap
 
 __all__ = ["CompiledCode", "compile_module", "compile_trampolines", "load_compiled",
            "module_ir", "host_description", "host_target"]
@@ -101,6 +106,69 @@ class CompiledCode:
             return None
         k = bisect.bisect_right(self._starts, addr - 1) - 1
         return self._owner[k] if k >= 0 else None
+
+    def symbolize_frames(self, addr: int) -> list[tuple[int, int | None]] | None:
+        """The wasm frames at return address ``addr`` (a faulting PC + 1 for frame 0),
+        innermost first, as ``(defined-function index, module offset)`` pairs: the
+        functions LLVM inlined at that point, then the one whose code it is.  The
+        offset is that of the call (or trapping) instruction, ``None`` when the code has
+        no debug information for it.  ``None`` when ``addr`` is not in a wasm function
+        of this unit.
+
+        Reads the DWARF of the kept object files (``compiler/debuginfo.py``, pyelftools)
+        the first time a part is asked; a part without one (or whose DWARF cannot be
+        read) gives just the enclosing function, at an unknown offset."""
+        defidx = self.symbolize(addr)
+        if defidx is None:
+            return None
+        fallback: list[tuple[int, int | None]] = [(defidx, None)]
+        dm = self._debug_map(defidx)
+        if dm is None:
+            return fallback
+        dmap, nimp = dm
+        found = dmap.lookup_address(addr - 1)
+        if found is None:
+            return fallback
+        offset, inlined = found
+        frames: list[tuple[int, int | None]] = []
+        for funcidx, call_offset in inlined:
+            frames.append((funcidx - nimp, offset or None))
+            offset = call_offset
+        frames.append((defidx, offset or None))
+        return frames
+
+    def _debug_map(self, defidx: int) -> tuple[DebugMap, int] | None:
+        """``(DebugMap, number of imported functions)`` of the LLVM module holding
+        defined function ``defidx``; ``None`` without a readable object file."""
+        part = next((k for k, funcs in enumerate(self.part_funcs) if defidx in funcs), None)
+        if part is None:
+            return None
+        cache = self.__dict__.setdefault("_debug_maps", {})
+        if part not in cache:
+            jit = self._jits[part]
+            entry = None
+            funcs = self.part_funcs[part]
+            if jit.object is not None:
+                try:
+                    from .debuginfo import DebugMap
+
+                    dmap = DebugMap(jit.object)
+                    if dmap.func_symbols:
+                        # every defined function of the part has its symbol (the
+                        # @wasmlite_functions table references them all)
+                        nimp = min(dmap.func_symbols) - min(funcs)
+                        addrs = self.function_addrs
+
+                        def func_addr(funcidx: int, nimp: int = nimp) -> int | None:
+                            d = funcidx - nimp
+                            return addrs[d] if 0 <= d < len(addrs) else None
+
+                        dmap.bind(func_addr)
+                        entry = (dmap, nimp)
+                except (ImportError, ValueError, KeyError, struct.error):
+                    entry = None
+            cache[part] = entry
+        return cache[part]
 
     @property
     def engines(self) -> list:
@@ -203,6 +271,8 @@ def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
         _trampolines_ir(info.types, _unique_types(info.types), out, tls_key)
     out.append(CODE_END)
     out.append(tr.attributes(opt_level == "s", tls_key is not None))
+    out.append(DEBUG_METADATA)
+    out.append("\n".join(mt.debug_md))
     return "\n".join(out)
 
 
@@ -263,7 +333,7 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
         ir = _part_ir(info, bodies, groups[0], opt_level, True, None, signals_tls_key,
                       options)
         translate_time = time.perf_counter() - t0
-        jits = [JitCode(ir, opt_level, keep_object=keep_objects)]
+        jits = [JitCode(ir, opt_level, keep_object=True)]
         ir_size = len(ir)
     else:
         futures = []
@@ -275,7 +345,7 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
                                   {nimp + i for i in funcs}, signals_tls_key, options)
                     translate_time += time.perf_counter() - t0
                     ir_size += len(ir)
-                    futures.append(pool.submit(JitCode, ir, opt_level, True, keep_objects))
+                    futures.append(pool.submit(JitCode, ir, opt_level, True, True))
                     del ir
             finally:
                 jits = [f.result() for f in futures]

@@ -82,7 +82,7 @@ def mem_load(ft: Any, memarg: tuple, size: int, ty: str) -> str:
 
     The load is registered in ``ft.loads`` so that a dropped result still traps."""
     p = ft.address(memarg, size)
-    v = emit(ft, f"load {ty}, ptr {p}, align 1, !tbaa {_tbaa_heap()}")
+    v = emit(ft, f"load {ty}, ptr {p}, align 1, !tbaa {_tbaa_heap()}{ft.mem_dbg()}")
     return v
 
 
@@ -99,7 +99,7 @@ def track_load(ft: Any, load_value: str, pushed: str) -> None:
 def mem_store(ft: Any, memarg: tuple, size: int, ty: str, v: str) -> None:
     """Bounds-checked store of ``v`` (type ``ty``, ``size`` bytes) at the popped address."""
     p = ft.address(memarg, size)
-    ft.lines.append(f"  store {ty} {v}, ptr {p}, align 1, !tbaa {_tbaa_heap()}")
+    ft.lines.append(f"  store {ty} {v}, ptr {p}, align 1, !tbaa {_tbaa_heap()}{ft.mem_dbg()}")
 
 
 def _tbaa_heap() -> str:

@@ -241,5 +241,5 @@ def attributes(optsize: bool, guard_pages: bool = False) -> str:
         size += ' "no-builtins"'
     return (f'attributes #0 = {{ nounwind "frame-pointer"="all" "disable-tail-calls"="true"{size} }}\n'
             f'attributes #1 = {{ nounwind "frame-pointer"="all" }}\n'
-            'attributes #2 = { noreturn cold noinline nounwind "frame-pointer"="all" }\n'
+            'attributes #2 = { noreturn cold noinline nomerge nounwind "frame-pointer"="all" }\n'
             'attributes #3 = { returns_twice }\n')

@@ -74,6 +74,36 @@ METADATA = """\
 !12 = !{!"branch_weights", i32 1, i32 1048576}
 """
 
+#: Debug-info metadata shared by every module (numbered after METADATA; a module's
+#: DISubprograms follow from ``MD_FIRST_SUBPROGRAM``).  Line-tables-only DWARF 4 whose
+#: "line numbers" are byte offsets in the wasm module: each wasm function is a
+#: DISubprogram named ``wasm_func_<funcidx>``, calls, trap calls and (with guard pages)
+#: loads and stores carry ``!dbg !DILocation(line: <offset of the wasm instruction>)``,
+#: so that the DWARF line table maps a return address or faulting PC back to the wasm
+#: instruction, and inlined functions appear as ``DW_TAG_inlined_subroutine``s whose
+#: ``DW_AT_call_line`` is the offset of the inlined ``call`` (``compiler/debuginfo.py``).
+DEBUG_METADATA = """\
+!llvm.dbg.cu = !{!13}
+!llvm.module.flags = !{!14, !15}
+!13 = distinct !DICompileUnit(language: DW_LANG_C, file: !16, producer: "wasmlite", \
+isOptimized: true, runtimeVersion: 0, emissionKind: LineTablesOnly)
+!14 = !{i32 2, !"Debug Info Version", i32 3}
+!15 = !{i32 7, !"Dwarf Version", i32 4}
+!16 = !DIFile(filename: "wasm", directory: "")
+!17 = !DISubroutineType(types: !{})
+"""
+MD_FIRST_SUBPROGRAM = 18
+
+
+
+def code_start(data: bytes, entry_offset: int) -> int:
+    """Module offset of a function's code (its locals declarations): just past the size
+    field (a LEB128 u32) of the code entry at ``entry_offset`` in the module ``data``.
+    Wasmtime's frame ``func_offset`` counts from there."""
+    pos = entry_offset
+    while pos < len(data) and data[pos] & 0x80:
+        pos += 1
+    return pos + 1
 
 
 def status_of(code: TrapCode) -> int:
@@ -376,6 +406,8 @@ class ModuleTranslator:
         self.num_imported_funcs = info.num_imported_funcs
         self.decls: set[str] = set()
         self.optsize = optsize
+        #: DISubprogram definitions of the translated functions (see DEBUG_METADATA)
+        self.debug_md: list[str] = []
 
     def signature(self, funcidx: int) -> str:
         ft = self.func_types[funcidx]
@@ -383,8 +415,19 @@ class ModuleTranslator:
         return f"{result_type(ft)} @wasm_func_{funcidx}(ptr %vmctx{params})"
 
     def translate_function(self, funcidx: int, body: list[tuple], out: list[str]) -> None:
-        """Append the IR of defined function ``funcidx`` to ``out``."""
+        """Append the IR of defined function ``funcidx`` to ``out`` (and its
+        DISubprogram to ``self.debug_md``)."""
         FunctionTranslator(self, funcidx, body).run(out)
+
+    def new_subprogram(self, funcidx: int, start: int) -> str:
+        """A new DISubprogram (``!N``) for function ``funcidx`` starting at module offset
+        ``start``; its definition goes to ``self.debug_md``."""
+        md = f"!{MD_FIRST_SUBPROGRAM + len(self.debug_md)}"
+        self.debug_md.append(
+            f'{md} = distinct !DISubprogram(name: "wasm_func_{funcidx}", scope: !16, '
+            f"file: !16, line: {start}, type: !17, scopeLine: {start}, "
+            "spFlags: DISPFlagDefinition | DISPFlagOptimized, unit: !13)")
+        return md
 
 
 class FunctionTranslator:
@@ -402,12 +445,20 @@ class FunctionTranslator:
         self.lines: list[str] = []
         self.entry: list[str] = []
         self.cache: dict[str, str] = {}  # entry-block values by key
-        self.traps: dict[int, str] = {}  # status → trap label
+        #: trap sites: (label, i32 status value, module offset of the instruction); each
+        #: site has its own block so that its call of ``@wasmlite_trap`` (``nomerge``)
+        #: keeps the site's debug location
+        self.traps: list[tuple[str, str, int]] = []
+        code = mt.info.codes[funcidx - mt.num_imported_funcs]
+        #: module offset of the function (its code entry after the size field: where
+        #: Wasmtime's ``func_offset`` counts from)
+        self.start_offset = code_start(mt.info.bytes, code.offset)
+        #: module offset of the wasm instruction being translated
+        self.offset = self.start_offset
+        self.sp = mt.new_subprogram(funcidx, self.start_offset)
         #: guard pages: SSA value pushed by a load → index in ``lines`` of its ``load``
         #: (made volatile if the value is dropped, so that LLVM keeps the trapping load)
         self.loads: dict[str, int] = {}
-        #: (status value, predecessor label) of the branches to the shared ``%trapdyn``
-        self.dyn_traps: list[tuple[str, str]] = []
         self.stack: list[tuple[str, str]] = []
         self.frames: list[Frame] = []
         self.cur = "start"
@@ -431,14 +482,22 @@ class FunctionTranslator:
         self.lines.append(f"{label}:")
         self.cur = label
 
-    def trap_label(self, status: int) -> str:
-        lab = self.traps.get(status)
-        if lab is None:
-            lab = self.traps[status] = f"trap{status}"
+    def dbg(self, offset: int | None = None) -> str:
+        """The ``!dbg`` attachment (with its leading comma) locating an instruction at
+        module offset ``offset`` (default: the wasm instruction being translated)."""
+        line = self.offset if offset is None else offset
+        return f", !dbg !DILocation(line: {line}, scope: {self.sp})"
+
+    def trap_label(self, status: int | str, offset: int | None = None) -> str:
+        """A new trap block calling ``@wasmlite_trap`` with i32 ``status`` (a literal or
+        an SSA value dominating the branch), located at ``offset`` (default: the current
+        instruction); returns its label."""
+        lab = f"trap{len(self.traps)}"
+        self.traps.append((lab, str(status), self.offset if offset is None else offset))
         return lab
 
     def trap_if(self, cond: str, status: int) -> None:
-        """Branch to the trap block for ``status`` when i1 ``cond`` holds."""
+        """Branch to a trap block for ``status`` when i1 ``cond`` holds."""
         ok = self.new_label("ok")
         self.lines.append(f"  br i1 {cond}, label %{self.trap_label(status)}, label %{ok}, "
                           f"!prof {PROF_UNLIKELY}")
@@ -450,8 +509,8 @@ class FunctionTranslator:
         ok = self.new_label("ok")
         L = self.lines
         L.append(f"  {c} = icmp ne i32 {status_val}, 0")
-        L.append(f"  br i1 {c}, label %trapdyn, label %{ok}, !prof {PROF_UNLIKELY}")
-        self.dyn_traps.append((status_val, self.cur))
+        L.append(f"  br i1 {c}, label %{self.trap_label(status_val)}, label %{ok}, "
+                 f"!prof {PROF_UNLIKELY}")
         self.start_block(ok)
 
     def entry_value(self, key: str, text: str) -> str:
@@ -558,7 +617,8 @@ class FunctionTranslator:
         self.emit_return()
 
         attrs = "#0"
-        out.append(f"define internal {self.mt.signature(self.funcidx)} {attrs} {{")
+        out.append(f"define internal {self.mt.signature(self.funcidx)} {attrs} "
+                   f"!dbg {self.sp} {{")
         out.append("entry:")
         out.extend(entry)
         out.append("  %fa = call ptr @llvm.frameaddress.p0(i32 0)")
@@ -566,19 +626,13 @@ class FunctionTranslator:
         out.append(f"  %slp = getelementptr i8, ptr %sc, i64 {vo.STORE_STACK_LIMIT}")
         out.append(f"  %sl = load i64, ptr %slp, !tbaa {TBAA_VMCTX}")
         out.append("  %so = icmp ult i64 %fai, %sl")
-        out.append(f"  br i1 %so, label %{self.trap_label(ST_STACK)}, label %start, "
-                   f"!prof {PROF_UNLIKELY}")
+        out.append(f"  br i1 %so, label %{self.trap_label(ST_STACK, self.start_offset)}, "
+                   f"label %start, !prof {PROF_UNLIKELY}")
         out.append("start:")
         out.extend(self.lines)
-        for status, label in self.traps.items():
+        for label, status, offset in self.traps:
             out.append(f"{label}:")
-            out.append(f"  call void @wasmlite_trap(ptr %sc, i32 {status})")
-            out.append("  unreachable")
-        if self.dyn_traps:
-            inc = ", ".join(f"[ {v}, %{b} ]" for v, b in self.dyn_traps)
-            out.append("trapdyn:")
-            out.append(f"  %trapdyn.st = phi i32 {inc}")
-            out.append("  call void @wasmlite_trap(ptr %sc, i32 %trapdyn.st)")
+            out.append(f"  call void @wasmlite_trap(ptr %sc, i32 {status}){self.dbg(offset)}")
             out.append("  unreachable")
         out.append("}")
 
@@ -747,10 +801,10 @@ class FunctionTranslator:
         rt = result_type(ft)
         results = ft.results
         if not results:
-            self.lines.append(f"  call void {callee}(ptr {first}{arg_text})")
+            self.lines.append(f"  call void {callee}(ptr {first}{arg_text}){self.dbg()}")
             return
         r = self.new()
-        self.lines.append(f"  {r} = call {rt} {callee}(ptr {first}{arg_text})")
+        self.lines.append(f"  {r} = call {rt} {callee}(ptr {first}{arg_text}){self.dbg()}")
         if len(results) == 1:
             self.stack.append((r, rt))
             return
@@ -884,11 +938,17 @@ class FunctionTranslator:
         L.append(f"  {p} = getelementptr inbounds i8, ptr {base}, i64 {ea}")
         return p
 
+    def mem_dbg(self) -> str:
+        """The ``!dbg`` of a linear-memory load or store: with guard pages it may fault
+        (the signal handler's PC is then symbolized), otherwise none is needed."""
+        return self.dbg() if self.mt.guard_pages else ""
+
     def op_load(self, opcode: int, memarg: tuple) -> None:
         size, mt, ext, rt = LOADS[opcode]
         p = self.address(memarg, size)
         v = self.new()
-        self.lines.append(f"  {v} = load {mt}, ptr {p}, align 1, !tbaa {TBAA_HEAP}")
+        self.lines.append(f"  {v} = load {mt}, ptr {p}, align 1, !tbaa {TBAA_HEAP}"
+                          f"{self.mem_dbg()}")
         if self.mt.guard_pages:
             k = len(self.lines) - 1
         if ext:
@@ -913,7 +973,8 @@ class FunctionTranslator:
             w = self.new()
             self.lines.append(f"  {w} = trunc {vt} {v} to {mt}")
             v = w
-        self.lines.append(f"  store {mt} {v}, ptr {p}, align 1, !tbaa {TBAA_HEAP}")
+        self.lines.append(f"  store {mt} {v}, ptr {p}, align 1, !tbaa {TBAA_HEAP}"
+                          f"{self.mem_dbg()}")
 
     def check_range(self, start64: str, len64: str, lenp: str, status: int,
                     tbaa: str) -> None:
@@ -1151,6 +1212,7 @@ class FunctionTranslator:
             self.instrument(handlers)
         depth_dead = 0
         for opcode, imm, offset in self.body:
+            self.offset = offset
             if not self.reachable:
                 if opcode == op.END:
                     if depth_dead:

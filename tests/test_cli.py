@@ -212,7 +212,8 @@ def test_compile_cache_option(tmp_path: Path) -> None:
         proc = run_wasmlite(["run", "-C", "cache", "-O", "0", str(DEMO)], env=env)
         assert proc.returncode == 0, _text(proc.stderr)
         assert _text(proc.stdout) == DEMO_EXPECTED.read_text()
-    assert list(tmp_path.glob("*/**/*.cwasm")), "no artifact was written to the cache"
+    assert list((tmp_path / "cache").glob("**/*.cwasm")), "nothing in $WASMLITE_CACHE_DIR"
+    assert not (tmp_path / "xdg").exists()  # WASMLITE_CACHE_DIR comes first
 
 
 @pytest.mark.parametrize("flags, needle", [

@@ -48,6 +48,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .config import default_cache_directory
 from .errors import WasmtimeError
 
 MAGIC = b"\0wasmlite-module"
@@ -278,17 +279,6 @@ def check_compatible(header: dict[str, Any], host: dict[str, Any]) -> None:
 
 # -- the compile cache ---------------------------------------------------------------------
 
-def default_cache_dir() -> str:
-    """``$WASMLITE_CACHE_DIR``, else ``$XDG_CACHE_HOME/wasmlite``, else
-    ``~/.cache/wasmlite``."""
-    env = os.environ.get("WASMLITE_CACHE_DIR")
-    if env:
-        return env
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = xdg if xdg else os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "wasmlite")
-
-
 class ModuleCache:
     """A directory of serialized modules keyed by :meth:`key`.
 
@@ -307,13 +297,13 @@ class ModuleCache:
     @classmethod
     def from_setting(cls, setting: Any) -> ModuleCache | None:
         """The cache for a ``Config.cache`` value: ``None``/``False`` → no cache,
-        ``True`` → :func:`default_cache_dir`, a ``str``/path → that directory
+        ``True`` → ``config.default_cache_directory()``, a ``str``/path → that directory
         (``Config.cache`` resolves wasmtime-py's ``True`` or cache configuration file
         to the directory).  Other types raise :class:`TypeError`."""
         if setting is None or setting is False:
             return None
         if setting is True:
-            return _shared(default_cache_dir())
+            return _shared(default_cache_directory())
         if isinstance(setting, (str, os.PathLike)):
             return _shared(os.fspath(setting))
         raise TypeError("expected a bool or a cache directory")

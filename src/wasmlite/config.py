@@ -68,7 +68,11 @@ def _signals_supported() -> bool:
 
 
 def default_cache_directory() -> str:
-    """``$XDG_CACHE_HOME/wasmlite``, else ``~/.cache/wasmlite``."""
+    """The compile cache's default directory: ``$WASMLITE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/wasmlite``, else ``~/.cache/wasmlite``."""
+    env = os.environ.get("WASMLITE_CACHE_DIR")
+    if env:
+        return env
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "wasmlite")
 
@@ -231,7 +235,7 @@ class Config(Managed):
         no cache).
 
         Set as in wasmtime-py: ``True`` for the default location
-        (``$XDG_CACHE_HOME/wasmlite`` or ``~/.cache/wasmlite``), or the path of a
+        (:func:`default_cache_directory`), or the path of a
         Wasmtime cache configuration file (TOML, a ``[cache]`` table whose optional
         ``directory`` names the directory).  ``False`` raises :class:`WasmtimeError`
         ("caching cannot be explicitly disabled"), other types :class:`TypeError`, an

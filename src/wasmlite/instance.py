@@ -52,7 +52,8 @@ def check_import(st: Store, info: em.ModuleInfo, imp: em.Import, item: Any) -> N
     why = None
     want = em.EXTERN_KIND_NAMES[imp.kind]
     if _kind_name(item) != want:
-        why = f"expected {want}, but found {_kind_name(item)}"
+        found = _kind_name(item)
+        why = f"expected {want}, but found {'function' if found == 'func' else found}"
     elif imp.kind == em.EXTERN_FUNC:
         ft = info.types[imp.desc]
         if item._ft != ft:

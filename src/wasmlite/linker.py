@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .engine import Engine
-from .errors import Trap, WasmtimeError
+from .environ import module as em
+from .errors import WasmtimeError
 from .func import Func
 from .globals import Global
 from .instance import Instance
@@ -22,7 +23,7 @@ from .memory import Memory
 from .module import Module
 from .store import Store, store_of
 from .table import Table
-from .types import FuncType, ValType
+from .types import FuncType, GlobalType, MemoryType, TableType, ValType
 from .values import Val
 
 _EXTERNS = (Func, Table, Memory, Global)
@@ -115,7 +116,9 @@ class Linker(Managed):
 
     def define_unknown_imports_as_traps(self, module: Module) -> None:
         """Define every function import of ``module`` that is not defined yet as a
-        function that traps when called."""
+        function that fails when called: the call raises :class:`WasmtimeError`
+        ("unknown import: `m::n` has not been defined"), as in wasmtime-py.  Other kinds
+        of imports are left undefined."""
         if not isinstance(module, Module):
             raise TypeError("expected a `Module`")
         for imp in module.imports:
@@ -124,36 +127,60 @@ class Linker(Managed):
                 continue
 
             def trap(*_args: Any, _key: tuple[str, str] = key) -> None:
-                raise Trap(f"unknown import: `{_key[0]}::{_key[1]}` has not been defined")
+                # an error, not a Trap: Wasmtime's host function fails with the
+                # UnknownImportError, which wasmtime-py raises as a WasmtimeError
+                raise WasmtimeError(f"unknown import: `{_key[0]}::{_key[1]}` has not "
+                                    "been defined")
 
             self._defs[key] = _HostDef(imp.type, trap, False)
 
     def define_unknown_imports_as_default_values(self, store: Store, module: Module) -> None:
-        """Define every function import of ``module`` that is not defined yet as a
-        function that ignores its arguments and returns the default value of each
-        result type (0, 0.0 or a null reference) (wasmtime-py:
-        ``Linker.define_unknown_imports_as_default_values``)."""
-        store_of(store)
+        """Define every import of ``module`` that is not defined yet as a new item of
+        ``store`` holding default values (wasmtime-py:
+        ``Linker.define_unknown_imports_as_default_values``; Wasmtime's
+        ``ExternType::default_value``), in import order:
+
+        * a function: a host :class:`Func` that ignores its arguments and returns the
+          default value of each result type (0, 0.0, a zero v128 or a null reference);
+        * a global: a :class:`Global` of the import's type (same mutability) holding the
+          default value of its content type;
+        * a memory: a :class:`Memory` of the import's type, at its minimum size, zeroed;
+        * a table: a :class:`Table` of the import's type, at its minimum size, every
+          element null.
+
+        The definitions belong to ``store`` (as with :meth:`define`): instantiating
+        with this linker in another store raises :class:`WasmtimeError`
+        ("cross-`Store` instantiation is not currently supported").  An import whose
+        ``module::name`` is already defined (with any type) is left alone.  A memory or
+        table over the store's ``set_limits`` raises :class:`WasmtimeError` ("no
+        default value exists for `m::n` with type `...`", caused by the limit); the
+        imports before it stay defined.  :class:`TypeError` when ``module`` is not a
+        :class:`Module`.
+        """
         if not isinstance(module, Module):
             raise TypeError("expected a `Module`")
-        for imp in module.imports:
-            key = (imp.module, imp.name or "")
-            if key in self._defs or not isinstance(imp.type, FuncType):
+        st = store_of(store)
+        info = module._info
+        for imp in info.imports:
+            key = (imp.module, imp.name)
+            if key in self._defs:
                 continue
-            defaults = [_default_value(t) for t in imp.type.results]
-
-            def default(*_args: Any, _r: list[Val] = defaults) -> Any:
-                if not _r:
-                    return None
-                return _r[0] if len(_r) == 1 else list(_r)
-
-            self._defs[key] = _HostDef(imp.type, default, False)
+            try:
+                item = _default_extern(st, info, imp)
+            except WasmtimeError as e:
+                raise WasmtimeError(
+                    f"no default value exists for `{imp.module}::{imp.name}` with type "
+                    f"`{_extern_type_debug(imp)}`\n\nCaused by:\n    {e}\n") from None
+            self._insert(imp.module, imp.name, item)
 
     def _resolve(self, st: Store, item: Any) -> Any:
+        """The item a definition stands for in ``st``: a ``define_func`` definition's
+        :class:`Func` for ``st``, else the item itself, whatever its store (as in
+        wasmtime-py, ``get`` returns it; ``instantiate`` rejects it with "cross-`Store`
+        instantiation is not currently supported", and any use with ``st`` raises
+        "object used with the wrong store")."""
         if isinstance(item, _HostDef):
             return item.get(st)
-        if item._store_id != st._id:
-            raise WasmtimeError("object used with the wrong store")
         return item
 
     def instantiate(self, store: Store, module: Module) -> Instance:
@@ -252,3 +279,45 @@ def _default_value(ty: ValType) -> Val:
         return zero(0)
     return Val.f32(0.0) if ty == ValType.f32() else Val.f64(0.0)
 
+
+def _default_func(ty: FuncType) -> Callable[..., Any]:
+    """A host function body that ignores its arguments and returns the default value of
+    each result of ``ty``."""
+    defaults = [_default_value(t) for t in ty.results]
+
+    def default(*_args: Any) -> Any:
+        if not defaults:
+            return None
+        return defaults[0] if len(defaults) == 1 else list(defaults)
+
+    return default
+
+
+def _default_extern(st: Store, info: em.ModuleInfo, imp: em.Import) -> Any:
+    """A new item of ``st`` matching import ``imp`` and holding default values
+    (Wasmtime's ``ExternType::default_value``); raises :class:`WasmtimeError` when the
+    store's limits refuse a memory or table."""
+    if imp.kind == em.EXTERN_FUNC:
+        ft = FuncType._from(info.types[imp.desc])
+        return Func(st, ft, _default_func(ft))
+    if imp.kind == em.EXTERN_GLOBAL:
+        gt = GlobalType._from(imp.desc)
+        return Global(st, gt, _default_value(gt.content))
+    if imp.kind == em.EXTERN_MEMORY:
+        return Memory(st, MemoryType._from(imp.desc))
+    tt = TableType._from(imp.desc)
+    return Table(st, tt, None)
+
+
+def _extern_type_debug(imp: em.Import) -> str:
+    """Wasmtime's ``{:?}`` of a memory or table import's ``ExternType``, as its
+    ``define_unknown_imports_as_default_values`` error shows it."""
+    lim = imp.desc.limits
+    limits = (f"limits: Limits {{ min: {lim.min}, max: "
+              f"{'None' if lim.max is None else f'Some({lim.max})'} }}")
+    if imp.kind == em.EXTERN_MEMORY:
+        return (f"Memory(MemoryType {{ ty: Memory {{ idx_type: I32, {limits}, shared: false, "
+                "page_size_log2: 16 } })")
+    heap = "Func" if imp.desc.elem == em.FUNCREF else "Extern"
+    return (f"Table(TableType {{ element: (ref null {heap.lower()}), ty: Table {{ idx_type: I32, "
+            f"{limits}, ref_type: WasmRefType {{ nullable: true, heap_type: {heap} }} }} }})")

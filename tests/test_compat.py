@@ -14,6 +14,7 @@ remove the mark when the feature lands.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import math
 import re
@@ -653,6 +654,90 @@ def test_close_and_with(wt: Any) -> None:
                 wt.MemoryType(wt.Limits(1, None)), wt.WasmtimeError("x")):
         obj.close()
         obj.close()  # closing twice is fine
+
+
+def test_closed_objects(wt: Any) -> None:
+    """A closed object raises ValueError("already closed") when used; what it made
+    keeps working (tests/test_compat_args.py checks every callable)."""
+    engine = wt.Engine()
+    store = wt.Store(engine)
+    module = wt.Module(engine, wasm(COUNTER))
+    instance = wt.Instance(store, module, [])
+    module.close()
+    with pytest.raises(ValueError, match="already closed"):
+        module.exports  # noqa: B018 - reading it raises
+    with pytest.raises(ValueError, match="already closed"):
+        wt.Instance(store, module, [])
+    assert instance.exports(store)["next"](store) == 1  # the instance lives on
+    ft = wt.FuncType([i32(wt)], [])
+    ft.close()
+    with pytest.raises(ValueError, match="already closed"):
+        wt.Func(store, ft, lambda x: None)
+    vt = wt.ValType.i32()
+    vt.close()
+    assert wt.ValType.i32() == wt.ValType.i32()  # other ValTypes are not closed
+    with pytest.raises(ValueError, match="already closed"):
+        vt == wt.ValType.i32()  # noqa: B015 - the comparison raises
+    f = instance.exports(store)["next"]
+    store.close()
+    for use in (lambda: f(store), lambda: store.gc(), lambda: wt.Func(store, wt.FuncType([], []),
+                                                                      lambda: None)):
+        with pytest.raises(ValueError, match="already closed"):
+            use()
+    engine.close()
+    with pytest.raises(ValueError, match="already closed"):
+        wt.Store(engine)
+    with pytest.raises(ValueError, match="already closed"):
+        wt.Linker(engine)
+
+
+def test_config_consumed_by_engine(wt: Any) -> None:
+    """An Engine consumes its Config: a second Engine, or a new setting, raises
+    ValueError, as in wasmtime-py."""
+    config = wt.Config()
+    config.consume_fuel = True
+    wt.Engine(config)
+    with pytest.raises(ValueError, match="already closed"):
+        wt.Engine(config)
+    with pytest.raises(ValueError, match="already closed"):
+        config.wasm_simd = False
+    with pytest.raises(TypeError, match="expected a bool"):
+        config.wasm_simd = "no"  # the value is checked first, as in wasmtime-py
+
+
+def test_caller_after_host_call(wt: Any) -> None:
+    """A Caller kept after its host call stands for no store any more."""
+    store = wt.Store()
+    kept = []
+    f = wt.Func(store, wt.FuncType([], []), lambda caller: kept.append(caller),
+                access_caller=True)
+    f(store)
+    caller = kept[0]
+    assert caller.get("memory") is None
+    with pytest.raises(ValueError, match="caller is no longer valid"):
+        f(caller)
+    with pytest.raises(AttributeError):
+        caller.get(1)
+    with pytest.raises(TypeError, match="expected a Store"):
+        wt.Func(caller, wt.FuncType([], []), lambda: None)  # a Caller is not a Store here
+
+
+def test_bad_store_arguments(wt: Any) -> None:
+    """Where a store is expected, wasmtime-py raises AttributeError for anything that
+    is not a Store or Caller (Func() and Store methods check their types: TypeError)."""
+    store = wt.Store()
+    ex = inst(wt, store, EXPORTS).exports(store)
+    for use in (lambda: ex["f"](1), lambda: ex["mem"].size(None), lambda: ex["glob"].value("s"),
+                lambda: ex["tab"].get(store.engine, 0),
+                lambda: wt.Linker(store.engine).get(1, "m", "f")):
+        with pytest.raises(AttributeError):
+            use()
+    with pytest.raises(TypeError, match="expected a Store"):
+        wt.Func(1, wt.FuncType([], []), lambda: None)
+    with pytest.raises(ctypes.ArgumentError):
+        store.set_fuel(1.5)
+    with pytest.raises(ctypes.ArgumentError):
+        ex["tab"].get(store, "0")
 
 
 def test_linker_type_mismatch(wt: Any) -> None:

@@ -199,7 +199,7 @@ def test_call_argument_errors(store: Store) -> None:
         ex["i32"](store, Val.i64(1))
     with pytest.raises(TypeError):
         ex["fref"](store, 3)
-    with pytest.raises(TypeError):
+    with pytest.raises(AttributeError, match="expected a Store or Caller"):  # as wasmtime-py
         ex["i32"]("not a store", 1)  # type: ignore[arg-type]
 
 
@@ -901,7 +901,7 @@ def test_define_unknown_imports_as_traps(store: Store) -> None:
     m = module(store.engine, """(module (import "x" "missing" (func $m))
         (func (export "run") call $m))""")
     linker.define_unknown_imports_as_traps(m)
-    with pytest.raises(Trap, match="x::missing"):
+    with pytest.raises(WasmtimeError, match="x::missing"):  # wasmtime-py: not a Trap
         linker.instantiate(store, m).exports(store)["run"](store)
 
 

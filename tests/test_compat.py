@@ -14,6 +14,7 @@ remove the mark when the feature lands.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import math
 import re
@@ -499,6 +500,148 @@ def test_linker_unknown_imports_as_default_values(wt: Any) -> None:
     assert linker.instantiate(store, module).exports(store)["f"](store) == [0, 0.0, 1]
 
 
+def test_linker_unknown_imports_as_traps(wt: Any) -> None:
+    engine = wt.Engine()
+    store = wt.Store(engine)
+    module = wt.Module(engine, wasm('(module (import "m" "f" (func)) (import "m" "g" (global i32)) '
+                                    '(func (export "run") call 0))'))
+    linker = wt.Linker(engine)
+    linker.define_unknown_imports_as_traps(module)
+    with pytest.raises(wt.WasmtimeError, match="unknown import: `m::g` has not been defined"):
+        linker.instantiate(store, module)  # only functions are defined
+    linker.define(store, "m", "g", wt.Global(store, wt.GlobalType(i32(wt), False), 0))
+    run = linker.instantiate(store, module).exports(store)["run"]
+    with pytest.raises(wt.WasmtimeError, match="unknown import: `m::f` has not been defined"):
+        run(store)
+
+
+DEFAULTS = """(module
+  (import "m" "g" (global $g (mut i32)))
+  (import "m" "gi64" (global $gi64 i64))
+  (import "m" "gf32" (global $gf32 (mut f32)))
+  (import "m" "gf64" (global $gf64 f64))
+  (import "m" "gext" (global $gext (mut externref)))
+  (import "m" "gfun" (global $gfun funcref))
+  (import "m" "mem" (memory 2 5))
+  (import "m" "t" (table 3 funcref))
+  (import "m" "te" (table 1 10 externref))
+  (import "m" "f" (func $f (result i32)))
+  (func (export "globals") (result i32 i64 f32 f64 i32 i32)
+    global.get $g global.get $gi64 global.get $gf32 global.get $gf64
+    (ref.is_null (global.get $gext)) (ref.is_null (global.get $gfun)))
+  (func (export "bump") (global.set $g (i32.add (global.get $g) (i32.const 1))))
+  (func (export "memory") (result i32 i32)
+    memory.size (i32.load (i32.const 131068)))
+  (func (export "tables") (result i32 i32 i32 i32)
+    (table.size 0) (ref.is_null (table.get 0 (i32.const 2)))
+    (table.size 1) (ref.is_null (table.get 1 (i32.const 0))))
+  (func (export "call") (result i32) call $f))"""
+
+
+def test_linker_default_values_every_kind(wt: Any) -> None:
+    """Globals, memories and tables too, as Wasmtime's ``ExternType::default_value``:
+    a global of the import's type (mutability kept) holding 0 or null, a memory and a
+    table of the import's type at their minimum size, zeroed / null."""
+    engine = wt.Engine()
+    store = wt.Store(engine)
+    module = wt.Module(engine, wasm(DEFAULTS))
+    linker = wt.Linker(engine)
+    linker.define_unknown_imports_as_default_values(store, module)
+    ex = linker.instantiate(store, module).exports(store)
+    assert ex["globals"](store) == [0, 0, 0.0, 0.0, 1, 1]
+    assert ex["memory"](store) == [2, 0]
+    assert ex["tables"](store) == [3, 1, 1, 1]
+    assert ex["call"](store) == 0
+
+    kinds = {n: type(linker.get(store, "m", n)) for n in
+             ("g", "gi64", "gf32", "gf64", "gext", "gfun", "mem", "t", "te", "f")}
+    assert kinds == {"g": wt.Global, "gi64": wt.Global, "gf32": wt.Global, "gf64": wt.Global,
+                     "gext": wt.Global, "gfun": wt.Global, "mem": wt.Memory, "t": wt.Table,
+                     "te": wt.Table, "f": wt.Func}
+    g = linker.get(store, "m", "g")
+    assert g.type(store).mutable and g.type(store).content == wt.ValType.i32()
+    assert not linker.get(store, "m", "gi64").type(store).mutable
+    assert linker.get(store, "m", "gext").value(store) == None  # noqa: E711 - a null Val
+    mem = linker.get(store, "m", "mem")
+    assert mem.type(store).limits == wt.Limits(2, 5) and mem.size(store) == 2
+    assert mem.read(store, 0, 8) == bytearray(8)
+    te = linker.get(store, "m", "te")
+    assert te.type(store).limits == wt.Limits(1, 10) and te.size(store) == 1
+    assert te.type(store).element == wt.ValType.externref()
+    assert te.get(store, 0) == None  # noqa: E711
+
+    # the definitions are items of the store: a second instance shares them
+    ex["bump"](store)
+    assert g.value(store) == 1
+    ex2 = linker.instantiate(store, module).exports(store)
+    assert ex2["globals"](store)[0] == 1
+    # ... and only of that store (wasmtime-py aborts the process when the module imports
+    # a memory or table from another store: test_default_values_other_store_wasmlite)
+    small = wt.Module(engine, wasm('(module (import "m" "f" (func (result i32))) '
+                                   '(import "m" "g" (global (mut i32))))'))
+    linker.define_unknown_imports_as_default_values(store, small)
+    with pytest.raises(wt.WasmtimeError,
+                       match="cross-`Store` instantiation is not currently supported"):
+        linker.instantiate(wt.Store(engine), small)
+    # defined already: nothing happens
+    linker.define_unknown_imports_as_default_values(store, module)
+    assert linker.get(store, "m", "g").value(store) == 1
+
+
+def test_linker_default_values_keep_definitions(wt: Any) -> None:
+    """A name defined already, whatever its type, is kept; a name imported twice is
+    defined once."""
+    engine = wt.Engine()
+    store = wt.Store(engine)
+    linker = wt.Linker(engine)
+    linker.define_func("m", "g", wt.FuncType([], []), lambda: None)
+    module = wt.Module(engine, wasm('(module (import "m" "g" (global i32)) '
+                                    '(import "m" "x" (global i32)) (import "m" "x" (global i32)))'))
+    linker.define_unknown_imports_as_default_values(store, module)
+    assert isinstance(linker.get(store, "m", "g"), wt.Func)
+    assert isinstance(linker.get(store, "m", "x"), wt.Global)
+    with pytest.raises(wt.WasmtimeError, match=r"incompatible import type for `m::g`\n\n"
+                                               r"Caused by:\n    expected global, but found function"):
+        linker.instantiate(store, module)
+    twice = wt.Module(engine, wasm('(module (import "a" "x" (global i32)) (import "a" "x" (memory 1)))'))
+    linker.define_unknown_imports_as_default_values(store, twice)
+    with pytest.raises(wt.WasmtimeError, match="expected memory, but found global"):
+        linker.instantiate(store, twice)
+
+
+@pytest.mark.parametrize("text, limits, message", [
+    ('(module (import "m" "ok" (global f32)) (import "m" "mem" (memory 2 9)))',
+     {"memory_size": 65536},
+     "no default value exists for `m::mem` with type `Memory(MemoryType { ty: Memory { "
+     "idx_type: I32, limits: Limits { min: 2, max: Some(9) }, shared: false, page_size_log2: "
+     "16 } })`\n\nCaused by:\n    memory minimum size of 2 pages exceeds memory limits\n"),
+    ('(module (import "m" "ok" (table 0 funcref)) (import "m" "t" (table 3 externref)))',
+     {"table_elements": 2},
+     "no default value exists for `m::t` with type `Table(TableType { element: (ref null "
+     "extern), ty: Table { idx_type: I32, limits: Limits { min: 3, max: None }, ref_type: "
+     "WasmRefType { nullable: true, heap_type: Extern } } })`\n\nCaused by:\n    table "
+     "minimum size of 3 elements exceeds table limits\n"),
+    ('(module (import "m" "ok" (func)) (import "m" "t" (table 4 5 funcref)))',
+     {"table_elements": 2},
+     "no default value exists for `m::t` with type `Table(TableType { element: (ref null "
+     "func), ty: Table { idx_type: I32, limits: Limits { min: 4, max: Some(5) }, ref_type: "
+     "WasmRefType { nullable: true, heap_type: Func } } })`\n\nCaused by:\n    table "
+     "minimum size of 4 elements exceeds table limits\n"),
+])
+def test_linker_default_values_over_limits(wt: Any, text: str, limits: dict,
+                                           message: str) -> None:
+    """A memory or table the store's limits refuse: Wasmtime's error, word for word; the
+    imports before it stay defined."""
+    engine = wt.Engine()
+    store = wt.Store(engine)
+    store.set_limits(**limits)
+    linker = wt.Linker(engine)
+    with pytest.raises(wt.WasmtimeError) as info:
+        linker.define_unknown_imports_as_default_values(store, wt.Module(engine, wasm(text)))
+    assert str(info.value) == message
+    linker.get(store, "m", "ok")
+
+
 def test_close_and_with(wt: Any) -> None:
     """Objects wasmtime-py can close support ``close()`` and ``with``."""
     with wt.Engine() as engine, wt.Store(engine) as store:
@@ -511,6 +654,90 @@ def test_close_and_with(wt: Any) -> None:
                 wt.MemoryType(wt.Limits(1, None)), wt.WasmtimeError("x")):
         obj.close()
         obj.close()  # closing twice is fine
+
+
+def test_closed_objects(wt: Any) -> None:
+    """A closed object raises ValueError("already closed") when used; what it made
+    keeps working (tests/test_compat_args.py checks every callable)."""
+    engine = wt.Engine()
+    store = wt.Store(engine)
+    module = wt.Module(engine, wasm(COUNTER))
+    instance = wt.Instance(store, module, [])
+    module.close()
+    with pytest.raises(ValueError, match="already closed"):
+        module.exports  # noqa: B018 - reading it raises
+    with pytest.raises(ValueError, match="already closed"):
+        wt.Instance(store, module, [])
+    assert instance.exports(store)["next"](store) == 1  # the instance lives on
+    ft = wt.FuncType([i32(wt)], [])
+    ft.close()
+    with pytest.raises(ValueError, match="already closed"):
+        wt.Func(store, ft, lambda x: None)
+    vt = wt.ValType.i32()
+    vt.close()
+    assert wt.ValType.i32() == wt.ValType.i32()  # other ValTypes are not closed
+    with pytest.raises(ValueError, match="already closed"):
+        vt == wt.ValType.i32()  # noqa: B015 - the comparison raises
+    f = instance.exports(store)["next"]
+    store.close()
+    for use in (lambda: f(store), lambda: store.gc(), lambda: wt.Func(store, wt.FuncType([], []),
+                                                                      lambda: None)):
+        with pytest.raises(ValueError, match="already closed"):
+            use()
+    engine.close()
+    with pytest.raises(ValueError, match="already closed"):
+        wt.Store(engine)
+    with pytest.raises(ValueError, match="already closed"):
+        wt.Linker(engine)
+
+
+def test_config_consumed_by_engine(wt: Any) -> None:
+    """An Engine consumes its Config: a second Engine, or a new setting, raises
+    ValueError, as in wasmtime-py."""
+    config = wt.Config()
+    config.consume_fuel = True
+    wt.Engine(config)
+    with pytest.raises(ValueError, match="already closed"):
+        wt.Engine(config)
+    with pytest.raises(ValueError, match="already closed"):
+        config.wasm_simd = False
+    with pytest.raises(TypeError, match="expected a bool"):
+        config.wasm_simd = "no"  # the value is checked first, as in wasmtime-py
+
+
+def test_caller_after_host_call(wt: Any) -> None:
+    """A Caller kept after its host call stands for no store any more."""
+    store = wt.Store()
+    kept = []
+    f = wt.Func(store, wt.FuncType([], []), lambda caller: kept.append(caller),
+                access_caller=True)
+    f(store)
+    caller = kept[0]
+    assert caller.get("memory") is None
+    with pytest.raises(ValueError, match="caller is no longer valid"):
+        f(caller)
+    with pytest.raises(AttributeError):
+        caller.get(1)
+    with pytest.raises(TypeError, match="expected a Store"):
+        wt.Func(caller, wt.FuncType([], []), lambda: None)  # a Caller is not a Store here
+
+
+def test_bad_store_arguments(wt: Any) -> None:
+    """Where a store is expected, wasmtime-py raises AttributeError for anything that
+    is not a Store or Caller (Func() and Store methods check their types: TypeError)."""
+    store = wt.Store()
+    ex = inst(wt, store, EXPORTS).exports(store)
+    for use in (lambda: ex["f"](1), lambda: ex["mem"].size(None), lambda: ex["glob"].value("s"),
+                lambda: ex["tab"].get(store.engine, 0),
+                lambda: wt.Linker(store.engine).get(1, "m", "f")):
+        with pytest.raises(AttributeError):
+            use()
+    with pytest.raises(TypeError, match="expected a Store"):
+        wt.Func(1, wt.FuncType([], []), lambda: None)
+    with pytest.raises(ctypes.ArgumentError):
+        store.set_fuel(1.5)
+    with pytest.raises(ctypes.ArgumentError):
+        ex["tab"].get(store, "0")
 
 
 def test_linker_type_mismatch(wt: Any) -> None:
@@ -1153,3 +1380,18 @@ def test_wrong_store_errors_wasmlite() -> None:
         with pytest.raises(wl.WasmtimeError, match="object used with the wrong store"):
             check()
 
+
+
+def test_default_values_other_store_wasmlite() -> None:
+    """wasmtime-py 50 aborts the process (Rust panic "object used with the wrong store")
+    when a linker holding a default memory or table of one store instantiates in
+    another; wasmlite raises the error it gives for functions and globals."""
+    wl = _wasmlite
+    engine = wl.Engine()
+    for imp in ("(memory 1)", "(table 1 funcref)"):
+        module = wl.Module(engine, wasm(f'(module (import "m" "x" {imp}))'))
+        linker = wl.Linker(engine)
+        linker.define_unknown_imports_as_default_values(wl.Store(engine), module)
+        with pytest.raises(wl.WasmtimeError,
+                           match="cross-`Store` instantiation is not currently supported"):
+            linker.instantiate(wl.Store(engine), module)

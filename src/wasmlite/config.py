@@ -153,7 +153,9 @@ class Config(Managed):
     wasmlite-specific: :attr:`opt_level` (``"0"``, ``"1"``, ``"2"``, ``"s"``), which
     :attr:`cranelift_opt_level` maps onto, and :meth:`_features`, the validator's
     feature set.  Invalid values raise :class:`WasmtimeError`, values of the wrong type
-    :class:`TypeError`, both with wasmtime-py's messages.
+    :class:`TypeError`, both with wasmtime-py's messages.  Once closed, or once an
+    :class:`~wasmlite.Engine` was made from it (the engine consumes it, as in
+    wasmtime-py), setting anything raises :class:`ValueError` ("already closed").
     """
 
     def __init__(self) -> None:
@@ -177,7 +179,7 @@ class Config(Managed):
         level = str(level)
         if level not in _OPT_LEVELS:
             raise WasmtimeError(f"unknown opt level {level!r}: expected one of 0, 1, 2, s")
-        self._opt_level = level
+        self._live()._opt_level = level
 
     @property
     def cranelift_opt_level(self) -> str:
@@ -193,7 +195,7 @@ class Config(Managed):
     def cranelift_opt_level(self, opt_level: str) -> None:
         if not isinstance(opt_level, str) or opt_level not in _CRANELIFT_OPT:
             raise WasmtimeError(f"unknown opt level: {opt_level}")
-        self._opt_level = _CRANELIFT_OPT[opt_level]
+        self._live()._opt_level = _CRANELIFT_OPT[opt_level]
 
     @property
     def strategy(self) -> str:
@@ -205,7 +207,7 @@ class Config(Managed):
     def strategy(self, strategy: str) -> None:
         if strategy not in _STRATEGIES:
             raise WasmtimeError(f"unknown strategy: {strategy}")
-        self._flags["strategy"] = strategy
+        self._live()._flags["strategy"] = strategy
 
     @property
     def profiler(self) -> str | None:
@@ -217,7 +219,7 @@ class Config(Managed):
     def profiler(self, profiler: str) -> None:
         if profiler not in _PROFILERS:
             raise WasmtimeError(f"unknown profiler: {profiler}")
-        self._flags["profiler"] = profiler
+        self._live()._flags["profiler"] = profiler
 
     @property
     def parallel_compilation(self) -> bool:
@@ -227,7 +229,7 @@ class Config(Managed):
     @parallel_compilation.setter
     def parallel_compilation(self, enable: bool) -> None:
         _check_bool(enable)
-        self._flags["parallel_compilation"] = enable
+        self._live()._flags["parallel_compilation"] = enable
 
     @property
     def cache(self) -> str | None:
@@ -248,9 +250,9 @@ class Config(Managed):
         if isinstance(enabled, bool):
             if not enabled:
                 raise WasmtimeError("caching cannot be explicitly disabled")
-            self._flags["cache"] = default_cache_directory()
+            self._live()._flags["cache"] = default_cache_directory()
         elif isinstance(enabled, str):
-            self._flags["cache"] = _load_cache_config(enabled)
+            self._live()._flags["cache"] = _load_cache_config(enabled)
         else:
             raise TypeError("expected string or bool")
 
@@ -267,7 +269,7 @@ class Config(Managed):
             raise TypeError("expected an int")
         if size <= 0:
             raise WasmtimeError("max_wasm_stack must be positive")
-        self._max_wasm_stack = size
+        self._live()._max_wasm_stack = size
 
     @property
     def signals_based_traps(self) -> bool:
@@ -282,7 +284,7 @@ class Config(Managed):
     @signals_based_traps.setter
     def signals_based_traps(self, enable: bool) -> None:
         _check_bool(enable)
-        self._signals_based_traps = enable
+        self._live()._signals_based_traps = enable
 
     @property
     def consume_fuel(self) -> bool:
@@ -294,7 +296,7 @@ class Config(Managed):
     def consume_fuel(self, enable: bool) -> None:
         if not isinstance(enable, bool):
             raise TypeError("expected an bool")  # sic, wasmtime-py's message
-        self._flags["consume_fuel"] = enable
+        self._live()._flags["consume_fuel"] = enable
 
     @property
     def epoch_interruption(self) -> bool:
@@ -306,7 +308,7 @@ class Config(Managed):
 
     @epoch_interruption.setter
     def epoch_interruption(self, enabled: Any) -> None:
-        self._flags["epoch_interruption"] = bool(enabled)
+        self._live()._flags["epoch_interruption"] = bool(enabled)
 
     # -- WebAssembly features ----------------------------------------------------------
     def _feature(name: str) -> property:  # type: ignore[misc]  # noqa: N805
@@ -315,7 +317,7 @@ class Config(Managed):
 
         def set_(self: Config, enable: bool) -> None:
             _check_bool(enable)
-            self._flags[name] = enable
+            self._live()._flags[name] = enable
 
         return property(get, set_, doc=f"wasmtime-py's ``{name}``: switches the validator's "
                                        f"``Features.{_FEATURE_FLAGS[name]}``.")
@@ -348,7 +350,7 @@ class Config(Managed):
                 raise TypeError("expected an int")
             if kind is str and not isinstance(value, str):
                 raise TypeError("expected a str")
-            self._flags[name] = value
+            self._live()._flags[name] = value
 
         return property(get, set_, doc=f"wasmtime-py's ``{name}``: checked and recorded; "
                                        "no effect in wasmlite.")
@@ -386,6 +388,7 @@ class Config(Managed):
         """Checked like wasmtime-py (``TypeError`` unless a ``str``); no effect."""
         if not isinstance(flag, str):
             raise TypeError("expected a str")
+        self._live()
 
     def cranelift_flag_set(self, key: str, value: str) -> None:
         """Checked like wasmtime-py (``TypeError`` unless ``str``\\ s); no effect."""
@@ -393,13 +396,4 @@ class Config(Managed):
             raise TypeError("expected a str for key")
         if not isinstance(value, str):
             raise TypeError("expected a str for value")
-
-    # -- wasmtime-py's ``Managed`` protocol ------------------------------------------------
-    def close(self) -> None:
-        """Accepted for compatibility (nothing native to free)."""
-
-    def __enter__(self) -> Config:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._live()

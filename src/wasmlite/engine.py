@@ -30,13 +30,17 @@ ENTRY_PROTO = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
 
 class Engine(Managed):
     """A compilation environment.  ``config`` defaults to ``Config()``; anything else
-    raises :class:`TypeError`."""
+    raises :class:`TypeError`.  The engine consumes ``config``, as in wasmtime-py: using
+    it again (for another engine, or to change a setting) raises :class:`ValueError`
+    ("already closed"), and so does a closed one.  A closed engine cannot make stores,
+    modules or linkers (:class:`ValueError`); those it made keep working."""
 
     def __init__(self, config: Config | None = None):
         if config is None:
             config = Config()
         elif not isinstance(config, Config):
             raise TypeError("expected Config")
+        config._live()
         self._opt_level = config.opt_level
         self._max_wasm_stack = config.max_wasm_stack
         #: the TLS key of runtime/signals.py when traps are signals-based, else None
@@ -61,6 +65,7 @@ class Engine(Managed):
         self._trampolines: dict[em.FuncType, tuple[int, int]] = {}
         self._code: list[Any] = []
         self._entry_fns: dict[int, Any] = {}
+        config.close()  # consumed
 
     def _sig_id(self, ft: em.FuncType) -> int:
         """The engine-wide signature id of ``ft`` (ids start at 1)."""
@@ -112,6 +117,7 @@ class Engine(Managed):
         loop headers and traps with ``TrapCode.INTERRUPT`` ("wasm trap: interrupt") once
         it reaches its store's deadline (``Store.set_epoch_deadline``).  Without epoch
         interruption it only moves the counter."""
+        self._live()
         with self._epoch_lock:
             self._epoch.value = (self._epoch.value + 1) & 0xFFFFFFFFFFFFFFFF
 
@@ -121,4 +127,6 @@ class Engine(Managed):
         return self._epoch.value
 
     def is_pulley(self) -> bool:
+        """Whether the engine runs Pulley bytecode (wasmtime-py): never in wasmlite."""
+        self._live()
         return False

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from . import values as _values
 from .environ import module as em
 from .environ import vmoffsets as vo
-from .errors import Trap, TrapCode, WasmtimeError
-from .store import Store, store_of
+from .errors import Trap, TrapCode, WasmtimeError, str_arg
+from .store import DEAD_CALLER, Store, check_store, not_a_store, store_mismatch, store_of
 from .types import FuncType
 from .values import Sig, sig_of
 
@@ -60,7 +60,10 @@ class Func:
     :class:`FuncType` ``ty`` that calls ``func`` with Python values (and a
     :class:`Caller` first when ``access_caller``).  ``func`` returns ``None`` for no
     results, a value for one, a tuple/list for several.  Raises :class:`TypeError` when
-    ``store`` is not a Store or ``ty`` not a FuncType.
+    ``store`` is not a :class:`Store` (a Caller is not one here, as in wasmtime-py) or
+    ``ty`` not a FuncType, :class:`ValueError` when either is closed.  As in
+    wasmtime-py, ``func`` is not checked: calling a non-callable raises
+    :class:`TypeError` from the call.
     """
 
     __slots__ = ("_store_id", "_addr", "_ft", "_sig", "_entry", "_func_ptr", "_vmctx",
@@ -68,12 +71,13 @@ class Func:
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any],
                  access_caller: bool = False):
-        st = store_of(store)
+        if not isinstance(store, Store):
+            raise TypeError("expected a Store")
         if not isinstance(ty, FuncType):
             raise TypeError("expected a FuncType")
-        if not callable(func):
-            raise TypeError("expected a callable")
-        ft = ty._ft
+        st = store_of(store)
+        ft = ty._live()._ft
+        access_caller = bool(access_caller)
         self._host = (func, access_caller)
         addr, entry = _new_host_funcref(st, ft, func, access_caller, None)
         self._init(st, addr, ft, entry)
@@ -104,16 +108,19 @@ class Func:
         """Call the function with Python values (or :class:`Val`\\ s).
 
         Returns ``None`` for no results, the value for one, a list for several.  Raises
-        :class:`WasmtimeError` for a wrong number of arguments, :class:`TypeError` for
-        an argument of the wrong type, :class:`Trap` when wasm traps, and re-raises any
-        exception a host function raised (e.g. ``ExitTrap`` from WASI ``proc_exit``).
+        :class:`WasmtimeError` for a wrong number of arguments or a reference of another
+        store, :class:`TypeError` for an argument of the wrong type, :class:`Trap` when
+        wasm traps, and re-raises any exception a host function raised (e.g.
+        ``ExitTrap`` from WASI ``proc_exit``).  A ``store`` that is not a Store or
+        Caller raises :class:`AttributeError`, a closed one :class:`ValueError`, another
+        store :class:`WasmtimeError` (wasmtime-py 50 aborts the process there).
         """
         try:
             st = store._wl_store
         except AttributeError:
-            raise TypeError("expected a Store") from None
+            raise not_a_store(store) from None
         if st._id != self._store_id:
-            raise WasmtimeError("object used with the wrong store")
+            raise store_mismatch(store)
         sig = self._sig
         n = len(params)
         if n != sig.nparams:
@@ -126,8 +133,12 @@ class Func:
             raise Trap.from_code(TrapCode.STACK_OVERFLOW)
         buf = sig.buf_type()
         if n:
-            Sig.pack(st, sig.ft.params, sig.fast_params, sig.raw_params, buf, params,
-                     sig.float_params)
+            try:
+                Sig.pack(st, sig.ft.params, sig.fast_params, sig.raw_params, buf, params,
+                         sig.float_params)
+            except WasmtimeError:  # a funcref of another store
+                raise WasmtimeError("argument type mismatch\n\nCaused by:\n    value used "
+                                    "with wrong store\n") from None
         try:
             status = self._entry(self._func_ptr, self._vmctx, buf)
         except ctypes.ArgumentError as e:  # argument conversion ran out of Python stack
@@ -184,10 +195,7 @@ class Func:
 
 
 def _check(obj: Any, store: Any) -> Store:
-    st = store_of(store)
-    if st._id != obj._store_id:
-        raise WasmtimeError("object used with the wrong store")
-    return st
+    return check_store(obj._store_id, store)
 
 
 class Caller:
@@ -198,29 +206,37 @@ class Caller:
     store is expected.  It is valid only during the host call.
     """
 
-    __slots__ = ("_wl_store", "_instance", "_valid")
+    __slots__ = ("_wl_store", "_instance")
 
     def __init__(self, store: Store, instance: Instance | None):
-        self._wl_store = store
+        self._wl_store: Any = store
         self._instance = instance
-        self._valid = True
+
+    def _invalidate(self) -> None:
+        """The host call returned: from now on the caller stands for no store
+        (:class:`ValueError` "caller is no longer valid" where one is expected)."""
+        self._wl_store = DEAD_CALLER
+        self._instance = None
 
     @property
     def store(self) -> Store:
-        return self._wl_store
+        """The calling store (wasmlite extension); :class:`ValueError` once the host
+        call returned."""
+        return store_of(self)
 
     def data(self) -> Any:
-        return self._wl_store.data()
+        return store_of(self).data()
 
     @property
     def wasi_ctx(self) -> Any:
-        return self._wl_store.wasi_ctx
+        return store_of(self).wasi_ctx
 
     def get(self, name: str) -> Any:
-        """The export ``name`` of the calling instance, or ``None``."""
-        if not isinstance(name, str):
-            raise TypeError("expected a str")
-        if not self._valid or self._instance is None:
+        """The export ``name`` of the calling instance, or ``None`` (also once the host
+        call returned); :class:`AttributeError` unless ``name`` is a ``str``, as in
+        wasmtime-py."""
+        str_arg(name)
+        if self._instance is None:
             return None
         return self._instance._exports_by_name.get(name)
 
@@ -253,7 +269,7 @@ def _make_callback(st: Store, ft: em.FuncType, func: Callable[..., Any], access_
                 try:
                     r = func(caller, *args)
                 finally:
-                    caller._valid = False
+                    caller._invalidate()
             else:
                 r = func(*args)
             if nresults == 0:

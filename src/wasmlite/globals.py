@@ -15,16 +15,22 @@ from .values import Val, from_raw, to_raw
 
 class Global:
     """A global in a store.  ``Global(store, ty, val)`` creates one of
-    :class:`GlobalType` ``ty`` holding ``val``."""
+    :class:`GlobalType` ``ty`` holding ``val``.
+
+    Bad arguments raise what wasmtime-py raises: a ``ty`` that is not a GlobalType
+    :class:`TypeError`, a value of the wrong type :class:`TypeError`, a ``store`` that is
+    not a Store or Caller :class:`AttributeError`, a closed store or type
+    :class:`ValueError`, another store :class:`WasmtimeError` (wasmtime-py 50 aborts the
+    process there)."""
 
     __slots__ = ("_store_id", "_global", "__weakref__")
 
     def __init__(self, store: Store, ty: GlobalType, val: Any):
-        st = store_of(store)
         if not isinstance(ty, GlobalType):
             raise TypeError("expected a GlobalType")
-        gt = ty._gt
-        g = GlobalData(gt.valtype, gt.mutable, to_raw(st, gt.valtype, val))
+        gt = ty._live()._gt
+        st = store_of(store)
+        g = GlobalData(gt.valtype, gt.mutable, _value_arg(st, gt.valtype, val))
         st._rt.keep.append(g)
         self._store_id = st._id
         self._global = g
@@ -62,6 +68,17 @@ class Global:
         """Set the value; raises :class:`WasmtimeError` for an immutable global."""
         st = check_store(self._store_id, store)
         g = self._global
+        raw = _value_arg(st, g.valtype, val)
         if not g.mutable:
             raise WasmtimeError("immutable global cannot be set")
-        g.raw = to_raw(st, g.valtype, val)
+        g.raw = raw
+
+
+def _value_arg(st: Store, valtype: int, val: Any) -> int:
+    """:func:`to_raw` of a global's value, with Wasmtime's words for a reference of
+    another store."""
+    try:
+        return to_raw(st, valtype, val)
+    except WasmtimeError:
+        raise WasmtimeError("type mismatch: attempt to set global to value of wrong type"
+                            "\n\nCaused by:\n    value used with wrong store\n") from None

@@ -10,13 +10,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .environ import module as em
-from .errors import WasmtimeError
+from .errors import WasmtimeError, managed_arg
 from .func import Func, bind_import
 from .globals import Global
 from .memory import Memory
 from .module import Module
 from .runtime.instance import Imports, allocate
-from .store import Store, store_of
+from .store import Store, check_store, store_of
 from .table import Table
 from .types import format_functype
 
@@ -52,7 +52,8 @@ def check_import(st: Store, info: em.ModuleInfo, imp: em.Import, item: Any) -> N
     why = None
     want = em.EXTERN_KIND_NAMES[imp.kind]
     if _kind_name(item) != want:
-        why = f"expected {want}, but found {_kind_name(item)}"
+        found = _kind_name(item)
+        why = f"expected {want}, but found {'function' if found == 'func' else found}"
     elif imp.kind == em.EXTERN_FUNC:
         ft = info.types[imp.desc]
         if item._ft != ft:
@@ -93,17 +94,36 @@ class Instance:
 
     Raises :class:`WasmtimeError` for a wrong number or type of imports, :class:`Trap`
     when a segment does not fit or the start function traps, and whatever a host
-    function called by the start function raised.
+    function called by the start function raised.  Bad arguments raise what
+    wasmtime-py raises: :class:`TypeError` for ``imports`` that is not a sequence of
+    externs, :class:`AttributeError` for a ``store`` that is not a Store/Caller or a
+    ``module`` that is not a Module, :class:`ValueError` for closed ones.
     """
 
     def __init__(self, store: Store, module: Module, imports: Sequence[AsExtern]):
+        # wasmtime-py's order: the imports (a sized sequence of externs, else
+        # TypeError), the store (AttributeError/ValueError), the module
+        # (AttributeError, ctypes.ArgumentError or ValueError)
+        items = [None] * len(imports)
+        for i, item in enumerate(imports):
+            if not isinstance(item, (Func, Table, Memory, Global)):
+                raise TypeError("expected a Func, Global, Memory, SharedMemory, Tag, or Table")
+            items[i] = item
         st = store_of(store)
-        if not isinstance(module, Module):
-            raise TypeError("expected a Module")
+        self._init(st, managed_arg(module, Module, 2), items)
+
+    @classmethod
+    def _new(cls, st: Store, module: Module, imports: list[AsExtern]) -> Instance:
+        """An instance made by a Linker or InstancePre (arguments already checked; the
+        module may have been closed since, as wasmtime-py allows)."""
+        self = cls.__new__(cls)
+        self._init(st, module, imports)
+        return self
+
+    def _init(self, st: Store, module: Module, imports: list[AsExtern]) -> None:
         if module._engine is not st._engine:
             raise WasmtimeError("cross-`Engine` instantiation is not currently supported")
         info = module._info
-        imports = list(imports)
         if len(imports) != len(info.imports):
             raise WasmtimeError(f"expected {len(info.imports)} imports, found {len(imports)}")
         for imp, item in zip(info.imports, imports, strict=True):
@@ -154,10 +174,10 @@ class Instance:
         return Global._wrap(st, rt.globals[e.index])
 
     def exports(self, store: Store) -> InstanceExports:
-        """The exports: a mapping by name, with ``by_index`` for the ordered list."""
-        st = store_of(store)
-        if st._id != self._store_id:
-            raise WasmtimeError("object used with the wrong store")
+        """The exports: a mapping by name, with ``by_index`` for the ordered list.
+        Raises :class:`WasmtimeError` for another store (wasmtime-py 50 aborts the
+        process there)."""
+        check_store(self._store_id, store)
         return InstanceExports(self)
 
 

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .engine import Engine
-from .errors import Trap, WasmtimeError
+from .environ import module as em
+from .errors import WasmtimeError, managed_arg, str_arg
 from .func import Func
 from .globals import Global
 from .instance import Instance
@@ -22,7 +23,7 @@ from .memory import Memory
 from .module import Module
 from .store import Store, store_of
 from .table import Table
-from .types import FuncType, ValType
+from .types import FuncType, GlobalType, MemoryType, TableType, ValType
 from .values import Val
 
 _EXTERNS = (Func, Table, Memory, Global)
@@ -31,8 +32,8 @@ _EXTERNS = (Func, Table, Memory, Global)
 class _HostDef:
     """A ``define_func`` definition: one :class:`Func` per store, made on demand."""
 
-    def __init__(self, ty: FuncType, func: Callable[..., Any], access_caller: bool):
-        self.ty = ty
+    def __init__(self, ft: em.FuncType, func: Callable[..., Any], access_caller: bool):
+        self.ft = ft
         self.func = func
         self.access_caller = access_caller
         self.per_store: weakref.WeakKeyDictionary[Store, Func] = weakref.WeakKeyDictionary()
@@ -40,139 +41,203 @@ class _HostDef:
     def get(self, st: Store) -> Func:
         f = self.per_store.get(st)
         if f is None:
-            f = self.per_store[st] = Func(st, self.ty, self.func, self.access_caller)
+            f = self.per_store[st] = Func(st, FuncType._from(self.ft), self.func,
+                                          self.access_caller)
         return f
 
 
+def _resolve(st: Store, item: Any) -> Any:
+    """The item a definition stands for in ``st``: a ``define_func`` definition's
+    :class:`Func` for ``st``, else the item itself, whatever its store (as in
+    wasmtime-py, ``get`` returns it; ``instantiate`` rejects it with "cross-`Store`
+    instantiation is not currently supported", and any use with ``st`` raises "object
+    used with the wrong store")."""
+    if isinstance(item, _HostDef):
+        return item.get(st)
+    return item
+
+
+def _instantiate(defs: dict[tuple[str, str], Any], st: Store, module: Module) -> Instance:
+    """Instantiate ``module`` in ``st`` with its imports taken from ``defs`` by name."""
+    found = [defs.get((imp.module, imp.name)) for imp in module._info.imports]
+    st._engine._prepare_trampolines([d.ft for d in found
+                                     if isinstance(d, _HostDef) and st not in d.per_store])
+    items = []
+    for imp, item in zip(module._info.imports, found, strict=True):
+        if item is None:
+            raise WasmtimeError(f"unknown import: `{imp.module}::{imp.name}` has not been "
+                                "defined")
+        items.append(_resolve(st, item))
+    return Instance._new(st, module, items)
+
+
 class Linker(Managed):
-    """A set of named definitions for instantiating modules of ``engine``."""
+    """A set of named definitions for instantiating modules of ``engine``.
+
+    Arguments are checked as wasmtime-py checks them (its exception types): a name that
+    is not a ``str`` raises :class:`AttributeError`, a store that is not a Store or
+    Caller :class:`AttributeError`, a closed linker, store, module or engine
+    :class:`ValueError` ("already closed"); see each method for the rest.
+    """
 
     def __init__(self, engine: Engine):
-        if not isinstance(engine, Engine):
-            raise TypeError("expected an Engine")
-        self.engine = engine
+        self.engine = managed_arg(engine, Engine, 1)
         self._defs: dict[tuple[str, str], Any] = {}
         self._shadowing = False
 
     # wasmtime-py exposes this as a write-only property
     def _set_shadowing(self, allow: bool) -> None:
-        if not isinstance(allow, bool):
-            raise TypeError("expected a boolean")
-        self._shadowing = allow
+        self._live()._shadowing = bool(allow)  # any value, for its truth (a C bool)
 
     allow_shadowing = property(lambda self: self._shadowing, _set_shadowing,
                                doc="Whether a later definition may replace an earlier one "
-                                   "(default ``False``: it raises WasmtimeError).")
+                                   "(default ``False``: it raises WasmtimeError); any "
+                                   "value is taken for its truth.")
 
     def _insert(self, module: str, name: str, item: Any) -> None:
-        if not isinstance(module, str) or not isinstance(name, str):
-            raise TypeError("expected a str")
         key = (module, name)
         if key in self._defs and not self._shadowing:
             raise WasmtimeError(f"import of `{module}::{name}` defined twice")
         self._defs[key] = item
 
+    def close(self) -> None:
+        """Close the linker (wasmtime-py's ``Managed.close``): its definitions are
+        dropped and any further use raises :class:`ValueError` ("already closed")."""
+        self._defs.clear()
+        super().close()
+
     def define(self, store: Store, module: str, name: str, item: Any) -> None:
         """Define ``module::name`` as ``item`` (a Func, Table, Memory or Global of
         ``store``).  Raises :class:`WasmtimeError` when already defined (unless
-        shadowing is allowed) or when ``item`` belongs to another store."""
-        st = store_of(store)
+        shadowing is allowed) or when ``item`` belongs to another store (wasmtime-py 50
+        aborts the process there), :class:`TypeError` when ``item`` is not one of
+        those."""
         if not isinstance(item, _EXTERNS):
             raise TypeError("expected a Func, Global, Memory, SharedMemory, Tag, or Table")
+        str_arg(module)
+        str_arg(name)
+        self._live()
+        st = store_of(store)
         if item._store_id != st._id:
             raise WasmtimeError("object used with the wrong store")
         self._insert(module, name, item)
 
     def define_func(self, module: str, name: str, ty: FuncType, func: Callable[..., Any],
                     access_caller: bool = False) -> None:
-        """Define ``module::name`` as a host function usable in any store."""
+        """Define ``module::name`` as a host function usable in any store.  As in
+        wasmtime-py, ``func`` is not checked here (calling a non-callable raises
+        :class:`TypeError` in the call) and ``access_caller`` is taken for its truth;
+        :class:`TypeError` unless ``ty`` is a :class:`FuncType`."""
+        str_arg(module)
+        str_arg(name)
         if not isinstance(ty, FuncType):
             raise TypeError("expected a FuncType")
-        if not callable(func):
-            raise TypeError("expected a callable")
-        self._insert(module, name, _HostDef(ty, func, access_caller))
+        self._live()
+        self._insert(module, name, _HostDef(ty._live()._ft, func, bool(access_caller)))
 
     def define_instance(self, store: Store, name: str, instance: Instance) -> None:
-        """Define every export of ``instance`` under module name ``name``."""
+        """Define every export of ``instance`` under module name ``name``;
+        :class:`TypeError` unless ``instance`` is an :class:`Instance`,
+        :class:`WasmtimeError` when it belongs to another store (wasmtime-py 50 aborts
+        the process there)."""
         if not isinstance(instance, Instance):
             raise TypeError("expected an `Instance`")
+        str_arg(name)
+        self._live()
         exports = instance.exports(store)
         for export_name, item in exports.items():
             self._insert(name, export_name, item)
 
     def define_module(self, store: Store, name: str, module: Module) -> None:
-        """Instantiate ``module`` with this linker and define its exports as ``name``."""
+        """Instantiate ``module`` with this linker and define its exports as ``name``;
+        :class:`TypeError` unless ``module`` is a :class:`Module`."""
         if not isinstance(module, Module):
             raise TypeError("expected a `Module`")
-        self.define_instance(store, name, self.instantiate(store, module))
+        str_arg(name)
+        self._live()
+        st = store_of(store)
+        self.define_instance(st, name, _instantiate(self._defs, st, module._live()))
 
     def define_wasi(self) -> None:
         """Define the WASI preview 1 functions (``wasi_snapshot_preview1``); they use the
         context set with ``Store.set_wasi``."""
         from .wasi import define_wasi
 
+        self._live()
         define_wasi(self)
 
     def define_unknown_imports_as_traps(self, module: Module) -> None:
         """Define every function import of ``module`` that is not defined yet as a
-        function that traps when called."""
+        function that fails when called: the call raises :class:`WasmtimeError`
+        ("unknown import: `m::n` has not been defined"), as in wasmtime-py.  Other kinds
+        of imports are left undefined.  :class:`TypeError` unless ``module`` is a
+        :class:`Module`."""
         if not isinstance(module, Module):
             raise TypeError("expected a `Module`")
-        for imp in module.imports:
-            key = (imp.module, imp.name or "")
-            if key in self._defs or not isinstance(imp.type, FuncType):
+        self._live()
+        info = module._live()._info
+        for imp in info.imports:
+            key = (imp.module, imp.name)
+            if key in self._defs or imp.kind != em.EXTERN_FUNC:
                 continue
 
             def trap(*_args: Any, _key: tuple[str, str] = key) -> None:
-                raise Trap(f"unknown import: `{_key[0]}::{_key[1]}` has not been defined")
+                # an error, not a Trap: Wasmtime's host function fails with the
+                # UnknownImportError, which wasmtime-py raises as a WasmtimeError
+                raise WasmtimeError(f"unknown import: `{_key[0]}::{_key[1]}` has not "
+                                    "been defined")
 
-            self._defs[key] = _HostDef(imp.type, trap, False)
+            self._defs[key] = _HostDef(info.types[imp.desc], trap, False)
 
     def define_unknown_imports_as_default_values(self, store: Store, module: Module) -> None:
-        """Define every function import of ``module`` that is not defined yet as a
-        function that ignores its arguments and returns the default value of each
-        result type (0, 0.0 or a null reference) (wasmtime-py:
-        ``Linker.define_unknown_imports_as_default_values``)."""
-        store_of(store)
+        """Define every import of ``module`` that is not defined yet as a new item of
+        ``store`` holding default values (wasmtime-py:
+        ``Linker.define_unknown_imports_as_default_values``; Wasmtime's
+        ``ExternType::default_value``), in import order:
+
+        * a function: a host :class:`Func` that ignores its arguments and returns the
+          default value of each result type (0, 0.0, a zero v128 or a null reference);
+        * a global: a :class:`Global` of the import's type (same mutability) holding the
+          default value of its content type;
+        * a memory: a :class:`Memory` of the import's type, at its minimum size, zeroed;
+        * a table: a :class:`Table` of the import's type, at its minimum size, every
+          element null.
+
+        The definitions belong to ``store`` (as with :meth:`define`): instantiating
+        with this linker in another store raises :class:`WasmtimeError`
+        ("cross-`Store` instantiation is not currently supported").  An import whose
+        ``module::name`` is already defined (with any type) is left alone.  A memory or
+        table over the store's ``set_limits`` raises :class:`WasmtimeError` ("no
+        default value exists for `m::n` with type `...`", caused by the limit); the
+        imports before it stay defined.  :class:`TypeError` when ``module`` is not a
+        :class:`Module`.
+        """
         if not isinstance(module, Module):
             raise TypeError("expected a `Module`")
-        for imp in module.imports:
-            key = (imp.module, imp.name or "")
-            if key in self._defs or not isinstance(imp.type, FuncType):
+        self._live()
+        st = store_of(store)
+        info = module._live()._info
+        for imp in info.imports:
+            key = (imp.module, imp.name)
+            if key in self._defs:
                 continue
-            defaults = [_default_value(t) for t in imp.type.results]
-
-            def default(*_args: Any, _r: list[Val] = defaults) -> Any:
-                if not _r:
-                    return None
-                return _r[0] if len(_r) == 1 else list(_r)
-
-            self._defs[key] = _HostDef(imp.type, default, False)
-
-    def _resolve(self, st: Store, item: Any) -> Any:
-        if isinstance(item, _HostDef):
-            return item.get(st)
-        if item._store_id != st._id:
-            raise WasmtimeError("object used with the wrong store")
-        return item
+            try:
+                item = _default_extern(st, info, imp)
+            except WasmtimeError as e:
+                raise WasmtimeError(
+                    f"no default value exists for `{imp.module}::{imp.name}` with type "
+                    f"`{_extern_type_debug(imp)}`\n\nCaused by:\n    {e}\n") from None
+            self._insert(imp.module, imp.name, item)
 
     def instantiate(self, store: Store, module: Module) -> Instance:
         """Instantiate ``module`` with its imports resolved by name.  Raises
         :class:`WasmtimeError` ("unknown import: `m::n` has not been defined",
-        "incompatible import type for `m::n`") and what :class:`Instance` raises."""
+        "incompatible import type for `m::n`") and what :class:`Instance` raises;
+        for a ``module`` that is not a :class:`Module`, :class:`AttributeError` (or
+        ``ctypes.ArgumentError`` for another wasmlite object), as in wasmtime-py."""
+        self._live()
         st = store_of(store)
-        if not isinstance(module, Module):
-            raise TypeError("expected a `Module`")
-        defs = [self._defs.get((imp.module, imp.name)) for imp in module._info.imports]
-        st._engine._prepare_trampolines([d.ty._ft for d in defs
-                                         if isinstance(d, _HostDef) and st not in d.per_store])
-        items = []
-        for imp in module._info.imports:
-            item = self._defs.get((imp.module, imp.name))
-            if item is None:
-                raise WasmtimeError(f"unknown import: `{imp.module}::{imp.name}` has not been defined")
-            items.append(self._resolve(st, item))
-        return Instance(st, module, items)
+        return _instantiate(self._defs, st, managed_arg(module, Module, 3))
 
     def instantiate_pre(self, module: Module) -> InstancePre:
         """Check now that every import of ``module`` is defined; the returned
@@ -181,38 +246,34 @@ class Linker(Managed):
         ...") for an undefined import and ``TypeError`` for a non-Module."""
         if not isinstance(module, Module):
             raise TypeError("expected a `Module`")
-        for imp in module._info.imports:
+        self._live()
+        for imp in module._live()._info.imports:
             if (imp.module, imp.name) not in self._defs:
                 raise WasmtimeError(f"unknown import: `{imp.module}::{imp.name}` "
                                     "has not been defined")
-        return InstancePre(self, module, dict(self._defs))
+        return InstancePre._make(module, dict(self._defs))
 
     def get(self, store: Store, module: str, name: str) -> Any:
         """The item defined as ``module::name``; raises :class:`WasmtimeError` when none."""
+        str_arg(module)
+        str_arg(name)
+        self._live()
         st = store_of(store)
         item = self._defs.get((module, name))
         if item is None:
             raise WasmtimeError("item not defined in linker")
-        return self._resolve(st, item)
-
-    def close(self) -> None:
-        """Drop every definition (wasmtime-py's ``Managed.close``)."""
-        self._defs.clear()
-
-    def __enter__(self) -> Linker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return _resolve(st, item)
 
     def get_default(self, store: Store, name: str) -> Func:
         """The default export of module ``name``: its ``""`` function, else ``_start``,
         else a function that does nothing (Wasmtime's ``Linker::get_default``)."""
+        str_arg(name)
+        self._live()
         st = store_of(store)
         for export in ("", "_start"):
             item = self._defs.get((name, export))
             if item is not None:
-                f = self._resolve(st, item)
+                f = _resolve(st, item)
                 if not isinstance(f, Func):
                     raise WasmtimeError(f"default export in '{name}' is not a function")
                 return f
@@ -224,23 +285,27 @@ class InstancePre(Managed):
     ``InstancePre``, made by :meth:`Linker.instantiate_pre`).
 
     It keeps the linker's definitions as they were at ``instantiate_pre`` time; later
-    changes to the linker do not affect it."""
+    changes to the linker do not affect it.  Once closed, :meth:`instantiate` and
+    :attr:`module` raise :class:`ValueError` ("already closed")."""
 
-    def __init__(self, linker: Linker, module: Module, defs: dict[tuple[str, str], Any]):
-        self._linker = Linker(linker.engine)
-        self._linker._defs = defs
-        self._module = module
+    @classmethod
+    def _make(cls, module: Module, defs: dict[tuple[str, str], Any]) -> InstancePre:
+        pre = cls.__new__(cls)
+        pre._defs = defs
+        pre._module = module
+        return pre
 
     @property
     def module(self) -> Module:
         """The :class:`Module` this was made from."""
-        return self._module
+        return self._live()._module
 
     def instantiate(self, store: Store) -> Instance:
         """Instantiate the module in ``store``.  Raises :class:`WasmtimeError` (an import
         of the wrong type, a definition from another store) or a :class:`Trap` from the
         start function."""
-        return self._linker.instantiate(store, self._module)
+        self._live()
+        return _instantiate(self._defs, store_of(store), self._module)
 
 
 def _default_value(ty: ValType) -> Val:
@@ -252,3 +317,45 @@ def _default_value(ty: ValType) -> Val:
         return zero(0)
     return Val.f32(0.0) if ty == ValType.f32() else Val.f64(0.0)
 
+
+def _default_func(ty: FuncType) -> Callable[..., Any]:
+    """A host function body that ignores its arguments and returns the default value of
+    each result of ``ty``."""
+    defaults = [_default_value(t) for t in ty.results]
+
+    def default(*_args: Any) -> Any:
+        if not defaults:
+            return None
+        return defaults[0] if len(defaults) == 1 else list(defaults)
+
+    return default
+
+
+def _default_extern(st: Store, info: em.ModuleInfo, imp: em.Import) -> Any:
+    """A new item of ``st`` matching import ``imp`` and holding default values
+    (Wasmtime's ``ExternType::default_value``); raises :class:`WasmtimeError` when the
+    store's limits refuse a memory or table."""
+    if imp.kind == em.EXTERN_FUNC:
+        ft = FuncType._from(info.types[imp.desc])
+        return Func(st, ft, _default_func(ft))
+    if imp.kind == em.EXTERN_GLOBAL:
+        gt = GlobalType._from(imp.desc)
+        return Global(st, gt, _default_value(gt.content))
+    if imp.kind == em.EXTERN_MEMORY:
+        return Memory(st, MemoryType._from(imp.desc))
+    tt = TableType._from(imp.desc)
+    return Table(st, tt, None)
+
+
+def _extern_type_debug(imp: em.Import) -> str:
+    """Wasmtime's ``{:?}`` of a memory or table import's ``ExternType``, as its
+    ``define_unknown_imports_as_default_values`` error shows it."""
+    lim = imp.desc.limits
+    limits = (f"limits: Limits {{ min: {lim.min}, max: "
+              f"{'None' if lim.max is None else f'Some({lim.max})'} }}")
+    if imp.kind == em.EXTERN_MEMORY:
+        return (f"Memory(MemoryType {{ ty: Memory {{ idx_type: I32, {limits}, shared: false, "
+                "page_size_log2: 16 } })")
+    heap = "Func" if imp.desc.elem == em.FUNCREF else "Extern"
+    return (f"Table(TableType {{ element: (ref null {heap.lower()}), ty: Table {{ idx_type: I32, "
+            f"{limits}, ref_type: WasmRefType {{ nullable: true, heap_type: {heap} }} }} }})")

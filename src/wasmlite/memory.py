@@ -10,7 +10,7 @@ from typing import Any
 from .environ.module import PAGE_SIZE
 from .environ.module import Limits as _Limits
 from .environ.module import MemoryType as _MemoryType
-from .errors import WasmtimeError
+from .errors import WasmtimeError, c_int_arg, managed_arg
 from .runtime.memory import LinearMemory
 from .store import Store, check_store, store_of
 from .types import MemoryType
@@ -19,15 +19,18 @@ from .types import MemoryType
 class Memory:
     """A linear memory in a store.  ``Memory(store, ty)`` creates one of
     :class:`MemoryType` ``ty`` (raises :class:`WasmtimeError` when it cannot be
-    allocated or exceeds the store's ``set_limits``)."""
+    allocated or exceeds the store's ``set_limits``).
+
+    Every method takes the store first: anything but a Store or Caller raises
+    :class:`AttributeError`, a closed store :class:`ValueError`, another store
+    :class:`WasmtimeError` ("object used with the wrong store"; wasmtime-py 50 aborts the
+    process there)."""
 
     __slots__ = ("_store_id", "_mem", "__weakref__")
 
     def __init__(self, store: Store, ty: MemoryType):
         st = store_of(store)
-        if not isinstance(ty, MemoryType):
-            raise TypeError("expected a MemoryType")
-        lim = ty._mt.limits
+        lim = managed_arg(ty, MemoryType, 2)._mt.limits
         try:
             mem = st._rt.new_memory(lim.min, lim.max)  # subject to Store.set_limits
         except MemoryError as e:
@@ -60,13 +63,14 @@ class Memory:
         """Grow by ``delta`` pages; returns the old size in pages.
 
         Raises :class:`WasmtimeError` for a negative ``delta`` or when the memory cannot
-        grow (beyond its maximum or out of host memory).
+        grow (beyond its maximum or out of host memory); as wasmtime-py,
+        :class:`TypeError` for a ``delta`` that does not compare with ``0`` and
+        ``ctypes.ArgumentError`` for one that is not an ``int``.
         """
-        m = self._m(store)
-        if not isinstance(delta, int):
-            raise TypeError("expected an integer")
         if delta < 0:
             raise WasmtimeError("cannot grow by negative amount")
+        m = self._m(store)
+        c_int_arg(delta, 3)
         old = m.grow(delta)
         if old < 0:
             raise WasmtimeError(f"failed to grow memory by `{delta}`")

@@ -18,7 +18,7 @@ from typing import Any
 
 from .engine import Engine
 from .environ.module import ModuleInfo
-from .errors import DecodeError, WasmtimeError
+from .errors import DecodeError, WasmtimeError, managed_arg
 from .managed import Managed
 from .types import ExportType, ImportType, _wrap_desc
 
@@ -72,6 +72,10 @@ class Module(Managed):
     With ``Config.cache`` set, the compiled code is looked up in (and stored into) the
     compile cache (:class:`wasmlite.cache.ModuleCache`); a hit runs neither the
     validator nor LLVM.
+
+    A closed engine raises :class:`ValueError`; after :meth:`close` the module's
+    properties and methods, and instantiating it, raise :class:`ValueError` ("already
+    closed"), as in wasmtime-py.
     """
 
     def __init__(self, engine: Engine, wasm: bytes | bytearray | str):
@@ -81,6 +85,7 @@ class Module(Managed):
         from .compiler import compile_module
 
         data = _wasm_bytes(wasm)
+        engine._live()
         mc = ca.engine_cache(engine)
         settings = ca.compile_settings(engine)
         key = None
@@ -156,10 +161,9 @@ class Module(Managed):
         ``wasm`` must be ``bytes`` or ``bytearray`` (else :class:`TypeError`) in the
         binary format (the text format fails with "magic header not detected"); errors
         as for the constructor."""
-        if not isinstance(engine, Engine):
-            raise TypeError("expected an Engine")
         if not isinstance(wasm, (bytes, bytearray)):
             raise TypeError("expected wasm bytes")
+        managed_arg(engine, Engine, 1)
         _decode_and_validate(bytes(wasm), _features(engine))
 
     @classmethod
@@ -173,10 +177,9 @@ class Module(Managed):
         :class:`WasmtimeError` says why.  :class:`TypeError` unless ``bytes`` or
         ``bytearray``.  Only load artifacts you trust: the machine code is run as is.
         """
-        if not isinstance(engine, Engine):
-            raise TypeError("expected an Engine")
         if not isinstance(encoded, (bytes, bytearray, memoryview)):
             raise TypeError("expected bytes")
+        managed_arg(engine, Engine, 1)
         self = cls.__new__(cls)
         self._load(engine, encoded)
         return self
@@ -184,9 +187,12 @@ class Module(Managed):
     @classmethod
     def deserialize_file(cls, engine: Engine, path: str | os.PathLike) -> Module:
         """:meth:`deserialize` the contents of file ``path`` (wasmtime-py:
-        ``Module.deserialize_file``); :class:`WasmtimeError` when it cannot be read."""
-        if not isinstance(engine, Engine):
-            raise TypeError("expected an Engine")
+        ``Module.deserialize_file``); :class:`WasmtimeError` when it cannot be read.
+        ``path`` is a ``str`` (or, a wasmlite extension, an ``os.PathLike``); anything
+        else raises :class:`AttributeError`, as in wasmtime-py."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise AttributeError(f"expected a str path, got {type(path).__name__!r}")
+        managed_arg(engine, Engine, 1)
         try:
             with open(path, "rb") as f:
                 data = f.read()
@@ -201,7 +207,7 @@ class Module(Managed):
         :mod:`wasmlite.cache` for the layout."""
         from . import cache as ca
 
-        code = self._compiled
+        code = self._live()._compiled
         objects = code.objects
         if objects is None:
             raise WasmtimeError("this module was compiled without keeping its object code")
@@ -212,24 +218,24 @@ class Module(Managed):
     @property
     def name(self) -> str | None:
         """The module name from the ``name`` section, if any."""
-        return self._info.names.module
+        return self._live()._info.names.module
 
     @property
     def imports(self) -> list[ImportType]:
         """The imports, in order."""
-        info = self._info
+        info = self._live()._info
         return [ImportType(i.module, i.name, _wrap_desc(info, i.kind, i.desc))
                 for i in info.imports]
 
     @property
     def exports(self) -> list[ExportType]:
         """The exports, in order."""
-        info = self._info
+        info = self._live()._info
         return [ExportType(e.name, _export_type(info, e.kind, e.index)) for e in info.exports]
 
     def custom_sections(self, name: str) -> list[bytes]:
         """The payloads of the custom sections called ``name``, in order."""
-        return [data for n, data in self._info.customs if n == name]
+        return [data for n, data in self._live()._info.customs if n == name]
 
     def __repr__(self) -> str:
         return f"<wasmlite.Module {self.name or ''}>"

@@ -2,8 +2,12 @@
 tables, globals, externref handles (wasmtime-py: ``wasmtime.Store``).
 
 Objects belong to the store that created them; passing one with another store raises
-:class:`WasmtimeError` ("object used with the wrong store").  Memory reservations are
-released when the Store is garbage collected.
+:class:`WasmtimeError` ("object used with the wrong store"; wasmtime-py 50 aborts the
+process there).  Where a store is expected, anything but a :class:`Store` or a
+:class:`~wasmlite.Caller` raises :class:`AttributeError`, a closed store or a Caller
+kept past its host call :class:`ValueError` ("already closed", "caller is no longer
+valid"), as in wasmtime-py (:func:`store_of`).  Memory reservations are released when
+the Store is garbage collected (``close()`` only invalidates the store).
 
 Threads: wasm runs with the GIL released, so stores on different Python threads run
 in parallel (host functions take the GIL back).  One store runs wasm on one thread at a
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .engine import Engine
 from .environ import vmoffsets as vo
 from .environ.module import ModuleInfo
-from .errors import Frame, Trap, TrapCode, WasmtimeError
+from .errors import Frame, Trap, TrapCode, WasmtimeError, c_int_arg, managed_arg
 from .managed import Managed
 from .runtime.store import StoreData
 
@@ -37,14 +41,19 @@ class Store(Managed):
     """A collection of instances and host objects.
 
     ``engine`` defaults to a new ``Engine()``; ``data`` is any user value, returned by
-    :meth:`data`.  Raises :class:`TypeError` when ``engine`` is not an :class:`Engine`.
+    :meth:`data`.  Raises :class:`TypeError` when ``engine`` is not an :class:`Engine`
+    and :class:`ValueError` when it is closed.  After :meth:`close`, using the store or
+    any object of it raises :class:`ValueError` ("already closed").
     """
+
+    _closed = False
 
     def __init__(self, engine: Engine | None = None, data: Any = None):
         if engine is None:
             engine = Engine()
         elif not isinstance(engine, Engine):
             raise TypeError("expected an Engine")
+        engine._live()
         self._engine = engine
         self._data = data
         self._id = next(_ids)
@@ -66,9 +75,16 @@ class Store(Managed):
     def engine(self) -> Engine:
         return self._engine
 
+    def close(self) -> None:
+        """Close the store (wasmtime-py: ``Managed.close``): using it, or any object of
+        it, raises :class:`ValueError` ("already closed") from now on.  Its memories
+        and code are released when the last reference to them goes."""
+        self._closed = True
+        self._id = -1  # objects of this store no longer match it
+
     def data(self) -> Any:
         """The user data given to the constructor."""
-        return self._data
+        return self._live()._data
 
     # -- WASI -------------------------------------------------------------------------
     def set_wasi(self, wasi: WasiConfig) -> None:
@@ -76,9 +92,8 @@ class Store(Managed):
         available as :attr:`wasi_ctx` to the functions ``Linker.define_wasi`` adds."""
         from .wasi import WasiConfig, WasiCtx
 
-        if not isinstance(wasi, WasiConfig):
-            raise TypeError("expected a WasiConfig")
-        self._wasi_ctx = WasiCtx(wasi)
+        self._live()
+        self._wasi_ctx = WasiCtx(managed_arg(wasi, WasiConfig, 2))
 
     @property
     def wasi_ctx(self) -> Any:
@@ -94,7 +109,7 @@ class Store(Managed):
         holds it, or while wasm runs on this store (so a call from a host function
         that wasm called does nothing).  The store also collects by itself when the
         number of live externrefs doubles."""
-        self._rt.gc()
+        self._live()._rt.gc()
 
     # -- fuel ---------------------------------------------------------------------
     def set_fuel(self, fuel: int) -> None:
@@ -108,10 +123,11 @@ class Store(Managed):
         ``TrapCode.OUT_OF_FUEL`` ("all fuel consumed by WebAssembly") when the fuel is
         used up.  A store starts with 0.  Raises :class:`WasmtimeError` ("fuel is not
         configured in this store") unless the engine's config has ``consume_fuel`` and
-        :class:`TypeError` for a non-integer; like wasmtime-py (a C ``uint64_t``) it
-        takes ``fuel`` modulo ``2**64``, so ``-1`` is the most fuel there is."""
-        if not isinstance(fuel, int):
-            raise TypeError("expected an integer")
+        ``ctypes.ArgumentError`` (:class:`~wasmlite.errors.ArgumentError`) for a
+        non-integer, as wasmtime-py; like wasmtime-py (a C ``uint64_t``) it takes
+        ``fuel`` modulo ``2**64``, so ``-1`` is the most fuel there is."""
+        self._live()
+        c_int_arg(fuel, 2)
         if not self._engine._consume_fuel:
             raise WasmtimeError("fuel is not configured in this store")
         self._rt.set_fuel(fuel & _M64)
@@ -120,7 +136,7 @@ class Store(Managed):
         """The fuel left (wasmtime-py: ``Store.get_fuel``); raises
         :class:`WasmtimeError` ("fuel is not configured in this store") unless the
         engine's config has ``consume_fuel``."""
-        if not self._engine._consume_fuel:
+        if not self._live()._engine._consume_fuel:
             raise WasmtimeError("fuel is not configured in this store")
         return self._rt.get_fuel()
 
@@ -133,11 +149,11 @@ class Store(Managed):
         entries and loop headers), trapping with ``TrapCode.INTERRUPT`` ("wasm trap:
         interrupt") once ``Engine.increment_epoch`` has reached the deadline.  A new
         store's deadline is 0, so such code traps at once until one is set, as in
-        Wasmtime.  Raises :class:`TypeError` for a non-integer; ``ticks_after_current``
-        is taken modulo ``2**64`` (a C ``uint64_t`` in wasmtime-py) and the deadline
-        saturates at ``2**64 - 1`` (never)."""
-        if not isinstance(ticks_after_current, int):
-            raise TypeError("expected an integer")
+        Wasmtime.  Raises ``ctypes.ArgumentError`` for a non-integer, as wasmtime-py;
+        ``ticks_after_current`` is taken modulo ``2**64`` (a C ``uint64_t`` in
+        wasmtime-py) and the deadline saturates at ``2**64 - 1`` (never)."""
+        self._live()
+        c_int_arg(ticks_after_current, 2)
         deadline = min(self._engine._current_epoch + (ticks_after_current & _M64), _M64)
         self._rt.ctx[vo.STORE_EPOCH_DEADLINE // 8] = deadline
 
@@ -153,10 +169,11 @@ class Store(Managed):
         ``memories``: how many instances, and memories/tables defined by modules, the
         store may create ("resource limit exceeded: instance count too high at N").  A
         negative value means the default: unlimited sizes, 10000 of each count.  Each
-        call replaces all the limits, as in wasmtime-py."""
-        for v in (memory_size, table_elements, instances, tables, memories):
-            if not isinstance(v, int):
-                raise TypeError("expected an integer")
+        call replaces all the limits, as in wasmtime-py.  ``ctypes.ArgumentError`` for a
+        non-integer, as wasmtime-py."""
+        self._live()
+        for pos, v in enumerate((memory_size, table_elements, instances, tables, memories), 2):
+            c_int_arg(v, pos)
         from .runtime.store import DEFAULT_COUNT_LIMIT, StoreLimits
 
         def count(v: int) -> int:
@@ -251,18 +268,55 @@ def effective_max_stack(requested: int) -> int:
     return max(64 << 10, min(requested, size - (256 << 10)))
 
 
+class _DeadCaller:
+    """What a :class:`~wasmlite.Caller` stands for once its host call returned."""
+
+    _closed = True
+    _id = -1
+
+
+DEAD_CALLER = _DeadCaller()
+
+
+def not_a_store(store: Any) -> AttributeError:
+    # wasmtime-py: "'int' object has no attribute '_context'"
+    return AttributeError(f"expected a Store or Caller, got {type(store).__name__!r} "
+                          "(it has no store context)")
+
+
+def _closed_error(st: Any) -> ValueError:
+    if st is DEAD_CALLER:
+        return ValueError("caller is no longer valid")
+    return ValueError("already closed")
+
+
 def store_of(store: Any) -> Store:
-    """The :class:`Store` behind a store or a :class:`~wasmlite.Caller`; anything else
-    raises :class:`TypeError` ("expected a Store")."""
+    """The :class:`Store` behind a store or a :class:`~wasmlite.Caller` (wasmtime-py's
+    ``store._context()``).  Raises :class:`AttributeError` for anything else,
+    :class:`ValueError` for a closed store ("already closed") or a Caller kept past its
+    host call ("caller is no longer valid")."""
     try:
-        return store._wl_store
+        st = store._wl_store
     except AttributeError:
-        raise TypeError("expected a Store") from None
+        raise not_a_store(store) from None
+    if st._closed:
+        raise _closed_error(st)
+    return st
 
 
 def check_store(obj_store_id: int, store: Any) -> Store:
-    """``store_of(store)``, raising :class:`WasmtimeError` unless it owns the object."""
+    """``store_of(store)``, raising :class:`WasmtimeError` ("object used with the wrong
+    store") unless it owns the object."""
     st = store_of(store)
     if st._id != obj_store_id:
         raise WasmtimeError("object used with the wrong store")
     return st
+
+
+def store_mismatch(store: Any) -> Exception:
+    """The error for ``store`` not being the store of an object, when a fast path found
+    that ``store._wl_store._id`` differs: closed, dead caller or another store."""
+    st = store._wl_store
+    if st._closed:
+        return _closed_error(st)
+    return WasmtimeError("object used with the wrong store")

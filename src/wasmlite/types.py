@@ -3,13 +3,15 @@
 :class:`TableType`, :class:`MemoryType`, :class:`ImportType`, :class:`ExportType`.
 
 Each wraps the corresponding structure of :mod:`wasmlite.environ.module` (WebAssembly
-spec §2.3), which the rest of wasmlite uses.
+spec §2.3), which the rest of wasmlite uses.  Every one is a new object (``ValType.i32()
+is not ValType.i32()``), so that closing one (``Managed.close``: then its properties
+raise :class:`ValueError`, "already closed") closes no other, as in wasmtime-py.
 """
 
 from __future__ import annotations
 
 from .environ import module as em
-from .errors import WasmtimeError
+from .errors import WasmtimeError, c_int_arg
 from .managed import Managed
 
 _NAMES = em.VALTYPE_NAMES
@@ -17,23 +19,20 @@ _NAMES = em.VALTYPE_NAMES
 
 class ValType(Managed):
     """A value type (spec §2.3.4): ``i32``, ``i64``, ``f32``, ``f64``, ``v128``,
-    ``funcref`` or ``externref``.  Build with the class methods; compare with ``==``."""
+    ``funcref`` or ``externref``.  Build with the class methods; compare with ``==``
+    (comparing a closed one raises :class:`ValueError`)."""
 
-    __slots__ = ("_kind",)
-    _cache: dict[int, ValType] = {}
+    __slots__ = ("_kind", "_closed")
 
     def __init__(self) -> None:
         raise WasmtimeError("cannot construct directly")
 
     @classmethod
     def _of(cls, kind: int) -> ValType:
-        ty = cls._cache.get(kind)
-        if ty is None:
-            if kind not in _NAMES:
-                raise WasmtimeError(f"unknown value type {kind:#x}")
-            ty = object.__new__(cls)
-            ty._kind = kind
-            cls._cache[kind] = ty
+        if kind not in _NAMES:
+            raise WasmtimeError(f"unknown value type {kind:#x}")
+        ty = object.__new__(cls)
+        ty._kind = kind
         return ty
 
     @classmethod
@@ -65,25 +64,36 @@ class ValType(Managed):
         return cls._of(em.EXTERNREF)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ValType) and other._kind == self._kind
+        if not isinstance(other, ValType):
+            return False
+        return other._live()._kind == self._live()._kind
 
     def __hash__(self) -> int:
         return hash(self._kind)
 
     def __str__(self) -> str:
-        return _NAMES[self._kind]
+        return _NAMES[self._live()._kind]
 
     def __repr__(self) -> str:
         return str(self)
 
 
-def _kinds(types: object, what: str) -> tuple[int, ...]:
+def _kinds(types: object) -> list[ValType]:
     out = []
     for t in types:  # type: ignore[attr-defined]
         if not isinstance(t, ValType):
             raise TypeError("expected ValType")
-        out.append(t._kind)
-    return tuple(out)
+        out.append(t)
+    return out
+
+
+def _valtype_kind(valtype: object) -> int:
+    """The kind of a :class:`ValType` argument: :class:`TypeError` ("expected valtype")
+    for anything else, :class:`ValueError` for a closed one (wasmtime-py's
+    ``take_owned_valtype``)."""
+    if not isinstance(valtype, ValType):
+        raise TypeError("expected valtype")
+    return valtype._live()._kind
 
 
 def format_functype(ft: em.FuncType) -> str:
@@ -98,12 +108,15 @@ def format_functype(ft: em.FuncType) -> str:
 
 class FuncType(Managed):
     """A function type (spec §2.3.5): ``FuncType(params, results)`` with lists of
-    :class:`ValType`.  Raises :class:`TypeError` for anything else."""
+    :class:`ValType`.  Raises :class:`TypeError` for anything else and
+    :class:`ValueError` for a closed ValType."""
 
-    __slots__ = ("_ft",)
+    __slots__ = ("_ft", "_closed")
 
     def __init__(self, params: list[ValType], results: list[ValType]):
-        self._ft = em.FuncType(_kinds(params, "params"), _kinds(results, "results"))
+        ps, rs = _kinds(params), _kinds(results)
+        self._ft = em.FuncType(tuple(t._live()._kind for t in ps),
+                               tuple(t._live()._kind for t in rs))
 
     @classmethod
     def _from(cls, ft: em.FuncType) -> FuncType:
@@ -113,11 +126,11 @@ class FuncType(Managed):
 
     @property
     def params(self) -> list[ValType]:
-        return [ValType._of(k) for k in self._ft.params]
+        return [ValType._of(k) for k in self._live()._ft.params]
 
     @property
     def results(self) -> list[ValType]:
-        return [ValType._of(k) for k in self._ft.results]
+        return [ValType._of(k) for k in self._live()._ft.results]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FuncType) and other._ft == self._ft
@@ -134,12 +147,11 @@ class FuncType(Managed):
 class GlobalType(Managed):
     """A global type (spec §2.3.10): content :class:`ValType` and mutability."""
 
-    __slots__ = ("_gt",)
+    __slots__ = ("_gt", "_closed")
 
     def __init__(self, valtype: ValType, mutable: bool):
-        if not isinstance(valtype, ValType):
-            raise TypeError("expected valtype")
-        self._gt = em.GlobalType(valtype._kind, bool(mutable))
+        mutable = bool(mutable)  # any value, for its truth (wasmtime-py)
+        self._gt = em.GlobalType(_valtype_kind(valtype), mutable)
 
     @classmethod
     def _from(cls, gt: em.GlobalType) -> GlobalType:
@@ -149,11 +161,11 @@ class GlobalType(Managed):
 
     @property
     def content(self) -> ValType:
-        return ValType._of(self._gt.valtype)
+        return ValType._of(self._live()._gt.valtype)
 
     @property
     def mutable(self) -> bool:
-        return self._gt.mutable
+        return self._live()._gt.mutable
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GlobalType) and other._gt == self._gt
@@ -202,11 +214,12 @@ def _check_limits(limits: object, bound: int, what: str) -> None:
 class TableType(Managed):
     """A table type (spec §2.3.9): element reftype and :class:`Limits` in elements."""
 
-    __slots__ = ("_tt",)
+    __slots__ = ("_tt", "_closed")
 
     def __init__(self, valtype: ValType, limits: Limits):
-        if not isinstance(valtype, ValType):
-            raise TypeError("expected valtype")
+        if not isinstance(limits, Limits):
+            raise TypeError("expected Limits")
+        _valtype_kind(valtype)
         _check_limits(limits, 0xFFFFFFFF, "table")
         if valtype._kind not in em.REF_TYPES:
             raise WasmtimeError("table element type must be a reference type")
@@ -220,11 +233,12 @@ class TableType(Managed):
 
     @property
     def element(self) -> ValType:
-        return ValType._of(self._tt.elem)
+        return ValType._of(self._live()._tt.elem)
 
     @property
     def limits(self) -> Limits:
-        return Limits(self._tt.limits.min, self._tt.limits.max)
+        lim = self._live()._tt.limits
+        return Limits(lim.min, lim.max)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TableType) and other._tt == self._tt
@@ -244,23 +258,29 @@ class MemoryType(Managed):
     ("maximum page size cannot be smaller than the minimum page size", "minimum size is
     too large for this memory type's index type", ...), non-``Limits`` :class:`TypeError`.
     ``is_64``, ``shared`` and ``page_size_log2 != 16`` (memory64, threads, custom page
-    sizes) are not supported: they raise :class:`WasmtimeError`.
+    sizes) are not supported: they raise :class:`WasmtimeError`.  Limits that are not
+    ints raise what wasmtime-py raises (:class:`TypeError` when they do not compare
+    with ints, else ``ctypes.ArgumentError``).
     """
 
-    __slots__ = ("_mt",)
+    __slots__ = ("_mt", "_closed")
 
     def __init__(self, limits: Limits, is_64: bool = False, shared: bool = False,
                  page_size_log2: int = 16):
         if not isinstance(limits, Limits):
             raise TypeError("expected Limits")
-        if not isinstance(limits.min, int) or (limits.max is not None
-                                               and not isinstance(limits.max, int)):
-            raise TypeError("limits must be integers")
-        # wasmtime-py's checks and wasmtime's messages, in their order
-        if limits.min >= 1 << 32:
+        # wasmtime-py's checks, in its order: the bounds (TypeError when they do not
+        # compare with ints), then ctypes' conversions (ctypes.ArgumentError for
+        # non-ints), then Wasmtime's own checks
+        bound = 1 << 64 if is_64 else 1 << 32
+        if limits.min >= bound:
             raise WasmtimeError("minimum size too large")
-        if limits.max and limits.max >= 1 << 32:
+        if limits.max and limits.max >= bound:
             raise WasmtimeError("maximum size too large")
+        c_int_arg(limits.min, 1)
+        if limits.max:
+            c_int_arg(limits.max, 3)
+        c_int_arg(page_size_log2, 6)
         if is_64 or shared or page_size_log2 != 16:
             raise WasmtimeError("memory64, shared memories and custom page sizes are not "
                                 "supported by wasmlite")
@@ -282,22 +302,27 @@ class MemoryType(Managed):
 
     @property
     def limits(self) -> Limits:
-        return Limits(self._mt.limits.min, self._mt.limits.max)
+        lim = self._live()._mt.limits
+        return Limits(lim.min, lim.max)
 
     @property
     def is_64(self) -> bool:
+        self._live()
         return False
 
     @property
     def is_shared(self) -> bool:
+        self._live()
         return False
 
     @property
     def page_size(self) -> int:
+        self._live()
         return em.PAGE_SIZE
 
     @property
     def page_size_log2(self) -> int:
+        self._live()
         return 16
 
     def __eq__(self, other: object) -> bool:
@@ -334,15 +359,15 @@ class ImportType(Managed):
 
     @property
     def module(self) -> str:
-        return self._module
+        return self._live()._module
 
     @property
     def name(self) -> str | None:
-        return self._name
+        return self._live()._name
 
     @property
     def type(self) -> AsExternType:
-        return self._type
+        return self._live()._type
 
     def __repr__(self) -> str:
         return f"ImportType({self._module!r}, {self._name!r}, {self._type!r})"
@@ -357,11 +382,11 @@ class ExportType(Managed):
 
     @property
     def name(self) -> str:
-        return self._name
+        return self._live()._name
 
     @property
     def type(self) -> AsExternType:
-        return self._type
+        return self._live()._type
 
     def __repr__(self) -> str:
         return f"ExportType({self._name!r}, {self._type!r})"

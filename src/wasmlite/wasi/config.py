@@ -47,8 +47,19 @@ class FilePerms(enum.IntFlag):
 
 
 def _fspath_str(path: PathLike) -> str:
+    if not isinstance(path, (str, bytes)) and not hasattr(path, "__fspath__"):
+        # wasmtime-py calls ``path.__fspath__()``
+        raise AttributeError(f"expected a path, got {type(path).__name__!r}")
     p = os.fspath(path)
     return os.fsdecode(p) if isinstance(p, bytes) else p
+
+
+def _str_arg(value: Any) -> str:
+    """``value`` where wasmtime-py calls ``value.encode()``: a ``str``, else
+    :class:`AttributeError`."""
+    if not isinstance(value, str):
+        raise AttributeError(f"expected a str, got {type(value).__name__!r}")
+    return value
 
 
 @dataclass
@@ -80,6 +91,11 @@ class WasiConfig(Managed):
 
     Defaults, as Wasmtime: no arguments, no environment, an empty stdin, stdout and
     stderr discarded, no preopened directories.
+
+    Bad arguments raise wasmtime-py's exceptions: a string that is not a ``str``
+    :class:`AttributeError`, a path that is not a ``str``, ``bytes`` or ``os.PathLike``
+    :class:`AttributeError`; once closed, every setting raises :class:`ValueError`
+    ("already closed").
     """
 
     def __init__(self) -> None:
@@ -96,17 +112,14 @@ class WasiConfig(Managed):
 
     @argv.setter
     def argv(self, argv: Iterable[str]) -> None:
-        args = list(argv)
-        for a in args:
-            if not isinstance(a, str):
-                raise TypeError("argv entries must be str")
-        self._argv = args
+        args = [_str_arg(a) for a in argv]
+        self._live()._argv = args
 
     def inherit_argv(self) -> None:
         """Give the guest this process's command line, as Wasmtime does: the arguments
         the interpreter was started with (``sys.orig_argv``, e.g. ``["python",
         "app.py", "x"]``), not the script's ``sys.argv``."""
-        self._argv = list(getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv])
+        self._live()._argv = list(getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv])
 
     @property
     def env(self) -> list[tuple[str, str]]:
@@ -115,17 +128,16 @@ class WasiConfig(Managed):
 
     @env.setter
     def env(self, pairs: Iterable[Iterable[str]]) -> None:
-        out = []
-        for pair in pairs:
-            name, value = pair
-            if not isinstance(name, str) or not isinstance(value, str):
-                raise TypeError("environment names and values must be str")
-            out.append((name, value))
-        self._env = out
+        out = [(name, value) for name, value in pairs]
+        for name, _ in out:  # wasmtime-py encodes the names, then the values
+            _str_arg(name)
+        for _, value in out:
+            _str_arg(value)
+        self._live()._env = out
 
     def inherit_env(self) -> None:
         """Give the guest every variable of this process's environment."""
-        self._env = list(os.environ.items())
+        self._live()._env = list(os.environ.items())
 
     # -- stdio --------------------------------------------------------------------
     @property
@@ -136,6 +148,7 @@ class WasiConfig(Managed):
     def stdin_file(self, path: PathLike) -> None:
         """Read stdin from the file at ``path``; it must exist (else :class:`WasmtimeError`)."""
         p = _fspath_str(path)
+        self._live()
         if not os.path.exists(p):
             raise WasmtimeError("failed to set stdin file")
         self._stdio[0] = StdioSpec("file", p)
@@ -147,11 +160,11 @@ class WasiConfig(Managed):
     @stdin_bytes.setter
     def stdin_bytes(self, data: bytes) -> None:
         """(wasmlite) Serve ``data`` as the guest's stdin."""
-        self._stdio[0] = StdioSpec("bytes", bytes(data))
+        self._live()._stdio[0] = StdioSpec("bytes", bytes(data))
 
     def inherit_stdin(self) -> None:
         """Use this process's stdin (file descriptor 0)."""
-        self._stdio[0] = StdioSpec("inherit", 0)
+        self._live()._stdio[0] = StdioSpec("inherit", 0)
 
     @property
     def stdout_file(self) -> None:
@@ -160,7 +173,8 @@ class WasiConfig(Managed):
     @stdout_file.setter
     def stdout_file(self, path: PathLike) -> None:
         """Write stdout to ``path``, created or truncated when the context is made."""
-        self._stdio[1] = StdioSpec("file", _fspath_str(path))
+        p = _fspath_str(path)
+        self._live()._stdio[1] = StdioSpec("file", p)
 
     @property
     def stdout_custom(self) -> None:
@@ -169,11 +183,11 @@ class WasiConfig(Managed):
     @stdout_custom.setter
     def stdout_custom(self, callback: Callable[[bytes], Any]) -> None:
         """Call ``callback(bytes)`` for each write to stdout."""
-        self._stdio[1] = StdioSpec("custom", callback)
+        self._live()._stdio[1] = StdioSpec("custom", callback)
 
     def inherit_stdout(self) -> None:
         """Use this process's stdout (file descriptor 1)."""
-        self._stdio[1] = StdioSpec("inherit", 1)
+        self._live()._stdio[1] = StdioSpec("inherit", 1)
 
     @property
     def stderr_file(self) -> None:
@@ -182,7 +196,8 @@ class WasiConfig(Managed):
     @stderr_file.setter
     def stderr_file(self, path: PathLike) -> None:
         """Write stderr to ``path``, created or truncated when the context is made."""
-        self._stdio[2] = StdioSpec("file", _fspath_str(path))
+        p = _fspath_str(path)
+        self._live()._stdio[2] = StdioSpec("file", p)
 
     @property
     def stderr_custom(self) -> None:
@@ -191,11 +206,11 @@ class WasiConfig(Managed):
     @stderr_custom.setter
     def stderr_custom(self, callback: Callable[[bytes], Any]) -> None:
         """Call ``callback(bytes)`` for each write to stderr."""
-        self._stdio[2] = StdioSpec("custom", callback)
+        self._live()._stdio[2] = StdioSpec("custom", callback)
 
     def inherit_stderr(self) -> None:
         """Use this process's stderr (file descriptor 2)."""
-        self._stdio[2] = StdioSpec("inherit", 2)
+        self._live()._stdio[2] = StdioSpec("inherit", 2)
 
     def set_stdio_stream(self, fd: int, stream: BinaryIO) -> None:
         """(wasmlite) Connect guest fd ``fd`` (0, 1 or 2) to a binary Python file object.
@@ -205,7 +220,7 @@ class WasiConfig(Managed):
         """
         if fd not in (0, 1, 2):
             raise WasmtimeError("stdio fd must be 0, 1 or 2")
-        self._stdio[fd] = StdioSpec("stream", stream)
+        self._live()._stdio[fd] = StdioSpec("stream", stream)
 
     # -- preopens -----------------------------------------------------------------
     def preopen_dir(self, path: PathLike, guest_path: str,
@@ -217,9 +232,15 @@ class WasiConfig(Managed):
         ``dir_perms``/``file_perms`` restrict what may be done (older wasmtime-py);
         ``fs_mutable=False`` (newer wasmtime-py, also accepted as a ``bool`` third
         argument) makes both read-only.
-        Raises :class:`WasmtimeError` when ``path`` is not a directory.
+        Raises :class:`WasmtimeError` when ``path`` is not a directory and, as
+        wasmtime-py, :class:`AttributeError` when ``path`` is not a ``str`` (or an
+        ``os.PathLike``, a wasmlite extension) or ``guest_path`` not a ``str``.
         """
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+            raise AttributeError(f"expected a str path, got {type(path).__name__!r}")
+        _str_arg(guest_path)
         host = _fspath_str(path)
+        self._live()
         if not os.path.isdir(host):
             raise WasmtimeError("failed to add preopen dir")
         if isinstance(dir_perms, bool):

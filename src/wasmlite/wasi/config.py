@@ -257,8 +257,9 @@ class WasiConfig(Managed):
     def stdout_custom(self, callback: Callable[[bytes], Any]) -> None:
         """Call ``callback(bytes)`` for each write to stdout, in pieces of at most
         4096 bytes (as Wasmtime).  It returns ``None`` or the number of bytes taken;
-        anything else, or an exception, fails the write with ``EIO`` and, as in
-        Wasmtime, every later write to that stream too (without calling it)."""
+        anything else fails the write (a negative number is taken as an errno,
+        others and exceptions give ``EIO``) and, as in Wasmtime, every later write to
+        that stream too, with ``EIO`` and without calling it."""
         self._live()
         self._set_stdio(1, StdioSpec("custom", callback))
 

@@ -10,6 +10,11 @@ functions are plugged in through a small adapter that gives them what wasmlite's
   (path operations with awkward paths: ``..``, absolute, symlinks in and out of the
   sandbox, loops, trailing slashes) can be made against Wasmtime's own WASI and against
   wasmlite's, and the errnos, results and resulting directory trees compared.
+
+Running wasmlite's WASI inside wasmtime-py's engine keeps the compiler out of the
+picture.  The full side-by-side comparison -- both runtimes end to end, every call of
+preview 1, guest memory byte for byte, random call sequences -- is
+``tests/test_wasi_diff.py``.
 """
 
 from __future__ import annotations

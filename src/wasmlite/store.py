@@ -89,11 +89,18 @@ class Store(Managed):
     # -- WASI -------------------------------------------------------------------------
     def set_wasi(self, wasi: WasiConfig) -> None:
         """Configure WASI for this store: the context is ``wasmlite.wasi.WasiCtx(wasi)``,
-        available as :attr:`wasi_ctx` to the functions ``Linker.define_wasi`` adds."""
+        available as :attr:`wasi_ctx` to the functions ``Linker.define_wasi`` adds.
+
+        As in wasmtime-py, the configuration is consumed: using it afterwards (even for
+        another ``set_wasi``) raises ``ValueError("already closed")``."""
         from .wasi import WasiConfig, WasiCtx
 
         self._live()
-        self._wasi_ctx = WasiCtx(managed_arg(wasi, WasiConfig, 2))
+        ctx = WasiCtx(managed_arg(wasi, WasiConfig, 2))
+        wasi._consume()
+        if self._wasi_ctx is not None:
+            self._wasi_ctx.close()
+        self._wasi_ctx = ctx
 
     @property
     def wasi_ctx(self) -> Any:

@@ -87,22 +87,27 @@ ETXTBSY = 74
 EXDEV = 75
 ENOTCAPABLE = 76
 
-_NAMES = {k: v for k, v in globals().items() if k.startswith("E") and isinstance(v, int)}
-
-#: host ``errno`` value -> WASI errno (by name; host names missing on a platform are skipped).
+#: host ``errno`` -> WASI errno, as Wasmtime maps them (``wasmtime_wasi::filesystem``'s
+#: ``from_raw_os_error``): only these host codes keep their meaning.
 HOST_ERRNO: dict[int, int] = {}
-for _name, _value in _NAMES.items():
+for _name in ("EPIPE", "EPERM", "ENOENT", "ENOMEM", "EIO", "EBADF", "EBUSY", "EACCES",
+              "ENOTDIR", "EISDIR", "EINVAL", "EEXIST", "EFBIG", "ENOSPC", "ESPIPE", "EMLINK",
+              "ENAMETOOLONG", "ENOTEMPTY", "ELOOP", "EOVERFLOW", "EILSEQ", "ENOTSUP",
+              "EALREADY", "EINPROGRESS", "EINTR"):
     _h = getattr(_host, _name, None)
-    if isinstance(_h, int) and _name not in ("ESUCCESS", "ENOTCAPABLE"):
-        HOST_ERRNO.setdefault(_h, _value)
+    if isinstance(_h, int):
+        HOST_ERRNO.setdefault(_h, globals()[_name])
 if hasattr(_host, "EOPNOTSUPP"):
     HOST_ERRNO.setdefault(_host.EOPNOTSUPP, ENOTSUP)
-if hasattr(_host, "EWOULDBLOCK"):
-    HOST_ERRNO.setdefault(_host.EWOULDBLOCK, EAGAIN)
 
 
 def errno_from_oserror(exc: OSError) -> int:
-    """The WASI errno for a host ``OSError`` (``EIO`` when the host code is unknown)."""
+    """The WASI errno Wasmtime reports for a host ``OSError``.
+
+    The host codes of :data:`HOST_ERRNO` map to their WASI namesakes; any other code
+    becomes ``EIO`` (Wasmtime falls back on Rust's ``io::ErrorKind``, which gives
+    ``EIO`` for all of them: ``EROFS``, ``EXDEV``, ``EMFILE``, ``EAGAIN``, ...).
+    """
     return HOST_ERRNO.get(exc.errno or 0, EIO)
 
 

@@ -1,14 +1,16 @@
 """``WasiCtx``: the live state of a WASI preview 1 program.
 
-Holds the arguments, the environment and the descriptor table.  Guest descriptors 0-2
-are stdio, 3.. the preopened directories in the order they were configured, then files
-and directories the guest opens (lowest free number first, as Wasmtime).
+Holds the arguments, the environment and the descriptor table, as Wasmtime's
+preview 1 adapter (``wasmtime_wasi::p1``) does.  Guest descriptors 0-2 are stdin,
+stdout and stderr, 3.. the preopened directories in the order they were configured.
+A new descriptor takes the *highest* number freed so far (``fd_close``,
+``fd_renumber``), else one more than the highest number in use — Wasmtime keeps the
+freed numbers in an ordered set and pops its last element.  So after closing 7 then
+6 the next open gets 7, then 6, then the first never-used number.
 
-Path resolution (:meth:`WasiCtx.resolve`) is the sandbox: a guest path is walked one
-component at a time from its directory descriptor with ``*at`` system calls
-(``dir_fd=``), never handed to the host whole.  Absolute paths, ``..`` above the
-preopen root and symlinks whose target is absolute or leads out are refused with
-``EPERM``, as Wasmtime (cap-std) does; more than 40 symlinks give ``ELOOP``.
+Paths are resolved beneath a directory descriptor by :mod:`wasmlite.wasi.capfs`, the
+sandbox: as Wasmtime (cap-std), absolute paths, ``..`` above the preopen root and
+symlinks whose target is absolute or leads out are refused with ``EPERM``.
 """
 
 from __future__ import annotations
@@ -21,12 +23,8 @@ from typing import Any
 
 from ..errors import WasmtimeError
 from . import constants as C
-from .config import DirPerms, FilePerms, StdioSpec, WasiConfig
-
-#: Open flags for walking through intermediate directories.
-_O_WALK = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-#: Most symlinks followed while resolving one path (Linux's MAXSYMLINKS).
-MAX_SYMLINKS = 40
+from .capfs import Resolved, resolve
+from .config import StdioSpec, WasiConfig
 
 
 class WasiError(Exception):
@@ -38,7 +36,8 @@ class WasiError(Exception):
 
 
 def filetype_from_mode(mode: int) -> int:
-    """The WASI ``filetype`` of a host ``st_mode`` (FIFOs are ``unknown``, as Wasmtime)."""
+    """The WASI ``filetype`` of a host ``st_mode`` (FIFOs and sockets are ``unknown``
+    here; Wasmtime has no FIFO type and refuses sockets)."""
     if stat.S_ISREG(mode):
         return C.FILETYPE_REGULAR_FILE
     if stat.S_ISDIR(mode):
@@ -49,39 +48,57 @@ def filetype_from_mode(mode: int) -> int:
         return C.FILETYPE_CHARACTER_DEVICE
     if stat.S_ISBLK(mode):
         return C.FILETYPE_BLOCK_DEVICE
-    if stat.S_ISSOCK(mode):
-        return C.FILETYPE_SOCKET_STREAM
     return C.FILETYPE_UNKNOWN
+
+
+#: Kinds of descriptor, as Wasmtime's preview 1 adapter has them.
+STDIN, STDOUT, STDERR, DIRECTORY, FILE = "stdin", "stdout", "stderr", "dir", "file"
 
 
 @dataclass
 class FdEntry:
-    """One guest descriptor.
+    """One guest descriptor (Wasmtime's ``p1::Descriptor``).
 
-    ``host_fd`` is the host descriptor (``None`` for stdio served by Python objects, see
-    ``stream``); ``owned`` says whether closing the entry closes ``host_fd``.
-    ``preopen`` is the guest name of a preopened directory.  ``dir_perms``/``file_perms``
-    are inherited from the preopen the entry was reached through.
+    ``kind`` is ``"stdin"``, ``"stdout"``, ``"stderr"``, ``"dir"`` or ``"file"``; it
+    travels with the entry when ``fd_renumber`` moves it.  ``host_fd`` is the host
+    descriptor (``None`` for stdio served by Python objects, see ``stream`` /
+    ``stream_kind``); ``owned`` says whether closing the entry closes it.
+    ``preopen`` is the guest name of a preopened directory.  ``readable`` /
+    ``writable`` are the mode the host descriptor was opened with; ``dir_mutable`` /
+    ``file_mutable`` the permissions of the preopen the entry was reached through.
+    Files carry their own ``position`` (Wasmtime does not use the host offset),
+    ``append`` and ``nonblock`` flags.  ``isatty`` tells whether a stdio entry is a
+    terminal (filetype ``character_device``, else ``unknown``); ``broken`` that an
+    output callback failed (later writes fail with ``EIO``, as Wasmtime's stream).
     """
 
-    host_fd: int | None
-    filetype: int
-    rights_base: int
-    rights_inheriting: int
-    fdflags: int = 0
+    kind: str
+    host_fd: int | None = None
     owned: bool = True
     preopen: bytes | None = None
     stream: Any = None
     stream_kind: str = ""
-    dir_perms: DirPerms = DirPerms.READ_WRITE
-    file_perms: FilePerms = FilePerms.READ_WRITE
+    isatty: bool = False
     readable: bool = True
-    writable: bool = True
-    is_stdio: bool = False
+    writable: bool = False
+    dir_mutable: bool = True
+    file_mutable: bool = True
+    position: int = 0
+    append: bool = False
+    nonblock: bool = False
+    broken: bool = False
 
     @property
     def is_dir(self) -> bool:
-        return self.filetype == C.FILETYPE_DIRECTORY
+        return self.kind == DIRECTORY
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind == FILE
+
+    @property
+    def is_stdio(self) -> bool:
+        return self.kind in (STDIN, STDOUT, STDERR)
 
     def close(self) -> None:
         if self.host_fd is not None and self.owned:
@@ -92,102 +109,60 @@ class FdEntry:
         self.host_fd = None
 
 
-class Resolved:
-    """The result of resolving a guest path: the last component inside a host directory.
-
-    ``dir_fd`` is a host directory descriptor, ``name`` one component (``"."`` for the
-    directory itself; never contains ``/`` and is never ``..``), ``trailing_slash`` tells
-    that the guest path ended in ``/``.  Use it as a context manager so the descriptors
-    opened while walking are closed.
-    """
-
-    __slots__ = ("dir_fd", "name", "trailing_slash", "_owned")
-
-    def __init__(self, dir_fd: int, name: str, trailing_slash: bool, owned: bool):
-        self.dir_fd = dir_fd
-        self.name = name
-        self.trailing_slash = trailing_slash
-        self._owned = owned
-
-    @property
-    def host_name(self) -> str:
-        """``name`` with the guest's trailing slash kept (safe: the walk checked it)."""
-        return self.name + "/" if self.trailing_slash else self.name
-
-    def close(self) -> None:
-        if self._owned:
-            self._owned = False
-            os.close(self.dir_fd)
-
-    def __enter__(self) -> Resolved:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _split(path: str) -> tuple[list[str], bool]:
-    parts = [p for p in path.split("/") if p]
-    return parts, path.endswith("/")
+def _dup(fd: int) -> int:
+    return os.dup(fd)  # new descriptors are close-on-exec in Python
 
 
 class WasiCtx:
     """State of one WASI instance, built from a :class:`WasiConfig` (``Store.set_wasi``).
 
-    Raises :class:`WasmtimeError` when a configured file or directory cannot be opened.
+    The context duplicates the host descriptors the configuration opened, so the
+    configuration can be closed (``Store.set_wasi`` consumes it) or used again.
+    ``monotonic_origin`` is the host ``time.monotonic_ns()`` that the guest's monotonic
+    clock counts from (when the configuration was made, as Wasmtime).
     ``close()`` releases every host descriptor the context opened.
     """
 
     def __init__(self, config: WasiConfig | None = None):
         config = config or WasiConfig()
+        config._live()
         self.args: list[bytes] = [a.encode("utf-8") for a in config._argv]
         self.environ: list[bytes] = [f"{k}={v}".encode() for k, v in config._env]
+        self.monotonic_origin: int = config._monotonic_origin
         self.fds: dict[int, FdEntry] = {}
+        self.free: set[int] = set()
         self.exit_code: int | None = None
         try:
-            for fd, spec in enumerate(config._stdio):
-                self.fds[fd] = self._open_stdio(fd, spec)
-                self.fds[fd].is_stdio = True
+            for kind, spec in zip((STDIN, STDOUT, STDERR), config._stdio, strict=True):
+                self.insert(self._open_stdio(kind, spec))
             for pre in config._preopens:
-                try:
-                    host = os.open(pre.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-                except OSError as e:
-                    raise WasmtimeError(f"failed to open preopen directory {pre.path!r}: {e}") from None
-                self.fds[len(self.fds)] = FdEntry(
-                    host, C.FILETYPE_DIRECTORY, C.DIRECTORY_RIGHTS,
-                    C.DIRECTORY_RIGHTS | C.FILE_RIGHTS, preopen=pre.guest_path.encode("utf-8"),
-                    dir_perms=pre.dir_perms, file_perms=pre.file_perms)
+                self.insert(FdEntry(DIRECTORY, _dup(pre.fd), preopen=pre.guest_path.encode("utf-8"),
+                                    readable=True, writable=pre.dir_mutable,
+                                    dir_mutable=pre.dir_mutable, file_mutable=pre.file_mutable))
         except BaseException:
             self.close()
             raise
 
     # -- construction -----------------------------------------------------------------
     @staticmethod
-    def _open_stdio(fd: int, spec: StdioSpec) -> FdEntry:
-        rights = C.STDIN_RIGHTS if fd == 0 else C.STDOUT_RIGHTS
+    def _open_stdio(kind: str, spec: StdioSpec) -> FdEntry:
         if spec.kind == "inherit":
             try:
-                ft = filetype_from_mode(os.fstat(spec.value).st_mode)
+                tty = os.isatty(spec.value)
             except OSError:
-                ft = C.FILETYPE_UNKNOWN
-            return FdEntry(spec.value, ft, rights, rights, owned=False)
-        if spec.kind == "file":
+                tty = False
+            return FdEntry(kind, spec.value, owned=False, isatty=tty)
+        if spec.kind == "fd":
             try:
-                if fd == 0:
-                    host = os.open(spec.value, os.O_RDONLY | os.O_CLOEXEC)
-                else:
-                    host = os.open(spec.value, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
-                                   0o666)
+                host = _dup(spec.value)
             except OSError as e:
-                raise WasmtimeError(f"failed to open stdio file {spec.value!r}: {e}") from None
-            return FdEntry(host, C.FILETYPE_UNKNOWN, rights, rights)
+                raise WasmtimeError(f"failed to open stdio file: {e}") from None
+            return FdEntry(kind, host)
         if spec.kind == "bytes":
-            return FdEntry(None, C.FILETYPE_UNKNOWN, rights, rights, stream=[spec.value, 0],
-                           stream_kind="bytes")
+            return FdEntry(kind, stream=[spec.value, 0], stream_kind="bytes")
         if spec.kind in ("stream", "custom"):
-            return FdEntry(None, C.FILETYPE_UNKNOWN, rights, rights, stream=spec.value,
-                           stream_kind=spec.kind)
-        return FdEntry(None, C.FILETYPE_UNKNOWN, rights, rights, stream_kind="null")
+            return FdEntry(kind, stream=spec.value, stream_kind=spec.kind)
+        return FdEntry(kind, stream_kind="null")
 
     def close(self) -> None:
         """Close every host descriptor this context owns."""
@@ -210,104 +185,69 @@ class WasiCtx:
         return entry
 
     def get_dir(self, fd: int) -> FdEntry:
-        """The directory entry for ``fd``: ``EBADF`` if closed, ``ENOTDIR`` if not a directory."""
+        """The directory entry for ``fd``: ``EBADF`` when ``fd`` is closed or is not a
+        directory (Wasmtime's ``get_dir_fd``; only ``path_open`` says ``ENOTDIR`` for a
+        file)."""
         entry = self.fds.get(fd)
-        if entry is None:
+        if entry is None or not entry.is_dir:
             raise WasiError(C.EBADF)
-        if not entry.is_dir:
-            raise WasiError(C.ENOTDIR)
+        return entry
+
+    def get_file(self, fd: int) -> FdEntry:
+        """The regular-file entry for ``fd`` (Wasmtime's ``get_file``): ``EBADF`` for a
+        closed descriptor, a directory or stdio."""
+        entry = self.fds.get(fd)
+        if entry is None or not entry.is_file:
+            raise WasiError(C.EBADF)
         return entry
 
     def insert(self, entry: FdEntry) -> int:
-        """Give ``entry`` the lowest free guest descriptor number and return it."""
-        fd = 0
-        while fd in self.fds:
-            fd += 1
+        """Give ``entry`` a guest descriptor number and return it: the highest freed
+        number if any (Wasmtime's ``BTreeSet::pop_last``), else one more than the
+        highest number in use (0 for an empty table).  ``ELOOP`` when all 2**32 are used."""
+        if self.free:
+            fd = max(self.free)
+            self.free.discard(fd)
+        elif not self.fds:
+            fd = 0
+        else:
+            fd = max(self.fds) + 1
+            if fd > 0xFFFFFFFF:
+                if len(self.fds) >= 1 << 32:
+                    raise WasiError(C.ELOOP)
+                fd = next(n for n in range(0xFFFFFFFF, -1, -1) if n not in self.fds)
         self.fds[fd] = entry
         return fd
+
+    def remove(self, fd: int) -> FdEntry:
+        """Take ``fd`` out of the table (its number becomes free); ``EBADF`` if unused."""
+        entry = self.fds.pop(fd, None)
+        if entry is None:
+            raise WasiError(C.EBADF)
+        self.free.add(fd)
+        return entry
+
+    def renumber(self, fd: int, to: int) -> None:
+        """``fd_renumber``: close ``to`` and move ``fd``'s entry there (``EBADF`` unless
+        both are open; nothing happens when they are the same)."""
+        if fd not in self.fds or to not in self.fds:
+            raise WasiError(C.EBADF)
+        if fd == to:
+            return
+        self.remove(to).close()
+        entry = self.fds.pop(fd)
+        self.free.add(fd)
+        self.free.discard(to)
+        self.fds[to] = entry
 
     # -- sandboxed path resolution ------------------------------------------------------
     def resolve(self, base: FdEntry, path: str, follow: bool,
                 trailing_follows: bool = True) -> Resolved:
-        """Resolve guest ``path`` relative to directory ``base`` inside the sandbox.
-
-        Intermediate symlinks are always followed (inside the sandbox); the last
-        component is followed only when ``follow`` is true, or when the path ends in
-        ``/`` and ``trailing_follows`` is true (POSIX: ``link/`` names the target).  Raises ``WasiError``:
-        ``ENOENT`` for an empty path or a missing intermediate directory, ``ENOTDIR`` when
-        an intermediate component is not a directory, ``EPERM`` for an absolute path or
-        target, or a ``..`` that leaves the root, ``ELOOP`` after ``MAX_SYMLINKS`` links,
-        ``EILSEQ`` for a NUL byte.
-        """
-        if path == "":
-            raise WasiError(C.ENOENT)
-        if "\0" in path:
-            raise WasiError(C.EILSEQ)
-        if path.startswith("/"):
-            raise WasiError(C.EPERM)
-        parts, trailing = _split(path)
-        parts.reverse()  # a stack: the next component is parts[-1]
-        stack: list[int] = [base.host_fd]  # stack[0] is borrowed; the rest are ours
-        links = 0
-        name = "."
-        try:
-            while parts:
-                comp = parts.pop()
-                last = not parts
-                if comp == ".":
-                    if last:
-                        name = "."
-                    continue
-                if comp == "..":
-                    if len(stack) == 1:
-                        raise WasiError(C.EPERM)
-                    os.close(stack.pop())
-                    if last:
-                        name = "."
-                    continue
-                if last and not (follow or (trailing and trailing_follows)):
-                    name = comp
-                    break
-                try:
-                    st = os.stat(comp, dir_fd=stack[-1], follow_symlinks=False)
-                except OSError as e:
-                    if last:
-                        name = comp
-                        break
-                    raise WasiError(C.errno_from_oserror(e)) from None
-                if stat.S_ISLNK(st.st_mode):
-                    links += 1
-                    if links > MAX_SYMLINKS:
-                        raise WasiError(C.ELOOP)
-                    try:
-                        target = os.readlink(comp, dir_fd=stack[-1])
-                    except OSError as e:
-                        raise WasiError(C.errno_from_oserror(e)) from None
-                    if target.startswith("/"):
-                        raise WasiError(C.EPERM)
-                    tparts, ttrail = _split(target)
-                    if last and ttrail:
-                        trailing = True
-                    if not tparts:
-                        tparts = ["."]
-                    parts.extend(reversed(tparts))
-                    continue
-                if last:
-                    name = comp
-                    break
-                if not stat.S_ISDIR(st.st_mode):
-                    raise WasiError(C.ENOTDIR)
-                try:
-                    stack.append(os.open(comp, _O_WALK, dir_fd=stack[-1]))
-                except OSError as e:
-                    raise WasiError(C.errno_from_oserror(e)) from None
-        except BaseException:
-            for fd in stack[1:]:
-                os.close(fd)
-            raise
-        for fd in stack[1:-1]:
-            os.close(fd)
-        return Resolved(stack[-1], name, trailing, len(stack) > 1)
+        """Resolve guest ``path`` under directory entry ``base`` by hand (see
+        :func:`wasmlite.wasi.capfs.resolve`)."""
+        if base.host_fd is None:
+            raise WasiError(C.EBADF)
+        return resolve(base.host_fd, path, follow, trailing_follows)
 
     def with_path(self, fd: int, path: str, follow: bool, fn: Callable[[Resolved], Any],
                   trailing_follows: bool = True) -> Any:

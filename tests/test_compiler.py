@@ -26,6 +26,7 @@ from wasmlite.environ.module import (
     PAGE_SIZE,
 )
 from wasmlite.errors import TrapCode
+from wasmlite.runtime.stack import thread_stack_low_routine
 
 ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 HOST_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
@@ -91,6 +92,7 @@ class Instance:
         self.store = ctypes.create_string_buffer(vo.STORE_CTX_SIZE)
         store_addr = ctypes.addressof(self.store)
         struct.pack_into("<Q", self.store, vo.STORE_MAX_STACK, max_stack)
+        struct.pack_into("<Q", self.store, vo.STORE_STACK_LOW_FN, thread_stack_low_routine())
         self.vmctx = ctypes.create_string_buffer(off.size)
         self.vmctx_addr = ctypes.addressof(self.vmctx)
         struct.pack_into("<Q", self.vmctx, vo.VMCTX_STORE_CTX, store_addr)

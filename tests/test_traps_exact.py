@@ -244,3 +244,26 @@ def test_fault_in_wasm_code_outside_memory_is_an_exception() -> None:
         """)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["trapped", "oob"]
+
+
+def test_code_and_its_data_stay_within_reach_in_a_crowded_address_space() -> None:
+    """Hundreds of live stores (each memory reserves 8 GiB with guard pages) between
+    compilations: the split-stack prologue reaches ``__morestack`` through a read-only
+    word addressed ``rip``-relative, so an object's data must stay within 2 GiB of its
+    code.  With LLVM's default section memory manager RuntimeDyld aborted the process
+    on the out-of-range relocation; llvmlite's memory manager keeps them in one block."""
+    proc = _python("""
+        import wasmlite
+        engine = wasmlite.Engine()
+        keep = []
+        for i in range(300):
+            store = wasmlite.Store(engine)
+            module = wasmlite.Module(engine, f'''(module (memory 1)
+              (func (export "f") (param i32) (result i32) local.get 0 i32.const {i} i32.add))''')
+            instance = wasmlite.Instance(store, module, [])
+            assert instance.exports(store)["f"](store, 1) == i + 1
+            keep.append((store, instance))
+        print("ok")
+        """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["ok"]

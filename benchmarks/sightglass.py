@@ -98,7 +98,9 @@ class RunResult:
 
     Times are in seconds: ``compile_s`` for ``Module(engine, bytes)``, ``run_s`` from
     ``bench.start`` to ``bench.end`` (``None`` if the program never reached both),
-    ``total_s`` for instantiation plus ``_start``.  ``ok`` is true when the program
+    ``run_cpu_s`` the CPU time of the running thread over the same span (less
+    disturbed by other load on a shared machine), ``total_s`` for instantiation plus
+    ``_start``.  ``ok`` is true when the program
     exited with status 0 and its output matched; ``error`` says what went wrong.
     """
 
@@ -107,6 +109,7 @@ class RunResult:
     ok: bool = False
     compile_s: float | None = None
     run_s: float | None = None
+    run_cpu_s: float | None = None
     total_s: float | None = None
     exit_code: int | None = None
     error: str | None = None
@@ -131,11 +134,12 @@ def _describe_mismatch(stream: str, actual: bytes, expected: bytes) -> str:
 
 
 def run_program(program: Program, runtime: str = "wasmlite",
-                opt_level: str | None = None) -> RunResult:
+                opt_level: str | None = None, bounds_checks: str | None = None) -> RunResult:
     """Compile and run ``program`` in this process under ``runtime`` and check its output.
 
     ``runtime`` is ``"wasmlite"`` or ``"wasmtime"`` (wasmtime-py; ``opt_level`` maps to
-    its Cranelift setting).  Errors in the program (traps, bad exit status, wrong
+    its Cranelift setting).  ``bounds_checks`` (``"guard"`` or ``"explicit"``) sets
+    wasmlite's ``Config.signals_based_traps``.  Errors in the program (traps, bad exit status, wrong
     output) are recorded in the result, not raised.
     """
     result = RunResult(program.name, runtime)
@@ -147,6 +151,8 @@ def run_program(program: Program, runtime: str = "wasmlite",
                 opt_level, "speed")
         else:
             config.opt_level = opt_level
+    if bounds_checks is not None and runtime == "wasmlite":
+        config.signals_based_traps = bounds_checks == "guard"
     engine = rt.Engine(config)
     data = program.wasm.read_bytes()
 
@@ -161,10 +167,12 @@ def run_program(program: Program, runtime: str = "wasmlite",
     marks: dict[str, int] = {}
 
     def bench_start() -> None:
+        marks["start_cpu"] = time.thread_time_ns()
         marks["start"] = time.perf_counter_ns()
 
     def bench_end() -> None:
         marks["end"] = time.perf_counter_ns()
+        marks["end_cpu"] = time.thread_time_ns()
 
     linker = rt.Linker(engine)
     linker.define_wasi()
@@ -197,6 +205,7 @@ def run_program(program: Program, runtime: str = "wasmlite",
 
     if "start" in marks and "end" in marks:
         result.run_s = (marks["end"] - marks["start"]) / 1e9
+        result.run_cpu_s = (marks["end_cpu"] - marks["start_cpu"]) / 1e9
     for stream, actual, expected_path in (("stdout", stdout, program.stdout_expected),
                                           ("stderr", stderr, program.stderr_expected)):
         if expected_path is not None:
@@ -212,12 +221,14 @@ def run_program(program: Program, runtime: str = "wasmlite",
 
 
 def run_isolated(program: Program, runtime: str = "wasmlite", opt_level: str | None = None,
-                 timeout: float | None = None) -> RunResult:
+                 timeout: float | None = None, bounds_checks: str | None = None) -> RunResult:
     """:func:`run_program` in a fresh Python subprocess (a crash or hang fails one run)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(program.wasm),
            "--runtime", runtime]
     if opt_level is not None:
         cmd += ["--opt-level", opt_level]
+    if bounds_checks is not None:
+        cmd += ["--bounds-checks", bounds_checks]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
@@ -264,6 +275,7 @@ def _summarise(runs: list[RunResult]) -> RunResult:
     summary = RunResult(first.program, first.runtime, ok=failed is None,
                         compile_s=_median([r.compile_s for r in runs]),
                         run_s=_median([r.run_s for r in runs]),
+                        run_cpu_s=_median([r.run_cpu_s for r in runs]),
                         total_s=_median([r.total_s for r in runs]),
                         exit_code=(failed or first).exit_code)
     if failed is not None:
@@ -279,6 +291,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs per program and runtime; times are medians (default 1)")
     parser.add_argument("--opt-level", choices=("0", "1", "2", "s"), default=None,
                         help="wasmlite's optimisation level (default: the engine's)")
+    parser.add_argument("--bounds-checks", choices=("guard", "explicit"), default=None,
+                        help="wasmlite's bounds checks: guard pages (Config.signals_based_"
+                             "traps, the default on Linux x86-64) or explicit compares")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="compare the running thread's CPU time between bench.start "
+                             "and bench.end instead of wall time (steadier on a loaded "
+                             "machine)")
     parser.add_argument("--compare", action="store_true",
                         help="also run under wasmtime-py and print ratios")
     parser.add_argument("--timeout", type=float, default=1800,
@@ -294,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         program = next((p for p in discover(wasm.parent.parent) if p.wasm == wasm), None)
         if program is None:
             program = Program(wasm.stem, wasm, None, None)
-        result = run_program(program, args.runtime, args.opt_level)
+        result = run_program(program, args.runtime, args.opt_level, args.bounds_checks)
         print(json.dumps(asdict(result)))
         return 0
 
@@ -316,16 +335,18 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[tuple[str, str], RunResult] = {}
     for program in programs:
         for runtime in runtimes:
-            runs = [run_isolated(program, runtime, args.opt_level, args.timeout)
+            runs = [run_isolated(program, runtime, args.opt_level, args.timeout,
+                                 args.bounds_checks)
                     for _ in range(max(1, args.repeat))]
             res = results[program.name, runtime] = _summarise(runs)
             status = "ok" if res.ok else "FAIL: " + "; ".join(
                 [res.error] if res.error else res.mismatches)
             print(f"{program.name:24} {runtime:9} compile {_ms(res.compile_s):>9} ms   "
-                  f"run {_ms(res.run_s):>9} ms   {status}", flush=True)
+                  f"run {_ms(res.run_s):>9} ms (cpu {_ms(res.run_cpu_s)} ms)   {status}",
+                  flush=True)
 
     if args.compare:
-        _print_table(programs, results)
+        _print_table(programs, results, args.cpu_time)
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results.values()], indent=1))
     failed = [name for (name, rt), r in results.items() if rt == "wasmlite" and not r.ok]
@@ -334,21 +355,24 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def _print_table(programs: list[Program], results: dict[tuple[str, str], RunResult]) -> None:
-    header = (f"{'program':24} {'compile ms':>21} {'ratio':>7}   {'run ms':>21} {'ratio':>7}")
+def _print_table(programs: list[Program], results: dict[tuple[str, str], RunResult],
+                 cpu_time: bool = False) -> None:
+    run_label = "run cpu ms" if cpu_time else "run ms"
+    header = (f"{'program':24} {'compile ms':>21} {'ratio':>7}   {run_label:>21} {'ratio':>7}")
     sub = f"{'':24} {'wasmlite':>10} {'wasmtime':>10} {'':>7}   {'wasmlite':>10} {'wasmtime':>10}"
     print("\n" + header + "\n" + sub)
     compile_ratios, run_ratios = [], []
     for p in programs:
         a, b = results[p.name, "wasmlite"], results[p.name, "wasmtime"]
         cr = _ratio(a.compile_s, b.compile_s)
-        rr = _ratio(a.run_s, b.run_s) if a.ok and b.ok else None
+        ra, rb = (a.run_cpu_s, b.run_cpu_s) if cpu_time else (a.run_s, b.run_s)
+        rr = _ratio(ra, rb) if a.ok and b.ok else None
         compile_ratios.append(cr)
         run_ratios.append(rr)
         fmt = lambda r: "-" if r is None else f"{r:.2f}"  # noqa: E731
         mark = "" if a.ok else "  (wasmlite failed)"
         print(f"{p.name:24} {_ms(a.compile_s):>10} {_ms(b.compile_s):>10} {fmt(cr):>7}   "
-              f"{_ms(a.run_s):>10} {_ms(b.run_s):>10} {fmt(rr):>7}{mark}")
+              f"{_ms(ra):>10} {_ms(rb):>10} {fmt(rr):>7}{mark}")
     gc, gr = _geomean(compile_ratios), _geomean(run_ratios)
     print(f"{'geometric mean':24} {'':>21} {('-' if gc is None else f'{gc:.2f}'):>7}   "
           f"{'':>21} {('-' if gr is None else f'{gr:.2f}'):>7}")

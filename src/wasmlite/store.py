@@ -18,7 +18,6 @@ time: calling into it from a second thread while the first is inside wasm raises
 from __future__ import annotations
 
 import itertools
-import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +57,7 @@ class Store(Managed):
         self._data = data
         self._id = next(_ids)
         self._wl_store = self
-        self._rt = StoreData(effective_max_stack(engine._max_wasm_stack),
+        self._rt = StoreData(engine._max_wasm_stack,
                              engine._signals_tls_key is not None, engine._epoch_addr)
         #: VMFuncRef address -> Func wrapper (created lazily)
         self._funcs: dict[int, Func] = {}
@@ -214,6 +213,11 @@ class Store(Managed):
             return exc if exc is not None else WasmtimeError("host function failed")
         if status == vo.STATUS_STORE_BUSY:
             return WasmtimeError("store is already running WebAssembly on another thread")
+        if status == vo.STATUS_WASM_FAULT:
+            addr = self._rt.ctx[vo.STORE_FAULT_ADDR // 8]
+            return Trap(f"wasm code faulted at address {addr:#x}, outside its linear "
+                        "memories (a wasmlite bug: please report it with the module)",
+                        None, self._frames())
         try:
             code = TrapCode(status - vo.STATUS_TRAP_BASE)
         except ValueError:
@@ -256,23 +260,6 @@ def _func_start(info: ModuleInfo, defidx: int) -> int:
     from .compiler.translate import code_start
 
     return code_start(info.bytes, info.codes[defidx].offset)
-
-
-def effective_max_stack(requested: int) -> int:
-    """``Config.max_wasm_stack`` capped so that wasm (plus the host frames between
-    nested calls) cannot run past the native thread stack: at most the stack size of new
-    threads (``threading.stack_size()``, else the ``RLIMIT_STACK`` soft limit, else
-    glibc's 2 MiB default for unlimited) minus 256 KiB for the interpreter."""
-    size = threading.stack_size()
-    if not size:
-        try:
-            import resource
-
-            soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
-            size = soft if soft != resource.RLIM_INFINITY else 2 << 20
-        except (ImportError, OSError, ValueError):
-            size = 2 << 20
-    return max(64 << 10, min(requested, size - (256 << 10)))
 
 
 class _DeadCaller:

@@ -260,7 +260,8 @@ def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
     text: list[str] = []
     for i in funcs:
         mt.translate_function(nimp + i, bodies[i], text)
-    out = [METADATA, tr.COMMON_DECLS, "\n".join(sorted(mt.decls)), tr.trap_routine()]
+    out = [METADATA, tr.COMMON_DECLS, "\n".join(sorted(mt.decls)), tr.trap_routine(),
+           tr.morestack_routine()]
     out.append("\n".join(text))
     if funcs:
         refs = ", ".join(f"ptr @wasm_func_{nimp + i}" for i in funcs)

@@ -105,6 +105,17 @@ def _unlocked(name: str):  # noqa: ANN202 - a ctypes function
     return getattr(wrapper, "_cfn", wrapper)
 
 
+def _mcjit(mod: llvm.ModuleRef, tm: llvm.TargetMachine) -> llvm.ExecutionEngine:
+    """An MCJIT engine for ``mod`` with llvmlite's memory manager, which reserves one
+    block for an object's code, read-only and read-write data.  LLVM's default
+    ``SectionMemoryManager`` maps them separately, and a big process address space (each
+    guard-page memory reserves 8 GiB) can put ``.rodata`` more than 2 GiB from the code:
+    the split-stack prologue reaches ``__morestack`` through a ``.rodata`` word
+    addressed ``rip``-relative (32 bits) even in the large code model, and RuntimeDyld
+    then aborts the process on the out-of-range relocation."""
+    return llvm.create_mcjit_compiler(mod, tm, use_lmm=True)
+
+
 class JitCode:
     """One LLVM module parsed, optimised and JIT-compiled; keeps the engine alive.
 
@@ -147,7 +158,7 @@ class JitCode:
             pm = pb.getModulePassManager()
             _unlocked("LLVMPY_RunNewModulePassManager")(pm, mod, pb)
         t2 = time.perf_counter()
-        self.engine = llvm.create_mcjit_compiler(mod, tm)
+        self.engine = _mcjit(mod, tm)
         objects: list[bytes] = []
         if keep_object:
             # a closure, not a bound method: no cycle JitCode -> engine -> JitCode
@@ -184,7 +195,7 @@ class JitCode:
         mod = llvm.parse_assembly("", context=self.context)
         mod.triple = tm.triple
         mod.data_layout = str(tm.target_data)
-        self.engine = llvm.create_mcjit_compiler(mod, tm)
+        self.engine = _mcjit(mod, tm)
         self.engine.add_object_file(llvm.ObjectFileRef.from_data(bytes(data)))
         self.engine.finalize_object()
         self.module = mod

@@ -78,33 +78,14 @@ def v128_literal(data: bytes) -> str:
 
 
 def mem_load(ft: Any, memarg: tuple, size: int, ty: str) -> str:
-    """Bounds-checked load of ``ty`` (``size`` bytes) at the popped address + offset.
-
-    The load is registered in ``ft.loads`` so that a dropped result still traps."""
-    p = ft.address(memarg, size)
-    v = emit(ft, f"load {ty}, ptr {p}, align 1, !tbaa {_tbaa_heap()}{ft.mem_dbg()}")
-    return v
-
-
-def track_load(ft: Any, load_value: str, pushed: str) -> None:
-    """With guard pages, remember that ``pushed`` came from the load ``load_value`` (the
-    last such line), so that ``drop`` keeps it (see ``FunctionTranslator.op_drop``)."""
-    if ft.mt.guard_pages:
-        for k in range(len(ft.lines) - 1, -1, -1):
-            if ft.lines[k].startswith(f"  {load_value} = load "):
-                ft.loads[pushed] = k
-                return
+    """Linear-memory load of ``ty`` (``size`` bytes) at the popped address + offset
+    (``FunctionTranslator.heap_load``)."""
+    return ft.heap_load(ft.address(memarg, size), ty)
 
 
 def mem_store(ft: Any, memarg: tuple, size: int, ty: str, v: str) -> None:
-    """Bounds-checked store of ``v`` (type ``ty``, ``size`` bytes) at the popped address."""
-    p = ft.address(memarg, size)
-    ft.lines.append(f"  store {ty} {v}, ptr {p}, align 1, !tbaa {_tbaa_heap()}{ft.mem_dbg()}")
-
-
-def _tbaa_heap() -> str:
-    from .translate import TBAA_HEAP
-    return TBAA_HEAP
+    """Linear-memory store of ``v`` (type ``ty``, ``size`` bytes) at the popped address."""
+    ft.heap_store(ft.address(memarg, size), ty, v)
 
 
 # -- the few instructions every half needs -------------------------------------------------
@@ -115,7 +96,6 @@ def op_v128_const(ft: Any, opcode: int, imm: bytes) -> None:
 
 def op_v128_load(ft: Any, opcode: int, imm: tuple) -> None:
     v = mem_load(ft, imm, 16, V)
-    track_load(ft, v, v)
     ft.stack.append((v, V))
 
 

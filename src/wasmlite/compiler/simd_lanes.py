@@ -35,7 +35,6 @@ from .simd import (
     mem_store,
     pop_as,
     push_from,
-    track_load,
 )
 
 #: integer LLVM type → its width in bits
@@ -89,7 +88,6 @@ def op_load_extend(ft: Any, opcode: int, imm: tuple) -> None:
     x = mem_load(ft, imm, 8, src)
     w = emit(ft, f"{ext} {src} {x} to {dst}")
     push_from(ft, w, dst)
-    track_load(ft, x, ft.stack[-1][0])
 
 
 #: load-splat / load-zero opcode → lane type
@@ -106,7 +104,6 @@ def op_load_splat(ft: Any, opcode: int, imm: tuple) -> None:
     n = 128 // _BITS[lt]
     x = mem_load(ft, imm, _BITS[lt] // 8, lt)
     push_from(ft, _splat(ft, x, n, lt), f"<{n} x {lt}>")
-    track_load(ft, x, ft.stack[-1][0])
 
 
 def op_load_zero(ft: Any, opcode: int, imm: tuple) -> None:
@@ -116,7 +113,6 @@ def op_load_zero(ft: Any, opcode: int, imm: tuple) -> None:
     vt = f"<{n} x {lt}>"
     x = mem_load(ft, imm, _BITS[lt] // 8, lt)
     push_from(ft, emit(ft, f"insertelement {vt} zeroinitializer, {lt} {x}, i32 0"), vt)
-    track_load(ft, x, ft.stack[-1][0])
 
 
 #: load-lane / store-lane opcode → lane type
@@ -136,7 +132,6 @@ def op_load_lane(ft: Any, opcode: int, imm: tuple) -> None:
     v = pop_as(ft, vt)
     x = mem_load(ft, memarg, _BITS[lt] // 8, lt)
     push_from(ft, emit(ft, f"insertelement {vt} {v}, {lt} {x}, i32 {lane}"), vt)
-    track_load(ft, x, ft.stack[-1][0])
 
 
 def op_store_lane(ft: Any, opcode: int, imm: tuple) -> None:

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from ..environ import vmoffsets as vo
 from ..environ.module import FuncType
-from .translate import LLTYPE, result_type
+from .translate import LLTYPE, ST_STACK, result_type
 
 #: Bytes reserved for a ``jmp_buf`` (glibc: 200 on x86-64, 312 on aarch64; musl less).
 JMPBUF_SIZE = 512
+
+#: ``%fs:0x70`` as an LLVM pointer: address space 257 is the ``fs`` segment on x86-64.
+_TCB_LIMIT = f"inttoptr (i64 {vo.TCB_STACK_LIMIT} to ptr addrspace(257))"
 
 #: Declarations every compiled module needs.
 COMMON_DECLS = """\
@@ -98,6 +101,31 @@ entry:
 """
 
 
+def morestack_routine() -> str:
+    """``@__morestack``: where the ``"split-stack"`` prologue of a wasm function goes when
+    its frame would reach below the stack limit in ``%fs:0x70``.
+
+    The prologue calls it before it pushes anything, so ``rdi`` still holds the wasm
+    function's first argument, its ``vmctx`` (every wasm function takes ``vmctx`` first
+    and keeps the C calling convention: their addresses are taken in
+    ``@wasmlite_functions``, so LLVM cannot change their signatures); reading it as
+    our own first parameter gives the store context.  The routine traps "call stack
+    exhausted" from its own frame: the first return address recorded lies in the
+    prologue of the function that did not fit.  It runs on the caller's stack, which
+    is still above the limit (the limit leaves ``STACK_MARGIN`` bytes of thread stack
+    below it)."""
+    return f"""\
+define void @__morestack(ptr %vmctx) #2 {{
+entry:
+  %sc = load ptr, ptr %vmctx
+  %fa = call ptr @llvm.frameaddress.p0(i32 0)
+  %fai = ptrtoint ptr %fa to i64
+  call void @wasmlite_unwind(ptr %sc, i64 %fai, i64 0, i32 {ST_STACK})
+  unreachable
+}}
+"""
+
+
 def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str:
     """The entry trampoline ``@<name>`` for functions of type ``ft``.
 
@@ -107,7 +135,13 @@ def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str
 
     The outermost entry of a store claims ``STORE_OWNER_THREAD`` with a compare-and-swap
     from 0 to ``pthread_self()`` and clears it on exit; an entry from another thread
-    while it is claimed returns ``STATUS_STORE_BUSY`` without touching the store."""
+    while it is claimed returns ``STATUS_STORE_BUSY`` without touching the store.
+
+    The outermost entry also sets the stack limit: ``entry frame - STORE_MAX_STACK``,
+    raised to ``STACK_MARGIN`` above the end of the thread's stack (the routine in
+    ``STORE_STACK_LOW_FN``), into ``STORE_STACK_LIMIT``; every entry publishes the
+    limit in ``%fs:0x70`` for the split-stack prologues of wasm functions (see
+    :func:`morestack_routine`) and restores the previous word on both exits."""
     L = [f"define i32 @{name}(ptr %fn, ptr %cv, ptr %vals) #1 {{",
          "entry:",
          f"  %jb = alloca [{JMPBUF_SIZE} x i8], align 16",
@@ -138,8 +172,23 @@ def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str
          "  %lim0 = sub i64 %fai, %ms",
          "  %lim1 = select i1 %fits, i64 %lim0, i64 1",
          "  %outer = icmp eq i64 %old_lim, 0",
-         "  %lim = select i1 %outer, i64 %lim1, i64 %old_lim",
+         "  br i1 %outer, label %floor, label %limited",
+         # a thread's outermost entry: never closer than STACK_MARGIN to the end of
+         # this thread's own stack
+         "floor:",
+         f"  %lowfnp = getelementptr i8, ptr %sc, i64 {vo.STORE_STACK_LOW_FN}",
+         "  %lowfn = load ptr, ptr %lowfnp",
+         "  %low = call i64 %lowfn()",
+         f"  %floor0 = add i64 %low, {vo.STACK_MARGIN}",
+         "  %above = icmp ugt i64 %lim1, %floor0",
+         "  %limf = select i1 %above, i64 %lim1, i64 %floor0",
+         "  br label %limited",
+         "limited:",
+         "  %lim = phi i64 [ %limf, %floor ], [ %old_lim, %enter ]",
          "  store volatile i64 %lim, ptr %limp",
+         # the split-stack prologues of wasm functions compare with %fs:0x70
+         f"  %old_tcb = load volatile i64, ptr addrspace(257) {_TCB_LIMIT}",
+         f"  store volatile i64 %lim, ptr addrspace(257) {_TCB_LIMIT}",
          "  store volatile ptr %jb, ptr %sc"]
     if tls_key is not None:
         L += [f"  %old_tls = call ptr @pthread_getspecific(i32 {tls_key})",
@@ -170,7 +219,8 @@ def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str
             L.append(f"  {v} = extractvalue {rt} %res, {i}")
         L.append(f"  %rp{i} = getelementptr i8, ptr %vals, i64 {vo.VALUE_SLOT * i}")
         L.append(f"  store {lt} {v}, ptr %rp{i}, align 8")
-    restore = ["  store volatile ptr %old_jb, ptr %sc",
+    restore = [f"  store volatile i64 %old_tcb, ptr addrspace(257) {_TCB_LIMIT}",
+               "  store volatile ptr %old_jb, ptr %sc",
                "  store volatile i64 %old_lim, ptr %limp",
                "  store volatile i64 %old_efp, ptr %efpp",
                "  store atomic i64 %own_after, ptr %ownp release, align 8"]
@@ -239,7 +289,8 @@ def attributes(optsize: bool, guard_pages: bool = False) -> str:
     size = " optsize" if optsize else ""
     if guard_pages:
         size += ' "no-builtins"'
-    return (f'attributes #0 = {{ nounwind "frame-pointer"="all" "disable-tail-calls"="true"{size} }}\n'
+    return (f'attributes #0 = {{ nounwind "frame-pointer"="all" "disable-tail-calls"="true" '
+            f'"split-stack"{size} }}\n'
             f'attributes #1 = {{ nounwind "frame-pointer"="all" }}\n'
             'attributes #2 = { noreturn cold noinline nomerge nounwind "frame-pointer"="all" }\n'
             'attributes #3 = { returns_twice }\n')

@@ -456,9 +456,6 @@ class FunctionTranslator:
         #: module offset of the wasm instruction being translated
         self.offset = self.start_offset
         self.sp = mt.new_subprogram(funcidx, self.start_offset)
-        #: guard pages: SSA value pushed by a load → index in ``lines`` of its ``load``
-        #: (made volatile if the value is dropped, so that LLVM keeps the trapping load)
-        self.loads: dict[str, int] = {}
         self.stack: list[tuple[str, str]] = []
         self.frames: list[Frame] = []
         self.cur = "start"
@@ -468,6 +465,10 @@ class FunctionTranslator:
         self.promoted: set[str] = set()
         #: fuel cost of the instructions translated since the last flush into ``%fuel``
         self.fuel_pending = 0
+        #: how ``global.set`` and ``table.set`` store: ``volatile`` with guard pages, so
+        #: that LLVM keeps them in order with the (volatile) linear-memory accesses, any
+        #: of which may fault (see :meth:`heap_load`)
+        self.state_store = "store volatile" if mt.guard_pages else "store"
 
     # -- helpers --------------------------------------------------------------------------
     def new(self) -> str:
@@ -621,13 +622,9 @@ class FunctionTranslator:
                    f"!dbg {self.sp} {{")
         out.append("entry:")
         out.extend(entry)
-        out.append("  %fa = call ptr @llvm.frameaddress.p0(i32 0)")
-        out.append("  %fai = ptrtoint ptr %fa to i64")
-        out.append(f"  %slp = getelementptr i8, ptr %sc, i64 {vo.STORE_STACK_LIMIT}")
-        out.append(f"  %sl = load i64, ptr %slp, !tbaa {TBAA_VMCTX}")
-        out.append("  %so = icmp ult i64 %fai, %sl")
-        out.append(f"  br i1 %so, label %{self.trap_label(ST_STACK, self.start_offset)}, "
-                   f"label %start, !prof {PROF_UNLIKELY}")
+        # the stack check is LLVM's "split-stack" prologue (attributes #0): it compares
+        # rsp - frame size with %fs:0x70 and calls @__morestack, which traps
+        out.append("  br label %start")
         out.append("start:")
         out.extend(self.lines)
         for label, status, offset in self.traps:
@@ -900,7 +897,8 @@ class FunctionTranslator:
         t = LLTYPE[gt.valtype]
         g = self.global_ptr(globalidx)
         v = self.pop()
-        self.lines.append(f"  store {t} {v}, ptr {g}, align 8, !tbaa {TBAA_GLOBAL}")
+        self.lines.append(f"  {self.state_store} {t} {v}, ptr {g}, align 8, "
+                          f"!tbaa {TBAA_GLOBAL}")
 
     # -- memory ---------------------------------------------------------------------------
     def address(self, memarg: tuple, size: int) -> str:
@@ -943,27 +941,46 @@ class FunctionTranslator:
         (the signal handler's PC is then symbolized), otherwise none is needed."""
         return self.dbg() if self.mt.guard_pages else ""
 
+    def heap_load(self, p: str, ty: str) -> str:
+        """Emit a linear-memory load of ``ty`` from pointer ``p`` (from :meth:`address`)
+        and return its SSA value.
+
+        With guard pages the access itself is the bounds check: it faults past the
+        memory's length.  LLVM assumes a load cannot trap, so it would delete a load
+        whose value is unused or partly known, sink it into the branch that uses it, or
+        move other side effects across it.  ``volatile`` forbids all three: a volatile
+        access is never deleted, duplicated, merged or reordered with another volatile
+        access or with a call.  Stores (:meth:`heap_store`) and the other state wasm can
+        observe after a trap (``global.set``, ``table.set``: ``state_store``) are
+        volatile too, so nothing is moved across an access that may fault.  With
+        explicit bounds checks the compare-and-branch to the trap block orders
+        everything and the accesses stay plain.  Figures: docs/architecture.md,
+        "Trap-exact memory accesses"."""
+        v = self.new()
+        kw = "load volatile" if self.mt.guard_pages else "load"
+        self.lines.append(f"  {v} = {kw} {ty}, ptr {p}, align 1, !tbaa {TBAA_HEAP}"
+                          f"{self.mem_dbg()}")
+        return v
+
+    def heap_store(self, p: str, ty: str, v: str) -> None:
+        """Emit a linear-memory store of ``v`` (type ``ty``) to pointer ``p``
+        (``volatile`` with guard pages, see :meth:`heap_load`: LLVM would otherwise merge
+        a store that faults with one before it that must happen, or reorder them)."""
+        kw = "store volatile" if self.mt.guard_pages else "store"
+        self.lines.append(f"  {kw} {ty} {v}, ptr {p}, align 1, !tbaa {TBAA_HEAP}"
+                          f"{self.mem_dbg()}")
+
     def op_load(self, opcode: int, memarg: tuple) -> None:
         size, mt, ext, rt = LOADS[opcode]
-        p = self.address(memarg, size)
-        v = self.new()
-        self.lines.append(f"  {v} = load {mt}, ptr {p}, align 1, !tbaa {TBAA_HEAP}"
-                          f"{self.mem_dbg()}")
-        if self.mt.guard_pages:
-            k = len(self.lines) - 1
+        v = self.heap_load(self.address(memarg, size), mt)
         if ext:
             w = self.new()
             self.lines.append(f"  {w} = {ext} {mt} {v} to {rt}")
             v = w
-        if self.mt.guard_pages:
-            self.loads[v] = k
         self.stack.append((v, rt))
 
     def op_drop(self, imm: None) -> None:
-        v = self.stack.pop()[0]
-        k = self.loads.get(v)
-        if k is not None:  # keep a dropped load: it may trap (spec traps.wast "no_dce")
-            self.lines[k] = self.lines[k].replace(" = load ", " = load volatile ", 1)
+        self.stack.pop()
 
     def op_store(self, opcode: int, memarg: tuple) -> None:
         size, vt, mt = STORES[opcode]
@@ -973,8 +990,7 @@ class FunctionTranslator:
             w = self.new()
             self.lines.append(f"  {w} = trunc {vt} {v} to {mt}")
             v = w
-        self.lines.append(f"  store {mt} {v}, ptr {p}, align 1, !tbaa {TBAA_HEAP}"
-                          f"{self.mem_dbg()}")
+        self.heap_store(p, mt, v)
 
     def check_range(self, start64: str, len64: str, lenp: str, status: int,
                     tbaa: str) -> None:
@@ -1063,7 +1079,7 @@ class FunctionTranslator:
     def op_table_set(self, tableidx: int) -> None:
         val = self.pop()
         p = self.table_entry(tableidx, self.pop())
-        self.lines.append(f"  store ptr {val}, ptr {p}, !tbaa {TBAA_TABLE}")
+        self.lines.append(f"  {self.state_store} ptr {val}, ptr {p}, !tbaa {TBAA_TABLE}")
 
     def op_table_size(self, tableidx: int) -> None:
         t = self.table_ptr(tableidx)

@@ -40,7 +40,10 @@ VMCTX_HEADER_SIZE = 24
 
 # -- VMStoreContext ------------------------------------------------------------------------
 STORE_JMPBUF = 0          # ptr: innermost active jump buffer (set by entry trampolines)
-STORE_STACK_LIMIT = 8     # u64: lowest allowed frame address; 0 while no wasm is running
+#: u64: the wasm stack limit (lowest address a wasm frame may reach; the outermost entry
+#: trampoline also writes it to the thread's ``%fs:0x70``, which wasm prologues compare
+#: with, see docs/architecture.md "Stack limit"); 0 while no wasm is running
+STORE_STACK_LIMIT = 8
 STORE_TRAP_CODE = 16      # i64: status of the last trap (trap code + 1, or STATUS_*)
 #: i64, Config.consume_fuel: fuel consumed *relative to the fuel injected*, as Wasmtime's
 #: ``VMStoreContext::fuel_consumed``: ``Store.set_fuel(n)`` writes ``-n`` (at most
@@ -66,10 +69,22 @@ STORE_ENTRY_FP = 56       # u64: frame address of the innermost entry trampoline
 #: exit; an entry from another thread while it is set returns STATUS_STORE_BUSY instead
 #: of corrupting the jump-buffer chain.
 STORE_OWNER_THREAD = 64
-STORE_BACKTRACE_LEN = 72  # u64: number of return addresses recorded by the last trap
-STORE_BACKTRACE = 80      # u64[BACKTRACE_MAX]: return addresses, innermost first
+#: ptr to ``u64 wasmlite_thread_stack_low(void)`` (``runtime/stack.py``): the lowest
+#: address of the calling thread's stack, called by a thread's outermost entry
+STORE_STACK_LOW_FN = 72
+#: u64: the faulting address of the last STATUS_WASM_FAULT (signals-based traps)
+STORE_FAULT_ADDR = 80
+STORE_BACKTRACE_LEN = 88  # u64: number of return addresses recorded by the last trap
+STORE_BACKTRACE = 96      # u64[BACKTRACE_MAX]: return addresses, innermost first
 BACKTRACE_MAX = 64
 STORE_CTX_SIZE = STORE_BACKTRACE + 8 * BACKTRACE_MAX
+
+#: Bytes kept free between the wasm stack limit and the end of the thread's native stack
+#: (room for host functions that wasm near its limit calls, and for the trap routine).
+STACK_MARGIN = 256 << 10
+#: Offset of the split-stack limit in the x86-64 thread control block (glibc's
+#: ``tcbhead_t.__private_ss``, read by LLVM's ``"split-stack"`` prologues as ``%fs:0x70``).
+TCB_STACK_LIMIT = 0x70
 
 # -- VMMemory, VMTable, VMGlobal, VMFuncRef, VMHostContext ---------------------------------
 MEMORY_BASE = 0
@@ -104,6 +119,10 @@ STATUS_TRAP_BASE = 1
 STATUS_HOST_EXCEPTION = 1000
 #: An entry trampoline was called for a store that runs wasm on another thread.
 STATUS_STORE_BUSY = 1001
+#: wasm code faulted (SIGSEGV/SIGBUS) at an address outside every linear memory: no trap
+#: the spec defines, a wasmlite bug; the signal handler turns it into this status, with
+#: the address in STORE_FAULT_ADDR, rather than letting the process die
+STATUS_WASM_FAULT = 1002
 
 # -- builtin functions (array at VMContext.builtins; C calling convention) ------------------
 # Each returns an i32: a status (0 = ok, else trap code + 1) unless noted.

@@ -8,21 +8,24 @@ and stores at ``base + ea`` with no bounds check: an access past the memory's le
 hits a ``PROT_NONE`` page and the kernel raises ``SIGSEGV``.
 
 The handler (LLVM IR JIT-compiled once per process, installed with ``sigaction`` and
-``SA_SIGINFO | SA_NODEFER | SA_ONSTACK``) treats a fault as a wasm trap only when all
-three hold:
+``SA_SIGINFO | SA_NODEFER | SA_ONSTACK``) claims a fault only when both hold:
 
 1. the thread is running wasm: the thread-local value under :func:`tls_key` (a
    ``pthread_key_t``) is the running store's ``VMStoreContext*`` — entry trampolines set
    it and restore the previous value on exit (nested and cross-store entries nest);
 2. the faulting PC (``uc_mcontext.gregs[REG_RIP]``) lies in a registered range of JIT
-   code holding wasm functions (:func:`register_code`);
-3. the faulting address (``si_addr``) lies in a registered linear-memory reservation
-   (:func:`register_memory`).
+   code holding wasm functions (:func:`register_code`).
 
-Then it records the backtrace (the faulting PC + 1, so that it symbolizes like a return
-address, then the frame-pointer chain from ``RBP`` up to the entry trampoline's frame),
-stores status ``MEMORY_OUT_OF_BOUNDS + 1`` and ``longjmp``s to the store's innermost
-jump buffer.  ``SA_NODEFER`` leaves ``SIGSEGV`` unblocked, so a plain ``longjmp`` (no
+If the faulting address (``si_addr``) lies in a registered linear-memory reservation
+(:func:`register_memory`) the fault is a wasm trap, status ``MEMORY_OUT_OF_BOUNDS + 1``.
+Otherwise wasm code faulted somewhere no wasm access can reach — a bug of wasmlite's,
+which Wasmtime would answer by aborting the process — and the status is
+``STATUS_WASM_FAULT`` (the address goes to ``STORE_FAULT_ADDR``): the entry point raises
+a :class:`~wasmlite.Trap` saying so and the process lives on, since nothing but wasm
+frames lie between the fault and the entry trampoline.  Either way the handler records
+the backtrace (the faulting PC + 1, so that it symbolizes like a return address, then
+the frame-pointer chain from ``RBP`` up to the entry trampoline's frame) and
+``longjmp``s to the store's innermost jump buffer.  ``SA_NODEFER`` leaves ``SIGSEGV`` unblocked, so a plain ``longjmp`` (no
 signal mask restore) is correct.  Otherwise the fault is not ours: the handler puts the
 previously installed handler back and returns, so that the faulting instruction runs
 again and faults into it (for a signal sent with ``kill``/``raise``, ``si_code <= 0``,
@@ -220,14 +223,15 @@ c2:
   %ap = getelementptr i8, ptr %info, i64 {SIGINFO_ADDR}
   %addr = load volatile i64, ptr %ap
   %inmem = call i1 @in_table(i64 {_memories.addr}, i64 %addr)
-  br i1 %inmem, label %ours, label %chain
-ours:
+  %fap = getelementptr i8, ptr %sc, i64 {vo.STORE_FAULT_ADDR}
+  store volatile i64 %addr, ptr %fap
+  %status = select i1 %inmem, i32 {_ST_OOB}, i32 {vo.STATUS_WASM_FAULT}
   %btp = getelementptr i8, ptr %sc, i64 {vo.STORE_BACKTRACE}
   %rip1 = add i64 %rip, 1
   store volatile i64 %rip1, ptr %btp
   %rbpp = getelementptr i8, ptr %uc, i64 {rbp}
   %rbp = load volatile i64, ptr %rbpp
-  call void @wasmlite_unwind(ptr %sc, i64 %rbp, i64 1, i32 {_ST_OOB})
+  call void @wasmlite_unwind(ptr %sc, i64 %rbp, i64 1, i32 %status)
   unreachable
 chain:
   %cp = getelementptr i8, ptr %info, i64 {SIGINFO_CODE}

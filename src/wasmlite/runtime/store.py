@@ -26,6 +26,7 @@ from ..environ.module import EXTERNREF
 from ..errors import WasmtimeError
 from .globals import GlobalData
 from .memory import LinearMemory
+from .stack import thread_stack_low_routine
 from .table import TableData
 
 _M64 = (1 << 64) - 1
@@ -88,6 +89,7 @@ class StoreData:
         self.ctx = (ctypes.c_uint64 * (vo.STORE_CTX_SIZE // vo.SLOT))()
         self.ctx_addr = ctypes.addressof(self.ctx)
         self.ctx[vo.STORE_MAX_STACK // 8] = max_wasm_stack
+        self.ctx[vo.STORE_STACK_LOW_FN // 8] = thread_stack_low_routine()
         if not epoch_addr:
             self._epoch = ctypes.c_uint64(0)
             epoch_addr = ctypes.addressof(self._epoch)

@@ -1,0 +1,97 @@
+"""The native stack of the thread running wasm: where it ends.
+
+Wasm functions check the stack in their prologue (LLVM's ``"split-stack"`` prologue,
+see docs/architecture.md "Stack limit"): ``rsp - frame size`` is compared with the
+limit that the outermost entry trampoline of a thread stores in the thread control
+block (``%fs:0x70``).  That limit is ``entry frame - Config.max_wasm_stack``, but never
+closer than ``vmoffsets.STACK_MARGIN`` to the end of the thread's own stack, which depends on
+the thread (the main thread's ``RLIMIT_STACK``, ``threading.stack_size()`` for Python
+threads, whatever a foreign thread was created with).
+
+:func:`thread_stack_low_routine` returns the address of a JIT-compiled routine
+``u64 wasmlite_thread_stack_low(void)``: the lowest address of the calling thread's
+stack (``pthread_getattr_np`` + ``pthread_attr_getstack``), computed once per thread and
+cached under a ``pthread_key_t`` (glibc reads ``/proc/self/maps`` for the main thread,
+so it must not run on every call).  The runtime stores the address in every store
+context (``STORE_STACK_LOW_FN``); entry trampolines call it on a thread's outermost
+entry.  Linux with glibc only, like the rest of the native runtime.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+#: ``sizeof(pthread_attr_t)`` is 56 on x86-64 glibc; 64 leaves room.
+_ATTR_SIZE = 64
+
+_lock = threading.Lock()
+_state: dict[str, object] = {}
+
+
+def _routine_ir(key: int) -> str:
+    return f"""\
+declare ptr @pthread_getspecific(i32)
+declare i32 @pthread_setspecific(i32, ptr)
+declare i64 @pthread_self()
+declare i32 @pthread_getattr_np(i64, ptr)
+declare i32 @pthread_attr_getstack(ptr, ptr, ptr)
+declare i32 @pthread_attr_destroy(ptr)
+
+define i64 @wasmlite_thread_stack_low() {{
+entry:
+  %cached = call ptr @pthread_getspecific(i32 {key})
+  %c = ptrtoint ptr %cached to i64
+  %have = icmp ne i64 %c, 0
+  br i1 %have, label %done, label %compute
+compute:
+  %attr = alloca [{_ATTR_SIZE} x i8], align 16
+  %addrp = alloca ptr, align 8
+  %sizep = alloca i64, align 8
+  store ptr null, ptr %addrp
+  %self = call i64 @pthread_self()
+  %r1 = call i32 @pthread_getattr_np(i64 %self, ptr %attr)
+  %ok1 = icmp eq i32 %r1, 0
+  br i1 %ok1, label %get, label %fail
+get:
+  %r2 = call i32 @pthread_attr_getstack(ptr %attr, ptr %addrp, ptr %sizep)
+  %r3 = call i32 @pthread_attr_destroy(ptr %attr)
+  %low = load ptr, ptr %addrp
+  %lowi = ptrtoint ptr %low to i64
+  ; 1 when unknown: no floor beyond max_wasm_stack, and still non-zero for the cache
+  %known = icmp ne i64 %lowi, 0
+  %v = select i1 %known, i64 %lowi, i64 1
+  %vp = inttoptr i64 %v to ptr
+  %r4 = call i32 @pthread_setspecific(i32 {key}, ptr %vp)
+  ret i64 %v
+fail:
+  ret i64 1
+done:
+  ret i64 %c
+}}
+"""
+
+
+def thread_stack_low_routine() -> int:
+    """Address of ``u64 wasmlite_thread_stack_low(void)`` (compiled on first use; lives
+    as long as the process).  The routine returns the lowest address of the calling
+    thread's stack, or 1 when glibc cannot tell.  Raises :class:`OSError` when no
+    ``pthread_key_t`` can be created."""
+    addr = _state.get("addr")
+    if addr is None:
+        with _lock:
+            addr = _state.get("addr")
+            if addr is None:
+                from ..compiler.codegen import JitCode
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                k = ctypes.c_uint()
+                if libc.pthread_key_create(ctypes.byref(k), None) != 0:
+                    raise OSError(ctypes.get_errno(), "pthread_key_create failed")
+                jit = JitCode(_routine_ir(k.value), "2")
+                _state["jit"] = jit
+                addr = _state["addr"] = jit.function_address("wasmlite_thread_stack_low")
+    return addr  # type: ignore[return-value]
+
+
+__all__ = ["thread_stack_low_routine"]

@@ -1171,3 +1171,361 @@ def test_indirect_call_trap_messages() -> None:
     assert texts[0] == texts[1]
     assert texts[1] == ["indirect call type mismatch", "uninitialized element",
                         "undefined element: out of bounds table access"]
+
+
+# ==========================================================================================
+# 4. WASI escapes
+# ==========================================================================================
+#
+# The same WAT guest runs under wasmlite (``Linker.define_wasi``) and wasmtime-py, each
+# on its own copy of a directory tree with three preopens: ``/sandbox`` (fd 3),
+# ``/other`` (fd 4) and ``/ro`` (fd 5, ``fs_mutable=False``).  Beside them lies
+# ``outside/`` with a secret.  The guest tries to get out (``..``, absolute paths,
+# symlinks made by the host and by itself, hard links, renames across preopens, ``..``
+# from an opened directory, a directory the host swaps for a symlink between two calls,
+# writes through a read-only preopen); every errno must be Wasmtime's, and afterwards
+# nothing outside the preopens has changed and the preopens hold the same tree.
+
+_RO = C_RIGHTS_READ = (1 << 1) | (1 << 2)          # fd_read | fd_seek
+_RW = _RO | (1 << 6)                                # ... | fd_write
+_O_CREAT, _O_DIRECTORY, _O_TRUNC = 1, 2, 8
+#: a directory's rights: every path_* right, fd_readdir, fd_filestat_get/set_times
+_DIR_RIGHTS = sum(1 << b for b in (9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 23, 24,
+                                   25, 26))
+_ALL_RIGHTS = (1 << 30) - 1
+_WASI_FUNCS = {
+    "path_open": "i32 i32 i32 i32 i32 i64 i64 i32 i32", "fd_read": "i32 i32 i32 i32",
+    "fd_write": "i32 i32 i32 i32", "fd_close": "i32", "path_symlink": "i32 i32 i32 i32 i32",
+    "path_link": "i32 i32 i32 i32 i32 i32 i32", "path_rename": "i32 i32 i32 i32 i32 i32",
+    "path_unlink_file": "i32 i32 i32", "path_remove_directory": "i32 i32 i32",
+    "path_create_directory": "i32 i32 i32", "path_filestat_get": "i32 i32 i32 i32 i32",
+    "path_filestat_set_times": "i32 i32 i32 i32 i64 i64 i32",
+    "path_readlink": "i32 i32 i32 i32 i32 i32", "fd_filestat_set_size": "i32 i64",
+    "fd_filestat_set_times": "i32 i64 i64 i32", "fd_allocate": "i32 i64 i64",
+}
+#: guest memory: path 1 at 1024, path 2 at 2048, read data at 4096, results at 8192 (fd),
+#: 8196 (bytes read), 8200 (filestat), 8300 (readlink length), 8400 (readlink buffer)
+WASI_GUEST = "(module\n" + "".join(
+    f'  (import "wasi_snapshot_preview1" "{n}" (func ${n} (param {p}) (result i32)))\n'
+    for n, p in _WASI_FUNCS.items()) + f"""
+  (memory (export "memory") 1)
+  (data (i32.const 9000) "PWNED")
+  ;; open path 1 for reading, read up to 64 bytes, close
+  (func (export "read") (param $dirfd i32) (param $follow i32) (param $len i32) (result i32)
+    (local $err i32) (local $fd i32)
+    (i32.store (i32.const 8196) (i32.const 0))
+    (local.set $err (call $path_open (local.get $dirfd) (local.get $follow) (i32.const 1024)
+      (local.get $len) (i32.const 0) (i64.const {_RO}) (i64.const {_RO}) (i32.const 0)
+      (i32.const 8192)))
+    (if (local.get $err) (then (return (local.get $err))))
+    (local.set $fd (i32.load (i32.const 8192)))
+    (i32.store (i32.const 8800) (i32.const 4096))
+    (i32.store (i32.const 8804) (i32.const 64))
+    (local.set $err (call $fd_read (local.get $fd) (i32.const 8800) (i32.const 1)
+      (i32.const 8196)))
+    (drop (call $fd_close (local.get $fd)))
+    (local.get $err))
+  ;; open path 1 for writing with $oflags, write "PWNED", close
+  (func (export "write") (param $dirfd i32) (param $follow i32) (param $len i32)
+    (param $oflags i32) (result i32)
+    (local $err i32) (local $fd i32)
+    (local.set $err (call $path_open (local.get $dirfd) (local.get $follow) (i32.const 1024)
+      (local.get $len) (local.get $oflags) (i64.const {_RW}) (i64.const {_RW}) (i32.const 0)
+      (i32.const 8192)))
+    (if (local.get $err) (then (return (local.get $err))))
+    (local.set $fd (i32.load (i32.const 8192)))
+    (i32.store (i32.const 8800) (i32.const 9000))
+    (i32.store (i32.const 8804) (i32.const 5))
+    (local.set $err (call $fd_write (local.get $fd) (i32.const 8800) (i32.const 1)
+      (i32.const 8196)))
+    (drop (call $fd_close (local.get $fd)))
+    (local.get $err))
+  ;; open path 1 for reading, then try to change the file through the fd: the errnos of
+  ;; fd_write, fd_filestat_set_size, fd_filestat_set_times and fd_allocate at 8600..8612
+  (func (export "fdops") (param $dirfd i32) (param $follow i32) (param $len i32) (result i32)
+    (local $err i32) (local $fd i32)
+    (local.set $err (call $path_open (local.get $dirfd) (local.get $follow) (i32.const 1024)
+      (local.get $len) (i32.const 0) (i64.const {_RO}) (i64.const {_RO}) (i32.const 0)
+      (i32.const 8192)))
+    (if (local.get $err) (then (return (local.get $err))))
+    (local.set $fd (i32.load (i32.const 8192)))
+    (i32.store (i32.const 8800) (i32.const 9000))
+    (i32.store (i32.const 8804) (i32.const 5))
+    (i32.store (i32.const 8600) (call $fd_write (local.get $fd) (i32.const 8800) (i32.const 1)
+      (i32.const 8196)))
+    (i32.store (i32.const 8604) (call $fd_filestat_set_size (local.get $fd) (i64.const 0)))
+    (i32.store (i32.const 8608) (call $fd_filestat_set_times (local.get $fd) (i64.const 0)
+      (i64.const 0) (i32.const 5)))
+    (i32.store (i32.const 8612) (call $fd_allocate (local.get $fd) (i64.const 0)
+      (i64.const 100)))
+    (call $fd_close (local.get $fd)))
+  (func (export "fd_set_times") (param $fd i32) (result i32)
+    (call $fd_filestat_set_times (local.get $fd) (i64.const 0) (i64.const 0) (i32.const 5)))
+  ;; open path 1 as a directory and keep it open (its fd at 8192)
+  (func (export "opendir") (param $dirfd i32) (param $follow i32) (param $len i32) (result i32)
+    (call $path_open (local.get $dirfd) (local.get $follow) (i32.const 1024) (local.get $len)
+      (i32.const {_O_DIRECTORY}) (i64.const {_DIR_RIGHTS}) (i64.const {_ALL_RIGHTS})
+      (i32.const 0) (i32.const 8192)))
+  (func (export "symlink") (param $tlen i32) (param $dirfd i32) (param $len i32) (result i32)
+    (call $path_symlink (i32.const 1024) (local.get $tlen) (local.get $dirfd) (i32.const 2048)
+      (local.get $len)))
+  (func (export "link") (param $ofd i32) (param $follow i32) (param $olen i32) (param $nfd i32)
+    (param $nlen i32) (result i32)
+    (call $path_link (local.get $ofd) (local.get $follow) (i32.const 1024) (local.get $olen)
+      (local.get $nfd) (i32.const 2048) (local.get $nlen)))
+  (func (export "rename") (param $ofd i32) (param $olen i32) (param $nfd i32) (param $nlen i32)
+    (result i32)
+    (call $path_rename (local.get $ofd) (i32.const 1024) (local.get $olen) (local.get $nfd)
+      (i32.const 2048) (local.get $nlen)))
+  (func (export "unlink") (param $dirfd i32) (param $len i32) (result i32)
+    (call $path_unlink_file (local.get $dirfd) (i32.const 1024) (local.get $len)))
+  (func (export "rmdir") (param $dirfd i32) (param $len i32) (result i32)
+    (call $path_remove_directory (local.get $dirfd) (i32.const 1024) (local.get $len)))
+  (func (export "mkdir") (param $dirfd i32) (param $len i32) (result i32)
+    (call $path_create_directory (local.get $dirfd) (i32.const 1024) (local.get $len)))
+  (func (export "stat") (param $dirfd i32) (param $follow i32) (param $len i32) (result i32)
+    (call $path_filestat_get (local.get $dirfd) (local.get $follow) (i32.const 1024)
+      (local.get $len) (i32.const 8200)))
+  ;; set atime and mtime to the epoch (fstflags atim | mtim)
+  (func (export "set_times") (param $dirfd i32) (param $follow i32) (param $len i32) (result i32)
+    (call $path_filestat_set_times (local.get $dirfd) (local.get $follow) (i32.const 1024)
+      (local.get $len) (i64.const 0) (i64.const 0) (i32.const 5)))
+  (func (export "readlink") (param $dirfd i32) (param $len i32) (result i32)
+    (call $path_readlink (local.get $dirfd) (i32.const 1024) (local.get $len) (i32.const 8400)
+      (i32.const 256) (i32.const 8300))))
+"""
+
+
+def make_wasi_tree(base: Path) -> None:
+    """The host's tree: ``outside/`` (not preopened) and the three preopens, with the
+    symlinks a guest may try to escape through."""
+    (base / "outside" / "dir").mkdir(parents=True)
+    (base / "outside" / "secret.txt").write_text("SECRET")
+    root = base / "root"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / "swap").mkdir()
+    (root / "inside.txt").write_text("inside")
+    (root / "sub" / "file.txt").write_text("file")
+    (root / "swap" / "x.txt").write_text("x")
+    for name, target in (
+            ("lnk_in", "inside.txt"), ("lnk_in_abs", str(root / "inside.txt")),
+            ("lnk_out", "../outside/secret.txt"),
+            ("lnk_out_abs", str(base / "outside" / "secret.txt")),
+            ("lnk_outdir", "../outside"), ("lnk_dotdot", ".."), ("lnk_sub", "sub"),
+            ("sub/lnk_up", "../inside.txt"), ("sub/lnk_up2", "../../outside/secret.txt"),
+            ("dangling_out", "../outside/created.txt")):
+        os.symlink(target, root / name)
+    (base / "other").mkdir()
+    (base / "other" / "o.txt").write_text("other")
+    (base / "ro").mkdir()
+    (base / "ro" / "r.txt").write_text("readonly")
+
+
+def snapshot(top: Path, base: Path) -> list:
+    """Every entry under ``top``: relative path, kind, and contents, link target (the
+    path of ``base`` written as ``<base>``) or, for a directory, nothing; and for files
+    the modification time."""
+    out = []
+    for dirpath, dirs, files in os.walk(top):
+        for name in dirs + files:
+            p = Path(dirpath) / name
+            if p.is_symlink():
+                entry = ["l", os.readlink(p).replace(str(base), "<base>")]
+            elif p.is_dir():
+                entry = ["d", None]
+            else:
+                entry = ["f", p.read_bytes().decode(errors="replace"), p.stat().st_mtime_ns]
+            out.append([str(p.relative_to(top)), *entry])
+    return sorted(out)
+
+
+#: The guest's steps.  fds: 3 /sandbox, 4 /other, 5 /ro, ``$name`` a directory opened by
+#: an earlier ``opendir`` step named ``name``.  ``host_swap`` is done by the host.
+R, OT, RO_FD = 3, 4, 5
+WASI_STEPS: list[tuple] = [
+    # reads: .., absolute paths, symlinks in and out
+    ("read", R, 1, "inside.txt"), ("read", R, 1, "../outside/secret.txt"),
+    ("read", R, 1, "/sandbox/inside.txt"), ("read", R, 1, "/inside.txt"),
+    ("read", R, 1, "/etc/passwd"), ("read", R, 1, "sub/../inside.txt"),
+    ("read", R, 1, "sub/../../outside/secret.txt"), ("read", R, 1, "sub/deeper/../../inside.txt"),
+    ("read", R, 1, "lnk_in"), ("read", R, 0, "lnk_in"), ("read", R, 1, "lnk_in_abs"),
+    ("read", R, 1, "lnk_out"), ("read", R, 0, "lnk_out"), ("read", R, 1, "lnk_out_abs"),
+    ("read", R, 1, "lnk_outdir/secret.txt"), ("read", R, 1, "lnk_dotdot/outside/secret.txt"),
+    ("read", R, 1, "lnk_dotdot/root/inside.txt"), ("read", R, 1, "lnk_sub/../inside.txt"),
+    ("read", R, 1, "lnk_sub/../../outside/secret.txt"),
+    ("read", R, 1, "lnk_outdir/../root/inside.txt"), ("read", R, 1, "sub/lnk_up"),
+    ("read", R, 1, "sub/lnk_up2"), ("read", OT, 1, "../root/inside.txt"),
+    ("read", R, 1, "../other/o.txt"), ("read", RO_FD, 1, "r.txt"), ("read", R, 1, ".."),
+    ("read", R, 1, "inside.txt/.."), ("read", R, 1, "sub/./../inside.txt"),
+    # directories opened by the guest: .. from them
+    ("opendir", R, 1, "sub", "sub"), ("read", "$sub", 1, "file.txt"),
+    ("read", "$sub", 1, "../inside.txt"), ("read", "$sub", 1, "lnk_up"),
+    ("read", "$sub", 1, "deeper/../../inside.txt"), ("opendir", R, 1, "lnk_outdir", "od"),
+    ("opendir", R, 1, "..", "up"), ("opendir", R, 1, "lnk_sub", "ls"),
+    ("read", "$ls", 1, "../inside.txt"), ("opendir", R, 1, "lnk_dotdot", "ldd"),
+    # writes and creation outside
+    ("write", R, 1, "../outside/secret.txt", _O_TRUNC), ("write", R, 1, "lnk_out", _O_TRUNC),
+    ("write", R, 1, "lnk_out_abs", 0), ("write", R, 1, "dangling_out", _O_CREAT),
+    ("write", R, 0, "dangling_out", _O_CREAT), ("write", R, 1, "lnk_outdir/new.txt", _O_CREAT),
+    ("write", R, 1, "sub/lnk_up2", _O_TRUNC), ("write", R, 1, "new_inside.txt", _O_CREAT),
+    ("mkdir", R, "../outside/newdir"), ("mkdir", R, "lnk_outdir/newdir"),
+    ("mkdir", R, "lnk_dotdot/newdir"), ("mkdir", R, "/newdir"),
+    ("unlink", R, "../outside/secret.txt"), ("unlink", R, "lnk_outdir/secret.txt"),
+    ("rmdir", R, "../outside/dir"), ("rmdir", R, "lnk_outdir/dir"),
+    ("set_times", R, 1, "lnk_out"), ("set_times", R, 1, "../outside/secret.txt"),
+    ("set_times", R, 1, "lnk_outdir/secret.txt"),
+    ("stat", R, 1, "lnk_out"), ("stat", R, 0, "lnk_out"), ("stat", R, 1, "../outside"),
+    ("stat", R, 1, "lnk_outdir"), ("stat", R, 0, "lnk_outdir"), ("readlink", R, "lnk_out"),
+    ("readlink", R, "lnk_out_abs"), ("readlink", R, "../outside"),
+    # symlinks made by the guest
+    ("symlink", "../outside/secret.txt", R, "g_out"), ("read", R, 1, "g_out"),
+    ("write", R, 1, "g_out", _O_TRUNC), ("symlink", "/etc/passwd", R, "g_abs"),
+    ("read", R, 1, "g_abs"), ("symlink", "sub", R, "g_in"), ("read", R, 1, "g_in/file.txt"),
+    ("symlink", "..", R, "g_up"), ("read", R, 1, "g_up/outside/secret.txt"),
+    ("symlink", "g_loop", R, "g_loop"), ("read", R, 1, "g_loop"),
+    ("symlink", "../outside/created2.txt", R, "g_dangling"),
+    ("write", R, 1, "g_dangling", _O_CREAT), ("symlink", "inside.txt", R, "../outside/g_x"),
+    ("symlink", "x", R, "lnk_outdir/g_y"), ("symlink", "../../outside", R, "sub/g_z"),
+    ("read", R, 1, "sub/g_z/secret.txt"),
+    # hard links
+    ("link", R, 0, "../outside/secret.txt", R, "h1"), ("link", R, 1, "lnk_out", R, "h2"),
+    ("link", R, 0, "lnk_out", R, "h3"), ("read", R, 1, "h3"),
+    ("link", R, 0, "inside.txt", R, "../outside/h4"),
+    ("link", R, 0, "lnk_outdir/secret.txt", R, "h5"), ("link", R, 0, "inside.txt", OT, "h6"),
+    ("link", R, 0, "inside.txt", RO_FD, "h7"), ("link", RO_FD, 0, "r.txt", R, "h8"),
+    ("link", "$sub", 0, "../inside.txt", R, "h9"), ("write", R, 1, "h8", _O_TRUNC),
+    ("link", RO_FD, 1, "r.txt", R, "h10"), ("link", R, 1, "inside.txt", R, "h11"),
+    ("link", R, 1, "nonexist", R, "h12"), ("link", RO_FD, 0, "nonexist", R, "h13"),
+    ("link", R, 1, "inside.txt", RO_FD, "h14"), ("link", R, 1, "../outside/secret.txt", R, "h15"),
+    ("link", 99, 0, "inside.txt", RO_FD, "h16"), ("link", RO_FD, 0, "r.txt", 99, "h17"),
+    # renames, within and across preopens
+    ("rename", R, "inside.txt", R, "../outside/stolen.txt"),
+    ("rename", R, "../outside/secret.txt", R, "stolen.txt"),
+    ("rename", R, "lnk_outdir/secret.txt", R, "stolen2.txt"),
+    ("rename", R, "inside.txt", R, "lnk_outdir/stolen3.txt"),
+    ("rename", R, "new_inside.txt", OT, "moved.txt"), ("read", OT, 1, "moved.txt"),
+    ("rename", OT, "o.txt", R, "o_moved.txt"), ("read", R, 1, "o_moved.txt"),
+    ("rename", R, "sub/deeper", OT, "deeper_moved"), ("rename", R, "inside.txt", RO_FD, "x.txt"),
+    ("rename", RO_FD, "r.txt", R, "r_stolen.txt"), ("rename", R, "lnk_out", OT, "lnk_moved"),
+    ("read", OT, 1, "lnk_moved"), ("rename", "$sub", "../inside.txt", R, "i2.txt"),
+    # a directory the guest opened is swapped for a symlink to outside by the host
+    ("opendir", R, 1, "swap", "swap"), ("host_swap",), ("read", R, 1, "swap/secret.txt"),
+    ("read", "$swap", 1, "x.txt"), ("read", "$swap", 1, "../inside.txt"),
+    ("write", R, 1, "swap/secret.txt", _O_TRUNC), ("opendir", R, 1, "swap", "swap2"),
+    # the read-only preopen
+    ("write", RO_FD, 1, "r.txt", _O_TRUNC), ("write", RO_FD, 1, "new.txt", _O_CREAT),
+    ("mkdir", RO_FD, "d"), ("unlink", RO_FD, "r.txt"), ("set_times", RO_FD, 1, "r.txt"),
+    ("symlink", "r.txt", RO_FD, "l"), ("rename", RO_FD, "r.txt", RO_FD, "r2.txt"),
+    ("read", RO_FD, 1, "r.txt"), ("fdops", R, 1, "lnk_in"), ("fdops", RO_FD, 1, "r.txt"),
+    ("opendir", RO_FD, 1, ".", "rodot"), ("write", "$rodot", 1, "r.txt", _O_TRUNC),
+    ("mkdir", "$rodot", "d2"), ("fdops", "$rodot", 1, "r.txt"),
+    ("link", "$rodot", 0, "r.txt", R, "h18"), ("rename", "$rodot", "r.txt", R, "r3.txt"),
+    ("read", RO_FD, 1, "r.txt"), ("fd_set_times", RO_FD), ("fd_set_times", "$rodot"),
+    ("fd_set_times", R), ("fd_set_times", "$sub"),
+]
+
+
+class WasiGuest:
+    """:data:`WASI_GUEST` under ``mod`` (wasmlite or wasmtime) with the preopens of
+    ``base`` (a tree made by :func:`make_wasi_tree`)."""
+
+    def __init__(self, mod: Any, base: Path):
+        self.base = base
+        eng = mod.Engine()
+        cfg = mod.WasiConfig()
+        cfg.preopen_dir(str(base / "root"), "/sandbox")
+        cfg.preopen_dir(str(base / "other"), "/other")
+        cfg.preopen_dir(str(base / "ro"), "/ro", False)
+        self.store = mod.Store(eng)
+        self.store.set_wasi(cfg)
+        linker = mod.Linker(eng)
+        linker.define_wasi()
+        self.ex = linker.instantiate(self.store, mod.Module(eng, WASI_GUEST)).exports(self.store)
+        self.mem = self.ex["memory"]
+        self.fds: dict[str, int] = {}
+
+    def _s(self, text: str, addr: int) -> int:
+        data = text.encode()
+        self.mem.write(self.store, data, addr)
+        return len(data)
+
+    def _u32(self, addr: int) -> int:
+        return int.from_bytes(self.mem.read(self.store, addr, addr + 4), "little")
+
+    def _fd(self, fd: int | str) -> int:
+        # a failed opendir leaves no fd: use one that is surely not open
+        return self.fds.get(fd[1:], 999) if isinstance(fd, str) else fd
+
+    def step(self, step: tuple) -> list:
+        """Run one step; returns what it observed (errno and data, never fd numbers)."""
+        op, *a = step
+        f, st = self.ex.get(op), self.store
+        if op == "host_swap":  # replace root/swap by a symlink to ../outside
+            root = self.base / "root"
+            os.rename(root / "swap", root / "swap_old")
+            os.symlink("../outside", root / "swap")
+            return []
+        if op == "read":
+            err = f(st, self._fd(a[0]), a[1], self._s(a[2], 1024))
+            n = self._u32(8196) if err == 0 else 0
+            return [err, bytes(self.mem.read(st, 4096, 4096 + n)).decode(errors="replace")]
+        if op == "write":
+            return [f(st, self._fd(a[0]), a[1], self._s(a[2], 1024), a[3])]
+        if op == "fd_set_times":
+            return [f(st, self._fd(a[0]))]
+        if op == "fdops":
+            err = f(st, self._fd(a[0]), a[1], self._s(a[2], 1024))
+            return [err, [self._u32(8600 + 4 * i) for i in range(4)] if err == 0 else None]
+        if op == "opendir":
+            err = f(st, self._fd(a[0]), a[1], self._s(a[2], 1024))
+            if err == 0:
+                self.fds[a[3]] = self._u32(8192)
+            return [err]
+        if op == "symlink":
+            return [f(st, self._s(a[0], 1024), self._fd(a[1]), self._s(a[2], 2048))]
+        if op == "link":
+            return [f(st, self._fd(a[0]), a[1], self._s(a[2], 1024), self._fd(a[3]),
+                      self._s(a[4], 2048))]
+        if op == "rename":
+            return [f(st, self._fd(a[0]), self._s(a[1], 1024), self._fd(a[2]),
+                      self._s(a[3], 2048))]
+        if op in ("unlink", "rmdir", "mkdir", "readlink"):
+            err = f(st, self._fd(a[0]), self._s(a[1], 1024))
+            if op == "readlink" and err == 0:
+                n = self._u32(8300)
+                return [err, bytes(self.mem.read(st, 8400, 8400 + n)).decode()
+                        .replace(str(self.base), "<base>")]
+            return [err]
+        if op in ("stat", "set_times"):
+            err = f(st, self._fd(a[0]), a[1], self._s(a[2], 1024))
+            if op == "stat" and err == 0:
+                return [err, self.mem.read(st, 8216, 8217)[0]]  # filetype
+            return [err]
+        raise ValueError(op)
+
+
+def test_wasi_escapes_match_wasmtime(tmp_path: Path) -> None:
+    """Every escape attempt of :data:`WASI_STEPS` gets Wasmtime's errno; nothing outside
+    the preopens is read, written, created or removed; the preopens end up the same."""
+    results = {}
+    for name, mod in (("wasmtime", wasmtime), ("wasmlite", wl)):
+        base = tmp_path / name[:6]  # "wasmti"/"wasmli": paths of the same length
+        make_wasi_tree(base)
+        outside = snapshot(base / "outside", base)
+        guest = WasiGuest(mod, base)
+        results[name] = [guest.step(s) for s in WASI_STEPS]
+        assert snapshot(base / "outside", base) == outside, f"{name} changed outside/"
+        assert sorted(p.name for p in base.iterdir()) == ["other", "outside", "ro", "root"]
+        assert not any("SECRET" in str(r) for r in results[name]), name
+        results[name + " tree"] = [snapshot(base / d, base) for d in ("root", "other", "ro")]
+    opened = {s[4]: r for s, r in zip(WASI_STEPS, results["wasmtime"], strict=True)
+              if s[0] == "opendir"}
+    assert all(opened[d] == [0] for d in ("sub", "ls", "swap", "rodot")), opened
+    diffs = [f"{s}: wasmtime {w}, wasmlite {g}"
+             for s, w, g in zip(WASI_STEPS, results["wasmtime"], results["wasmlite"],
+                                strict=True) if w != g]
+    assert not diffs, f"{len(diffs)} of {len(WASI_STEPS)} steps differ:\n" + "\n".join(diffs)
+    # the trees, without modification times (both runtimes wrote at their own times)
+    trees = [[[e[:3] for e in t] for t in results[k + " tree"]] for k in ("wasmtime", "wasmlite")]
+    assert trees[0] == trees[1]
+

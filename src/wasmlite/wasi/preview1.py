@@ -325,8 +325,10 @@ def fd_filestat_set_size(ctx: WasiCtx, buf: Any, fd: int, size: int) -> int:
         return C.EBADF
     if size > (1 << 63) - 1:
         return C.EINVAL
-    if not entry.writable:
-        return C.EBADF
+    if not entry.file_perms & 2:  # as Wasmtime: FilePerms.WRITE (a read-only preopen)
+        return C.EPERM
+    if not entry.writable:  # ftruncate's answer, which Wasmtime passes on
+        return C.EINVAL
     os.ftruncate(_host_fd(entry), size)
     return 0
 
@@ -365,6 +367,10 @@ def fd_filestat_set_times(ctx: WasiCtx, buf: Any, fd: int, atim: int, mtim: int,
     entry = ctx.get(fd)
     host = _host_fd(entry)
     ns = _times(flags, atim, mtim, lambda: os.fstat(host))
+    # as Wasmtime: DirPerms.MUTATE for a directory, FilePerms.WRITE for a file (else a
+    # read-only preopen's times could be changed)
+    if not (entry.dir_perms if entry.is_dir else entry.file_perms) & 2:
+        return C.EPERM
     if ns is not None:
         os.utime(host, ns=ns)
     return 0
@@ -672,9 +678,15 @@ def path_link(ctx: WasiCtx, buf: memoryview, old_fd: int, old_flags: int, old_pa
     op_ = _get_str(buf, old_path, old_path_len)
     np_ = _get_str(buf, new_path, new_path_len)
     ctx.get_dir(old_fd)
+    ctx.get_dir(new_fd)
+    # As Wasmtime: both directories need DirPerms.MUTATE (else a hard link would let a
+    # read-only preopen's files be written through a writable one), and path_link never
+    # follows a symlink (SYMLINK_FOLLOW is EINVAL).
+    _need_mutate(ctx, old_fd)
     _need_mutate(ctx, new_fd)
-    follow = bool(old_flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW)
-    with ctx.resolve(ctx.get_dir(old_fd), op_, follow) as src, \
+    if old_flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW:
+        return C.EINVAL
+    with ctx.resolve(ctx.get_dir(old_fd), op_, False) as src, \
             ctx.resolve(ctx.get_dir(new_fd), np_, False) as dst:
         try:
             src_name = _no_trailing_symlink(src)

@@ -1529,3 +1529,306 @@ def test_wasi_escapes_match_wasmtime(tmp_path: Path) -> None:
     trees = [[[e[:3] for e in t] for t in results[k + " tree"]] for k in ("wasmtime", "wasmlite")]
     assert trees[0] == trees[1]
 
+
+# ==========================================================================================
+# 5. Stack exhaustion
+# ==========================================================================================
+#
+# Where the stack runs out is the embedder's choice (wasmlite's default limit is 1 MiB,
+# Wasmtime's 512 KiB, and frames differ), so depths near the limit are not compared
+# with wasmtime-py; what is: shallow calls give the same values, very deep ones trap
+# "call stack exhausted", and a trap caught by a host function at a given level of
+# host <-> wasm recursion gives the same result.  Everything runs in child processes.
+
+STACK_WAT = """
+(module
+  (import "host" "h" (func $h (param i32) (result i32)))
+  ;; rec(n) = rec(n-1) * 31 + n (not an accumulator LLVM could turn into a loop)
+  (func $rec (export "rec") (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n)) (then (i32.const 0))
+      (else (i32.add (i32.mul (call $rec (i32.sub (local.get $n) (i32.const 1)))
+                              (i32.const 31)) (local.get $n)))))
+  ;; the same with sixteen i64 locals live across the call (big frames)
+  (func $rec_big (export "rec_big") (param $n i32) (result i32)
+    (local $a i64) (local $b i64) (local $c i64) (local $d i64) (local $e i64) (local $f i64)
+    (local $g i64) (local $h i64) (local $i i64) (local $j i64) (local $k i64) (local $l i64)
+    (local $m i64) (local $o i64) (local $p i64) (local $q i64) (local $r i32)
+    (if (i32.eqz (local.get $n)) (then (return (i32.const 0))))
+    (local.set $a (i64.extend_i32_u (local.get $n)))
+    (local.set $b (i64.mul (local.get $a) (i64.const 3)))
+    (local.set $c (i64.mul (local.get $b) (i64.const 5)))
+    (local.set $d (i64.mul (local.get $c) (i64.const 7)))
+    (local.set $e (i64.add (local.get $d) (local.get $a)))
+    (local.set $f (i64.xor (local.get $e) (local.get $b)))
+    (local.set $g (i64.rotl (local.get $f) (local.get $c)))
+    (local.set $h (i64.add (local.get $g) (local.get $d)))
+    (local.set $i (i64.mul (local.get $h) (local.get $e)))
+    (local.set $j (i64.xor (local.get $i) (local.get $f)))
+    (local.set $k (i64.add (local.get $j) (local.get $g)))
+    (local.set $l (i64.rotr (local.get $k) (local.get $h)))
+    (local.set $m (i64.sub (local.get $l) (local.get $i)))
+    (local.set $o (i64.xor (local.get $m) (local.get $j)))
+    (local.set $p (i64.add (local.get $o) (local.get $k)))
+    (local.set $q (i64.mul (local.get $p) (local.get $l)))
+    (local.set $r (call $rec_big (i32.sub (local.get $n) (i32.const 1))))
+    (i32.add (i32.mul (local.get $r) (i32.const 31)) (i32.wrap_i64
+      (i64.add (i64.add (i64.add (i64.add (local.get $a) (local.get $b))
+        (i64.add (local.get $c) (local.get $d))) (i64.add (i64.add (local.get $e) (local.get $f))
+        (i64.add (local.get $g) (local.get $h)))) (i64.add (i64.add (i64.add (local.get $i)
+        (local.get $j)) (i64.add (local.get $k) (local.get $l))) (i64.add (i64.add (local.get $m)
+        (local.get $o)) (i64.add (local.get $p) (local.get $q))))))))
+  ;; the same with six v128 locals live across the call
+  (func $rec_v128 (export "rec_v128") (param $n i32) (result i32)
+    (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $e v128)
+    (local $f v128) (local $r i32)
+    (if (i32.eqz (local.get $n)) (then (return (i32.const 0))))
+    (local.set $a (i32x4.splat (local.get $n)))
+    (local.set $b (i32x4.mul (local.get $a) (v128.const i32x4 3 5 7 11)))
+    (local.set $c (i32x4.add (local.get $b) (v128.const i32x4 13 17 19 23)))
+    (local.set $d (v128.xor (local.get $c) (local.get $a)))
+    (local.set $e (i32x4.mul (local.get $d) (local.get $b)))
+    (local.set $f (i32x4.sub (local.get $e) (local.get $c)))
+    (local.set $r (call $rec_v128 (i32.sub (local.get $n) (i32.const 1))))
+    (i32.add (i32.mul (local.get $r) (i32.const 31)) (i32x4.extract_lane 2
+      (i32x4.add (i32x4.add (i32x4.add (local.get $a) (local.get $b))
+                            (i32x4.add (local.get $c) (local.get $d)))
+                 (i32x4.add (local.get $e) (local.get $f))))))
+  ;; wasm -> host -> wasm ...: ping(n) = h(n - 1) + 1, where the host calls ping again;
+  ;; ping(0) recurses in wasm to depth $deep (global, 0: none)
+  (global $deep (export "deep") (mut i32) (i32.const 0))
+  (func (export "ping") (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (call $rec (global.get $deep)))
+      (else (i32.add (call $h (i32.sub (local.get $n) (i32.const 1))) (i32.const 1))))))
+"""
+
+STACK_KINDS = ("rec", "rec_big", "rec_v128")
+HUGE = 10_000_000
+
+
+def _rec_model(n: int) -> int:
+    r = 0
+    for k in range(1, n + 1):
+        r = (r * 31 + k) & 0xFFFFFFFF
+    return r - (1 << 32) if r & 0x80000000 else r
+
+
+def _stack_outcome(mod: Any, f: Any, store: Any, *args: int) -> Any:
+    """``f(store, *args)``, the trap code name, or the name of a Python exception."""
+    try:
+        return f(store, *args)
+    except mod.Trap as t:
+        return t.trap_code.name if t.trap_code is not None else trap_text(t)
+    except Exception as e:  # a host exception propagating (RecursionError, ...)
+        return type(e).__name__
+
+
+class StackGuest:
+    """:data:`STACK_WAT` under ``mod``; the host function ``h(k)`` calls ``ping(k)``
+    back through its Caller, and at level ``catch`` catches a trap and returns 1000."""
+
+    def __init__(self, mod: Any, eng: Any):
+        self.mod = mod
+        self.store = mod.Store(eng)
+        self.catch: int | None = None
+        ty = mod.FuncType([mod.ValType.i32()], [mod.ValType.i32()])
+        host = mod.Func(self.store, ty, self._h, access_caller=True)
+        ex = mod.Instance(self.store, mod.Module(eng, STACK_WAT), [host]).exports(self.store)
+        self.ex = {k: ex[k] for k in (*STACK_KINDS, "ping", "deep")}
+
+    def _h(self, caller: Any, k: int) -> int:
+        if k == self.catch:
+            try:
+                return self.ex["ping"](caller, k)
+            except self.mod.Trap:
+                return 1000
+        return self.ex["ping"](caller, k)
+
+    def __call__(self, name: str, *args: int) -> Any:
+        return _stack_outcome(self.mod, self.ex[name], self.store, *args)
+
+    def usable(self) -> bool:
+        """Whether the store still works after an exhaustion."""
+        self.catch = None
+        self.ex["deep"].set_value(self.store, 0)
+        return self("rec", 100) == _rec_model(100) and self("ping", 3) == 3
+
+    def ping_catching(self, n: int, catch: int | None, deep: int) -> Any:
+        """ping(n) with wasm recursing ``deep`` at the bottom, the trap caught at host
+        level ``catch`` (None: nowhere)."""
+        self.catch = catch
+        self.ex["deep"].set_value(self.store, deep)
+        try:
+            return self("ping", n)
+        finally:
+            self.catch = None
+            self.ex["deep"].set_value(self.store, 0)
+
+
+def _max_depth(g: StackGuest, kind: str) -> int:
+    """The deepest ``kind(n)`` that returns (binary search)."""
+    lo, hi = 0, HUGE
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if isinstance(g(kind, mid), int):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+#: (n, catch level, deep) of :meth:`StackGuest.ping_catching`: an exhaustion at the
+#: bottom of n levels of host <-> wasm recursion, caught at level catch or nowhere
+CATCHES = [(n, c, HUGE) for n in (1, 2, 5, 20, 40) for c in (None, 0, n // 2, n - 1)]
+
+
+def stack_session(mod: Any, eng: Any, sweep: bool) -> dict:
+    """What :data:`STACK_WAT` does under ``mod``: the values of shallow calls, huge
+    depths, the caught exhaustions of :data:`CATCHES`, and (``sweep``, wasmlite) the
+    inconsistencies found at every depth around the limit of each kind of frame and at
+    every depth of host <-> wasm recursion up to past its limit."""
+    g = StackGuest(mod, eng)
+    out: dict[str, Any] = {
+        "shallow": [g(k, n) for k in STACK_KINDS for n in (0, 1, 100, 1000)]
+        + [g("ping", n) for n in (0, 1, 10, 40)],
+        "huge": [g(k, HUGE) for k in STACK_KINDS] + [g.usable()],
+        "catches": [g.ping_catching(*c) for c in CATCHES] + [g.usable()],
+    }
+    if not sweep:
+        return out
+    bad: list[str] = []
+    depths = {}
+    for kind in STACK_KINDS:
+        d = depths[kind] = _max_depth(g, kind)
+        for n in range(max(0, d - 3), d + 4):
+            r = g(kind, n)
+            if n <= d and not isinstance(r, int):
+                bad.append(f"{kind}({n}) = {r} below the limit {d}")
+            if n > d and r != "STACK_OVERFLOW":
+                bad.append(f"{kind}({n}) = {r} past the limit {d}")
+            if not g.usable():
+                bad.append(f"store unusable after {kind}({n})")
+    if depths["rec"] < 1000:
+        bad.append(f"only {depths['rec']} levels of wasm recursion: {depths}")
+    # every depth of host <-> wasm recursion, until past the first failure
+    first = None
+    for n in range(1, 100_000):
+        r = g("ping", n)
+        if r == n:
+            if first is not None:
+                bad.append(f"ping({n}) returned after ping({first}) failed")
+        elif r in ("STACK_OVERFLOW", "RecursionError"):
+            first = n if first is None else first
+            if not g.usable():
+                bad.append(f"store unusable after ping({n})")
+        else:
+            bad.append(f"ping({n}) = {r}")
+        if first is not None and n > first + 5:
+            break
+    out["sweep"] = {"bad": bad, "depths": depths, "ping_limit": first}
+    return out
+
+
+@pytest.fixture(scope="module")
+def stack_reference() -> dict:
+    """wasmtime-py's :func:`stack_session` (a child process too)."""
+    r = run_child("import json, test_sandbox as t\n"
+                  "print(json.dumps(t.stack_session(t.wasmtime, t.wasmtime.Engine(), False)))")
+    assert r.returncode == 0, crash_text(r)
+    return json.loads(r.stdout.splitlines()[-1])
+
+
+RECURSION_LIMITS = (None, 20_000)
+
+
+@pytest.fixture(scope="module")
+def stack_results() -> dict:
+    """wasmlite's :func:`stack_session` at every opt level, with Python's recursion limit
+    as it is and raised: one child per limit; ``{(limit, opt): result}``, where a
+    result is the child's crash description if it died before printing it."""
+    out: dict = {}
+    for limit in RECURSION_LIMITS:
+        setlimit = f"sys.setrecursionlimit({limit})\n" if limit else ""
+        r = run_child(f"import json, sys, test_sandbox as t\n{setlimit}"
+                      "for o in t.OPT_LEVELS:\n"
+                      "    print(json.dumps([o, t.stack_session(t.wl, t.engine(o, True), True)]),"
+                      " flush=True)\n", timeout=CHILD_TIMEOUT)
+        done = dict(json.loads(line) for line in r.stdout.splitlines() if line.startswith("["))
+        for opt in OPT_LEVELS:
+            out[(limit, opt)] = done.get(opt, crash_text(r))
+    return out
+
+
+@pytest.mark.parametrize("opt", OPT_LEVELS, ids=[f"O{o}" for o in OPT_LEVELS])
+@pytest.mark.parametrize("recursion_limit", RECURSION_LIMITS, ids=["pylimit", "pylimit20000"])
+def test_stack_exhaustion(stack_results: dict, stack_reference: dict, opt: str,
+                          recursion_limit: int | None) -> None:
+    """wasm recursion with small, big (sixteen i64 locals) and v128 frames, and
+    wasm -> host -> wasm -> ... recursion, at every depth around where the stack runs
+    out, with Python's recursion limit as it is and raised: each call returns its value
+    or traps "call stack exhausted" (or the host's RecursionError propagates), never a
+    crash, and the store stays usable; the shallow calls, huge depths and exhaustions
+    caught at a host level give what wasmtime-py gives."""
+    got = stack_results[(recursion_limit, opt)]
+    assert not isinstance(got, str), got
+    assert got.pop("sweep")["bad"] == []
+    assert stack_reference["shallow"][:4] == [_rec_model(n) for n in (0, 1, 100, 1000)]
+    assert stack_reference["huge"] == ["STACK_OVERFLOW"] * 3 + [True]
+    # caught at host level c, the trap leaves ping(n) = 1000 + (n - c)
+    assert stack_reference["catches"] == [
+        "STACK_OVERFLOW" if c is None else 1000 + n - c for n, c, _ in CATCHES] + [True]
+    assert got == stack_reference
+
+
+THREAD_SIZES = (128 << 10, 256 << 10, 512 << 10, 1 << 20, 8 << 20)
+
+
+def thread_stack_session(mod: Any, size: int, where: str) -> dict:
+    """Deep recursion, host <-> wasm recursion and a caught exhaustion on a Python thread
+    with a ``size``-byte stack, the Store made on the main thread or on that thread."""
+    out: dict[str, Any] = {}
+    eng = mod.Engine()
+    g = StackGuest(mod, eng) if where == "main" else None
+
+    def body() -> None:
+        guest = g or StackGuest(mod, eng)
+        out["res"] = [guest("rec", HUGE), guest("rec", 100) == _rec_model(100),
+                      guest("rec_v128", HUGE), guest("ping", 100_000),
+                      guest.ping_catching(5, 2, HUGE), guest.usable()]
+
+    threading.stack_size(size)
+    t = threading.Thread(target=body)
+    t.start()
+    t.join()
+    return out
+
+
+@pytest.fixture(scope="module")
+def thread_stack_results() -> dict:
+    """wasmlite's :func:`thread_stack_session` for every size of :data:`THREAD_SIZES`
+    (one child; a size missing from its output is where it died)."""
+    r = run_child("import json, test_sandbox as t\n"
+                  "for size in t.THREAD_SIZES:\n"
+                  "    print(json.dumps([size, [t.thread_stack_session(t.wl, size, w)"
+                  " for w in ('main', 'thread')]]), flush=True)\n")
+    done = dict(json.loads(line) for line in r.stdout.splitlines() if line.startswith("["))
+    return {size: done.get(size, crash_text(r)) for size in THREAD_SIZES}
+
+
+@pytest.mark.parametrize("size", THREAD_SIZES, ids=[f"{s >> 10}KiB" for s in THREAD_SIZES])
+def test_stack_exhaustion_on_small_thread_stacks(thread_stack_results: dict, size: int) -> None:
+    """On a thread whose stack is smaller than ``max_wasm_stack`` (1 MiB), with the
+    Store made on the main thread or on the thread: a trap, never a crash.  (wasmtime-py
+    50 itself dies with SIGSEGV on threads of 512 KiB or less, so it is compared only on
+    the 8 MiB thread.)"""
+    got = thread_stack_results[size]
+    assert not isinstance(got, str), got
+    for res in got:
+        assert res["res"][:3] == ["STACK_OVERFLOW", True, "STACK_OVERFLOW"], res
+        assert res["res"][3] in ("STACK_OVERFLOW", "RecursionError"), res
+        assert res["res"][4:] == [1003, True], res
+    if size == THREAD_SIZES[-1]:
+        r = run_child("import json, test_sandbox as t\n"
+                      f"print(json.dumps(t.thread_stack_session(t.wasmtime, {size}, 'main')))")
+        assert r.returncode == 0, crash_text(r)
+        assert json.loads(r.stdout.splitlines()[-1])["res"] == got[0]["res"]

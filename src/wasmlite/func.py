@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from . import values as _values
 from .environ import module as em
 from .environ import vmoffsets as vo
 from .errors import Trap, TrapCode, WasmtimeError
-from .store import Store, store_of
+from .store import Store, store_of, thread_max_stack
 from .types import FuncType
 from .values import Sig, sig_of
 
@@ -34,6 +35,9 @@ HOST_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_
 _host_ids = itertools.count(1)
 _M64 = (1 << 64) - 1
 _STACK_LIMIT_SLOT = vo.STORE_STACK_LIMIT // 8
+_MAX_STACK_SLOT = vo.STORE_MAX_STACK // 8
+#: ``cap``: :func:`~wasmlite.store.thread_max_stack` of the thread
+_thread = threading.local()
 #: Python frames a host callback needs to start and report an error
 _PY_STACK_MARGIN = 60
 
@@ -41,6 +45,21 @@ _PY_STACK_MARGIN = 60
 def _probe(n: int) -> None:
     if n:
         _probe(n - 1)
+
+
+def _fit_stack_to_thread(ctx: Any) -> None:
+    """Before an outermost entry: lower the store's ``STORE_MAX_STACK`` to what the
+    calling thread's own stack holds (:func:`~wasmlite.store.thread_max_stack`), so that
+    wasm recursing on a thread with a small stack traps "call stack exhausted" instead
+    of running off the stack (a crash).  Only ever lowered, so that a racing entry from
+    another thread (which then gets "store is already running WebAssembly on another
+    thread") cannot raise it under a running one."""
+    try:
+        cap = _thread.cap
+    except AttributeError:
+        cap = _thread.cap = thread_max_stack()
+    if ctx[_MAX_STACK_SLOT] > cap:
+        ctx[_MAX_STACK_SLOT] = cap
 
 
 def _python_stack_low() -> bool:
@@ -120,10 +139,14 @@ class Func:
             if n > sig.nparams:
                 raise WasmtimeError(f"too many parameters provided: given {n}, expected {sig.nparams}")
             raise WasmtimeError(f"too few parameters provided: given {n}, expected {sig.nparams}")
-        if st._rt.ctx[_STACK_LIMIT_SLOT] and _python_stack_low():
-            # re-entered from a host function with little Python stack left: a ctypes
-            # callback that cannot even start would silently return garbage
-            raise Trap.from_code(TrapCode.STACK_OVERFLOW)
+        ctx = st._rt.ctx
+        if ctx[_STACK_LIMIT_SLOT]:
+            if _python_stack_low():
+                # re-entered from a host function with little Python stack left: a
+                # ctypes callback that cannot even start would silently return garbage
+                raise Trap.from_code(TrapCode.STACK_OVERFLOW)
+        else:
+            _fit_stack_to_thread(ctx)
         buf = sig.buf_type()
         if n:
             Sig.pack(st, sig.ft.params, sig.fast_params, sig.raw_params, buf, params,
@@ -162,6 +185,8 @@ class Func:
             words += (r & _M64, (r >> 64) & _M64)
         if words:
             sig.raw_params.pack_into(buf, 0, *words)
+        if not st._rt.ctx[_STACK_LIMIT_SLOT]:
+            _fit_stack_to_thread(st._rt.ctx)
         status = self._entry(self._func_ptr, self._vmctx, buf)
         if status:
             raise st._trap(status)

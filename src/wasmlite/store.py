@@ -251,6 +251,17 @@ def effective_max_stack(requested: int) -> int:
     return max(64 << 10, min(requested, size - (256 << 10)))
 
 
+def thread_max_stack() -> int:
+    """The most native stack wasm may use below an outermost entry on the calling
+    thread, in bytes: the thread's own stack size (``pthread_getattr_np``; where that is
+    missing, the estimate of :func:`effective_max_stack`) minus 256 KiB for the
+    interpreter, at least 64 KiB."""
+    from .runtime.libc import current_thread_stack_size
+
+    size = current_thread_stack_size()
+    return max(64 << 10, size - (256 << 10)) if size else effective_max_stack(1 << 62)
+
+
 def store_of(store: Any) -> Store:
     """The :class:`Store` behind a store or a :class:`~wasmlite.Caller`; anything else
     raises :class:`TypeError` ("expected a Store")."""

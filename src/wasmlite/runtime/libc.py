@@ -70,3 +70,31 @@ def release(addr: int, size: int) -> None:
 
 memmove = ctypes.memmove
 memset = ctypes.memset
+
+
+class _PthreadAttr(ctypes.Structure):
+    # glibc's pthread_attr_t is 56 bytes on 64-bit Linux (36 on 32-bit); room to spare
+    _fields_ = [("opaque", ctypes.c_byte * 128)]
+
+
+def current_thread_stack_size() -> int | None:
+    """The size in bytes of the calling thread's stack (``pthread_getattr_np``: a new
+    thread's real size, the main thread's from ``RLIMIT_STACK``), or ``None`` where that
+    call does not exist or fails (non-glibc platforms)."""
+    try:
+        getattr_np = _libc.pthread_getattr_np
+    except AttributeError:
+        return None
+    attr = _PthreadAttr()
+    self_ = _libc.pthread_self
+    self_.restype = ctypes.c_ulong
+    getattr_np.argtypes = [ctypes.c_ulong, ctypes.c_void_p]
+    if getattr_np(self_(), ctypes.byref(attr)) != 0:
+        return None
+    size = ctypes.c_size_t(0)
+    try:
+        if _libc.pthread_attr_getstacksize(ctypes.byref(attr), ctypes.byref(size)) != 0:
+            return None
+    finally:
+        _libc.pthread_attr_destroy(ctypes.byref(attr))
+    return size.value or None

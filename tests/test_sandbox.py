@@ -10,7 +10,15 @@ module) wherever the behaviour is defined:
 4. **WASI escapes** from a preopened directory.
 5. **Stack exhaustion** at every depth, with host <-> guest recursion.
 
-Cases that could crash the interpreter run in a child process (:func:`run_child`).
+Sections 1, 2, 3 and 5 run wasmlite in child processes (:func:`run_child`; section 1
+through :func:`oob_child`), so that a crash fails tests instead of killing pytest; only
+the WASI guest (section 4) and the check of call_indirect's trap messages run wasmlite
+in the pytest process (no memory edge, no deep stack).  Known failures: the guard-mode cases of section 1 listed in
+:data:`GUARD_XFAIL` (strict xfails, issue 8).
+
+Cost (2 cores): section 1 compiles one module per opt level and mode (0.6 s at ``-O 0``
+to 3 s at ``-O 2`` with explicit checks) and makes about 12,500 calls in each; it
+dominates the file, which takes about 75 s of CPU time in all.
 """
 
 from __future__ import annotations
@@ -1186,7 +1194,7 @@ def test_indirect_call_trap_messages() -> None:
 # writes through a read-only preopen); every errno must be Wasmtime's, and afterwards
 # nothing outside the preopens has changed and the preopens hold the same tree.
 
-_RO = C_RIGHTS_READ = (1 << 1) | (1 << 2)          # fd_read | fd_seek
+_RO = (1 << 1) | (1 << 2)                           # fd_read | fd_seek
 _RW = _RO | (1 << 6)                                # ... | fd_write
 _O_CREAT, _O_DIRECTORY, _O_TRUNC = 1, 2, 8
 #: a directory's rights: every path_* right, fd_readdir, fd_filestat_get/set_times

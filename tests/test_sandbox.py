@@ -17,7 +17,7 @@ in the pytest process (no memory edge, no deep stack).  Known failures: the guar
 :data:`GUARD_XFAIL` (strict xfails, issue 8).
 
 Cost (2 cores): section 1 compiles one module per opt level and mode (0.6 s at ``-O 0``
-to 3 s at ``-O 2`` with explicit checks) and makes about 12,500 calls in each; it
+to 3 s at ``-O 2`` with explicit checks) and makes 12,786 calls in each; it
 dominates the file, which takes about 75 s of CPU time in all.
 """
 

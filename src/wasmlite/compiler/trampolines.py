@@ -138,7 +138,7 @@ def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str
     while it is claimed returns ``STATUS_STORE_BUSY`` without touching the store.
 
     The outermost entry also sets the stack limit: ``entry frame - STORE_MAX_STACK``,
-    raised to ``STACK_MARGIN`` above the end of the thread's stack (the routine in
+    raised to the floor of the thread's stack (the end plus a margin: the routine in
     ``STORE_STACK_LOW_FN``), into ``STORE_STACK_LIMIT``; every entry publishes the
     limit in ``%fs:0x70`` for the split-stack prologues of wasm functions (see
     :func:`morestack_routine`) and restores the previous word on both exits."""
@@ -178,8 +178,7 @@ def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str
          "floor:",
          f"  %lowfnp = getelementptr i8, ptr %sc, i64 {vo.STORE_STACK_LOW_FN}",
          "  %lowfn = load ptr, ptr %lowfnp",
-         "  %low = call i64 %lowfn()",
-         f"  %floor0 = add i64 %low, {vo.STACK_MARGIN}",
+         "  %floor0 = call i64 %lowfn()",
          "  %above = icmp ugt i64 %lim1, %floor0",
          "  %limf = select i1 %above, i64 %lim1, i64 %floor0",
          "  br label %limited",

@@ -70,7 +70,8 @@ STORE_ENTRY_FP = 56       # u64: frame address of the innermost entry trampoline
 #: of corrupting the jump-buffer chain.
 STORE_OWNER_THREAD = 64
 #: ptr to ``u64 wasmlite_thread_stack_low(void)`` (``runtime/stack.py``): the lowest
-#: address of the calling thread's stack, called by a thread's outermost entry
+#: address wasm may reach on the calling thread (the end of its stack plus
+#: STACK_MARGIN, or a quarter of a smaller stack), called by a thread's outermost entry
 STORE_STACK_LOW_FN = 72
 #: u64: the faulting address of the last STATUS_WASM_FAULT (signals-based traps)
 STORE_FAULT_ADDR = 80
@@ -80,7 +81,8 @@ BACKTRACE_MAX = 64
 STORE_CTX_SIZE = STORE_BACKTRACE + 8 * BACKTRACE_MAX
 
 #: Bytes kept free between the wasm stack limit and the end of the thread's native stack
-#: (room for host functions that wasm near its limit calls, and for the trap routine).
+#: (room for host functions that wasm near its limit calls, and for the trap routine);
+#: a quarter of the stack on threads whose stack is smaller than 1 MiB.
 STACK_MARGIN = 256 << 10
 #: Offset of the split-stack limit in the x86-64 thread control block (glibc's
 #: ``tcbhead_t.__private_ss``, read by LLVM's ``"split-stack"`` prologues as ``%fs:0x70``).

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import socket
 import sys
 import tempfile
@@ -52,6 +53,7 @@ from fuzz.compare import (  # noqa: E402
     one_sided_taint,
 )
 from fuzz.pool import Worker  # noqa: E402
+from fuzz.reduce import reduce_lines  # noqa: E402
 
 FUZZ_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = FUZZ_DIR / "failures"
@@ -65,7 +67,7 @@ class Options:
     mode: str = "generate"
     opt_levels: tuple[str, ...] = ("2",)
     bounds_checks: str = "guard"
-    seeds: range | None = None
+    seeds: range | list[int] | None = None
     seconds: float | None = None
     jobs: int = 1
     out: Path | None = DEFAULT_OUT
@@ -75,6 +77,7 @@ class Options:
     fuel: int = DEFAULT_FUEL
     timeout: float = 60.0
     raw_nans: bool = False
+    smith_args: tuple[str, ...] = ()
     quiet: bool = False
 
 
@@ -153,13 +156,14 @@ def run_request(wasm: bytes, fuel: int) -> dict | Verdict:
 
 
 def judge(slot: Slot, mode: str, wasm: bytes, opt: str, oracle: dict | None = None,
-          nan_classes: bool = False) -> tuple[Verdict, dict | None, dict | None]:
+          nan_classes: bool = False) -> tuple[Verdict, dict | None, dict | None, dict | None]:
     """Run ``wasm`` under the oracle (unless its reply is given) and wasmlite at
-    ``opt``; returns the verdict and both replies."""
+    ``opt``; returns the verdict, the two replies it is based on, and the oracle's
+    reply to the plain request (to pass back in for the next opt level)."""
     if mode == "generate":
         req = run_request(wasm, slot.opts.fuel)
         if isinstance(req, Verdict):
-            return req, None, None
+            return req, None, None, None
     else:
         req = {"op": "validate", "wasm": wasm}
     if oracle is None:
@@ -175,12 +179,12 @@ def judge(slot: Slot, mode: str, wasm: bytes, opt: str, oracle: dict | None = No
             v2 = compare_run(o2, c2, nan_classes, escalated=True)
             if v2.status == "fail" or not one_sided_taint(v2):
                 v2.detail += " [rerun with 16x fuel and a big wasmlite stack]"
-                return v2, o2, c2
-        return verdict, oracle, cand
+                return v2, o2, c2, oracle
+        return verdict, oracle, cand, oracle
     verdict = compare_validate(oracle, cand)
     if verdict.kind == "verdict mismatch":
         verdict = classify_verdict_mismatch(wasm, oracle, cand, verdict)
-    return verdict, oracle, cand
+    return verdict, oracle, cand, oracle
 
 
 def classify_verdict_mismatch(wasm: bytes, oracle: dict, cand: dict, verdict: Verdict) -> Verdict:
@@ -197,10 +201,15 @@ def classify_verdict_mismatch(wasm: bytes, oracle: dict, cand: dict, verdict: Ve
     return Verdict("inconclusive", "beyond wasm 2.0 per wasm-tools", verdict.detail)
 
 
-def make_case(mode: str, seed: int, raw_nans: bool) -> tuple[bytes | None, str]:
+def make_case(mode: str, seed: int, raw_nans: bool,
+              smith_args: tuple[str, ...] = ()) -> tuple[bytes | None, str]:
     """The module of ``seed`` and how it was made (``None``: smith could not)."""
     if mode == "generate":
-        return tools.smith(seed, canonicalize_nans=not raw_nans), "wasm-tools smith"
+        how = "wasm-tools smith" + "".join(" " + a for a in smith_args)
+        if raw_nans:
+            how += " (NaNs not canonicalized)"
+        return (tools.smith(seed, canonicalize_nans=not raw_nans,
+                            flags=tools.SMITH_WASM2 + tuple(smith_args)), how)
     made = tools.mutate(seed)
     return (None, "") if made is None else made
 
@@ -252,6 +261,12 @@ def save(r: CaseResult, out: Path, bounds: str) -> None:
     r.saved = base.with_suffix(".wasm")
 
 
+def same_failure(slot: Slot, r: CaseResult, wasm: bytes, nan_classes: bool) -> bool:
+    """Whether ``wasm`` fails like ``r`` (same kind, same opt level)."""
+    v = judge(slot, r.mode, wasm, r.opt, nan_classes=nan_classes)[0]
+    return v.status == "fail" and v.kind == r.verdict.kind
+
+
 class ShrinkServer:
     """Answers ``fuzz/_predicate.py`` for one shrink: does this file still fail with
     ``kind`` at ``opt``?"""
@@ -272,8 +287,7 @@ class ShrinkServer:
         os.chmod(self.script, 0o755)
 
     def interesting(self, wasm: bytes) -> bool:
-        v, _, _ = judge(self.slot, self.r.mode, wasm, self.r.opt, nan_classes=self.nan_classes)
-        return v.status == "fail" and v.kind == self.r.verdict.kind
+        return same_failure(self.slot, self.r, wasm, self.nan_classes)
 
     def _serve(self) -> None:
         while True:
@@ -308,7 +322,8 @@ class ShrinkServer:
 
 
 def shrink(slot: Slot, r: CaseResult, opts: Options) -> None:
-    """Shrink ``r.wasm`` with ``wasm-tools shrink``, keeping the failure kind; writes
+    """Shrink ``r.wasm`` with ``wasm-tools shrink``, keeping the failure kind, then
+    delete lines of its text while it still fails so (:mod:`fuzz.reduce`); writes
     ``<name>.shrunk.wasm``/``.wat``/``.txt`` beside the saved case."""
     assert r.wasm is not None and r.saved is not None
     server = ShrinkServer(slot, r, opts.raw_nans)
@@ -318,17 +333,25 @@ def shrink(slot: Slot, r: CaseResult, opts: Options) -> None:
                              "--attempts", str(opts.shrink_attempts),
                              timeout=max(600.0, opts.timeout * 20))
     except Exception as e:  # noqa: BLE001 - a shrink that times out is reported, not fatal
-        r.shrink_note = f"shrink failed: {e}"
-        return
+        res = None
+        r.shrink_note = f"wasm-tools shrink failed: {e}"
     finally:
         server.close()
-    if res.returncode != 0 or not target.exists():
-        r.shrink_note = "shrink failed: " + res.stderr.decode(errors="replace").strip()[-500:]
+    if res is not None and (res.returncode != 0 or not target.exists()):
+        r.shrink_note = ("wasm-tools shrink failed: "
+                         + res.stderr.decode(errors="replace").strip()[-500:])
+    small = target.read_bytes() if target.exists() and not r.shrink_note else r.wasm
+    text, reduced = reduce_lines(tools.to_wat(small),
+                                 lambda w: same_failure(slot, r, w, opts.raw_nans),
+                                 max_attempts=opts.shrink_attempts)
+    if reduced is not None:
+        small = reduced
+    elif r.shrink_note:
         return
-    small = target.read_bytes()
-    v, o, c = judge(slot, r.mode, small, r.opt, nan_classes=opts.raw_nans)
+    target.write_bytes(small)
+    v, o, c, _ = judge(slot, r.mode, small, r.opt, nan_classes=opts.raw_nans)
     sr = CaseResult(r.mode, r.seed, r.opt, v, small, r.how + " (shrunk)", o, c)
-    target.with_suffix(".wat").write_text(tools.to_wat(small))
+    target.with_suffix(".wat").write_text(text if reduced is not None else tools.to_wat(small))
     target.with_suffix(".txt").write_text(describe(sr, opts.bounds_checks))
     r.shrunk = target
 
@@ -375,7 +398,7 @@ class Campaign:
             seed = self.take_seed()
             if seed is None:
                 return
-            wasm, how = make_case(opts.mode, seed, opts.raw_nans)
+            wasm, how = make_case(opts.mode, seed, opts.raw_nans, opts.smith_args)
             with self.lock:
                 self.summary.modules += 1
             if wasm is None:
@@ -383,10 +406,10 @@ class Campaign:
                     self.record(CaseResult(opts.mode, seed, opt,
                                            Verdict("skip", "no module from smith"), None, how))
                 continue
-            oracle = None
+            base = None
             for opt in opts.opt_levels:
-                v, oracle, cand = judge(slot, opts.mode, wasm, opt, oracle, opts.raw_nans)
-                self.record(CaseResult(opts.mode, seed, opt, v, wasm, how, oracle, cand))
+                v, o, c, base = judge(slot, opts.mode, wasm, opt, base, opts.raw_nans)
+                self.record(CaseResult(opts.mode, seed, opt, v, wasm, how, o, c))
 
     def _lanes(self, target: Any, items: list | None = None) -> None:
         slots = [Slot(self.opts) for _ in range(self.opts.jobs)]
@@ -464,7 +487,7 @@ def replay(files: list[str], opts: Options) -> int:
         for path in files:
             wasm = Path(path).read_bytes()
             for opt in opts.opt_levels:
-                v, o, c = judge(slot, opts.mode, wasm, opt, nan_classes=opts.raw_nans)
+                v, o, c, _ = judge(slot, opts.mode, wasm, opt, nan_classes=opts.raw_nans)
                 r = CaseResult(opts.mode, path, opt, v, wasm, "", o, c)
                 print(describe(r, opts.bounds_checks))
                 failed += v.status == "fail"
@@ -488,6 +511,8 @@ def parse_args(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     g.add_argument("--cases", type=int, help="number of seeds (modules) to run (default 100)")
     g.add_argument("--seconds", type=float, help="run new seeds until this many seconds passed")
     p.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--seed", type=int, action="append", dest="seed_list", metavar="SEED",
+                   help="run just this seed (repeatable; instead of --cases/--seconds)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                    help="parallel lanes, each with its own worker processes (default: all cores)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
@@ -505,6 +530,10 @@ def parse_args(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     p.add_argument("--raw-nans", action="store_true",
                    help="do not canonicalize NaNs in generated modules; compare float "
                         "results by NaN class instead of bits")
+    p.add_argument("--smith-args", default="", metavar="ARGS",
+                   help="extra wasm-tools smith flags for generate mode, to aim a campaign "
+                        "(e.g. \"--max-memory32-bytes 0 --min-memories 1\"); seeds then "
+                        "name other modules")
     p.add_argument("--replay", nargs="+", metavar="FILE",
                    help="run these .wasm files instead of seeds and print both outcomes")
     p.add_argument("-q", "--quiet", action="store_true", help="no line per failure while running")
@@ -513,10 +542,12 @@ def parse_args(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     opts = Options(
         mode=a.mode, opt_levels=tuple(dict.fromkeys(a.opt_level or ["2"])),
         bounds_checks=a.bounds_checks,
-        seeds=range(a.seed_start, a.seed_start + cases) if cases is not None else None,
+        seeds=(a.seed_list if a.seed_list else
+               range(a.seed_start, a.seed_start + cases) if cases is not None else None),
         seconds=a.seconds, jobs=max(1, a.jobs), out=a.out, shrink=a.shrink,
         shrink_per_kind=a.shrink_per_kind, shrink_attempts=a.shrink_attempts, fuel=a.fuel,
-        timeout=a.timeout, raw_nans=a.raw_nans, quiet=a.quiet)
+        timeout=a.timeout, raw_nans=a.raw_nans, quiet=a.quiet,
+        smith_args=tuple(shlex.split(a.smith_args)))
     return opts, a
 
 

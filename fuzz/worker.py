@@ -12,6 +12,8 @@ Requests (dicts):
 * ``{"op": "validate", "wasm": bytes}`` -> ``{"verdict": "valid"}``,
   ``{"verdict": "invalid", "type": ..., "message": ...}`` (a ``WasmtimeError``) or
   ``{"verdict": "exception", "type": ..., "message": ...}`` (anything else);
+* ``{"op": "selftest", "what": "crash"|"hang"}`` kills the process with ``SIGSEGV`` or
+  makes it sleep for an hour (for the fuzzer's own tests);
 * ``{"op": "run", "wasm", "provider", "nimports", "exports", "funcs", "fuel"}``: compile
   ``wasm``, instantiate ``provider`` and pass its exports ``"0"..`` as the imports,
   instantiate ``wasm``, call each exported function of ``funcs`` (name -> (params,
@@ -33,8 +35,10 @@ import hashlib
 import json
 import os
 import pickle
+import signal
 import struct
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -390,6 +394,11 @@ def main(argv: list[str]) -> int:
         req = read_msg(proto_in)
         if req is None:
             return 0
+        if req["op"] == "selftest":
+            # tests/test_fuzz.py checks that the pool catches a dead or stuck worker
+            if req["what"] == "crash":
+                os.kill(os.getpid(), signal.SIGSEGV)
+            time.sleep(3600)
         try:
             if req["op"] == "validate":
                 reply = runner.validate(req)

@@ -350,3 +350,20 @@ def test_worker_crash_and_hang_are_caught() -> None:
         assert w.request({"op": "validate", "wasm": b"\0asm\2\0\0\0"})["verdict"] == "invalid"
     finally:
         w.close()
+
+
+@needs_wasm_tools
+def test_reduce_lines_deletes_what_the_predicate_does_not_need() -> None:
+    from fuzz.reduce import reduce_lines
+
+    wasm = bytes(tools.run_tool("parse", stdin=b"""
+      (module (memory 1)
+        (func (export "f") (result i32)
+          i32.const 1 drop
+          block i32.const 2 drop end
+          loop i32.const 3 drop end
+          i32.const 0 i32.load))""").stdout)
+    text, reduced = reduce_lines(tools.to_wat(wasm), lambda w: "i32.load" in tools.to_wat(w))
+    assert reduced is not None and "i32.load" in tools.to_wat(reduced)
+    body = [line.strip() for line in text.splitlines()]
+    assert "drop" not in body and "block" not in " ".join(body) and "loop" not in " ".join(body)

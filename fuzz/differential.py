@@ -383,6 +383,9 @@ class Campaign:
         with self.lock:
             self.summary.results.append(r)
             status = r.verdict.status
+            if status in ("pass", "skip"):
+                # a long run keeps only what the report needs of the cases that passed
+                r.wasm = r.oracle = r.cand = None
             if status in ("fail", "inconclusive"):
                 if self.opts.out is not None:
                     out = self.opts.out if status == "fail" else self.opts.out / "inconclusive"

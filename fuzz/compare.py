@@ -111,16 +111,20 @@ def format_outcome(o: dict | None) -> str:
 
 
 def _taint(o: dict, c: dict) -> str | None:
-    """The taint reason of a pair of outcomes, or ``None``."""
+    """The taint reason of a pair of outcomes, or ``None``: ``"<limit> (both)"``,
+    ``"<limit> (wasmlite only)"``/``"(wasmtime only)"`` when the other side did not hit
+    a limit, or ``"<limit> (wasmlite), <limit> (wasmtime)"`` for two different limits
+    (e.g. Wasmtime's stack overflows where LLVM turned the recursion into a loop)."""
     oc = o.get("code") if o.get("status") == "trap" else None
     cc = c.get("code") if c.get("status") == "trap" else None
-    for code, word in TAINTS.items():
-        if oc == code and cc == code:
-            return f"{word} (both)"
-        if cc == code:
-            return f"{word} (wasmlite only)"
-        if oc == code:
-            return f"{word} (wasmtime only)"
+    if oc in TAINTS and cc in TAINTS:
+        if oc == cc:
+            return f"{TAINTS[oc]} (both)"
+        return f"{TAINTS[cc]} (wasmlite), {TAINTS[oc]} (wasmtime)"
+    if cc in TAINTS:
+        return f"{TAINTS[cc]} (wasmlite only)"
+    if oc in TAINTS:
+        return f"{TAINTS[oc]} (wasmtime only)"
     return None
 
 

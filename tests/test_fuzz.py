@@ -385,36 +385,37 @@ def test_reduce_lines_deletes_what_the_predicate_does_not_need() -> None:
 
 # -- the divergence families found, shrunk ---------------------------------------------
 #: One reduced module per family of divergence the fuzzer found (issue 8), and the opt
-#: levels at which it still diverges with guard-page bounds checks today; with explicit
-#: bounds checks none does.  Like the known-failures list this is checked both ways:
-#: when the compiler is fixed, the test says which entries to empty.
+#: levels at which it still diverges with guard-page bounds checks: none since every
+#: guard-mode access is volatile (docs/architecture.md "Trap-exact memory accesses");
+#: with explicit bounds checks none ever did.  Checked both ways, like the
+#: known-failures list.
 FAMILIES: dict[str, tuple[str, set[str]]] = {
     # an out-of-bounds load whose value a branch leaves on the stack (seed 22)
     "dead load left by br": ("""(module (memory 51)
       (func (export "f") block (result i32)
         i32.const 1541680674 i64.load32_u offset=1121617 align=1
-        block br 2 end unreachable end unreachable))""", {"0", "2"}),
+        block br 2 end unreachable end unreachable))""", set()),
     # the same in a start function: the instantiation must trap (seed 482)
     "dead load in start": ("""(module (memory 0 41497) (start 0)
-      (func i32.const 270199509 v128.load32x2_u br 0))""", {"0", "2"}),
+      (func i32.const 270199509 v128.load32x2_u br 0))""", set()),
     # dead load under a self-recursive call: runs into the stack limit instead (seed 142)
     "dead load before recursion": ("""(module (memory 0 1143)
-      (func $f (export "f") memory.size f32.load call $f unreachable))""", {"0", "2"}),
+      (func $f (export "f") memory.size f32.load call $f unreachable))""", set()),
     # a dead v128.load16_splat before unreachable: unreachable traps instead (seed 88)
     "dead splat before unreachable": ("""(module (memory 0)
       (func (export "f") (result externref)
-        i32.const 1409502266 v128.load16_splat unreachable))""", {"0", "2"}),
+        i32.const 1409502266 v128.load16_splat unreachable))""", set()),
     # a live load sunk below a later trap: integer overflow instead (seed 271)
     "load sunk below trap": ("""(module (memory 1)
       (func (export "f") (result i32)
-        i32.const -1 i32.load f64.const -1 i32.trunc_f64_u i32.add))""", {"2"}),
+        i32.const -1 i32.load f64.const -1 i32.trunc_f64_u i32.add))""", set()),
     # a lane load whose lane is never read: its value does not matter
     "unread load lane": ("""(module (memory 1)
       (func (export "f") (result i32) (local v128)
-        i32.const 65536 local.get 0 v128.load8_lane 3 i8x16.extract_lane_u 1))""", {"0", "2"}),
+        i32.const 65536 local.get 0 v128.load8_lane 3 i8x16.extract_lane_u 1))""", set()),
     # a value loaded and stored back to the same address: store and load both go
     "store of loaded value": ("""(module (memory 1)
-      (func (export "f") i32.const 65536 i32.const 65536 i32.load i32.store))""", {"2"}),
+      (func (export "f") i32.const 65536 i32.const 65536 i32.load i32.store))""", set()),
 }
 
 

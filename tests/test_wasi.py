@@ -515,6 +515,9 @@ def test_readdir_with_cookies(wasi: Wasi, sandbox: Path):
         got += complete
         cookie = complete[-1][0]
     assert [e[2] for e in got] == [e[2] for e in full]
+    # each cookie resumes at its entry, "." and ".." included
+    for cookie in (1, 2, 7):
+        assert _dirents(wasi, 3, cookie, 4000)[0] == full[cookie:]
     # a cookie past the end gives nothing; readdir on a file is ENOTDIR
     assert _dirents(wasi, 3, len(full) + 5, 100) == ([], 0)
     err, fd = wasi.open("file01", 0, C.RIGHTS_FD_READ)

@@ -19,7 +19,7 @@ import select
 import stat
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import ExitTrap
@@ -515,12 +515,24 @@ def fd_prestat_dir_name(ctx: WasiCtx, buf: memoryview, fd: int, path: int, path_
     return 0
 
 
-def _dir_entries(host_fd: int) -> list[tuple[bytes, int, int]]:
-    """``(name, d_ino, filetype)`` for ``.``, ``..`` and each entry, in host order."""
-    ino = os.fstat(host_fd).st_ino
-    out = [(b".", ino, C.FILETYPE_DIRECTORY), (b"..", ino, C.FILETYPE_DIRECTORY)]
+def _dir_entries(host_fd: int, start: int = 0) -> Iterator[tuple[bytes, int, int]]:
+    """``(name, d_ino, filetype)`` for ``.``, ``..`` and each entry, in host order, from
+    the ``start``-th on.
+
+    A generator that classifies only what it yields: reading a directory of n entries in
+    small buffers (cookie after cookie, each call reading the directory afresh as
+    Wasmtime does) then costs n cheap skips per call, not n ``stat``-like calls.
+    """
+    if start <= 1:
+        ino = os.fstat(host_fd).st_ino
+        specials = [(b".", ino, C.FILETYPE_DIRECTORY), (b"..", ino, C.FILETYPE_DIRECTORY)]
+        yield from specials[start:]
+    index = 2
     with os.scandir(host_fd) as it:
         for e in it:
+            index += 1
+            if index <= start:
+                continue
             try:
                 if e.is_symlink():
                     ft = C.FILETYPE_SYMBOLIC_LINK
@@ -532,8 +544,7 @@ def _dir_entries(host_fd: int) -> list[tuple[bytes, int, int]]:
                     ft = filetype_from_mode(e.stat(follow_symlinks=False).st_mode)
             except OSError:
                 ft = C.FILETYPE_UNKNOWN
-            out.append((os.fsencode(e.name), e.inode(), ft))
-    return out
+            yield os.fsencode(e.name), e.inode(), ft
 
 
 @_wasi("iiiIi")
@@ -544,16 +555,20 @@ def fd_readdir(ctx: WasiCtx, buf: memoryview, fd: int, out: int, out_len: int, c
         return C.ENOTDIR
     _check(buf, out, out_len)
     _check(buf, bufused, 4)
-    entries = _dir_entries(_host_fd(entry))
     used = 0
     index = cookie
-    while index < len(entries) and used < out_len:
-        name, ino, ft = entries[index]
-        index += 1
-        record = _DIRENT.pack(index, ino & _MASK64, len(name), ft) + name
-        take = min(len(record), out_len - used)
-        buf[out + used:out + used + take] = record[:take]
-        used += take
+    entries = _dir_entries(_host_fd(entry), cookie)
+    try:
+        for name, ino, ft in entries:
+            if used >= out_len:
+                break
+            index += 1
+            record = _DIRENT.pack(index, ino & _MASK64, len(name), ft) + name
+            take = min(len(record), out_len - used)
+            buf[out + used:out + used + take] = record[:take]
+            used += take
+    finally:
+        entries.close()
     _put_u32(buf, bufused, used)
     return 0
 

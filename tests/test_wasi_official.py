@@ -222,6 +222,19 @@ def find_runner_python() -> tuple[str | None, str]:
                   "set WASMLITE_RUNNER_PYTHON")
 
 
+def test_runner_python_is_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An interpreter that does not run, or is older than 3.12, is refused with a reason."""
+    monkeypatch.setenv("WASMLITE_RUNNER_PYTHON", str(tmp_path / "no-such-python"))
+    python, why = find_runner_python()
+    assert python is None and "is not a Python >= 3.12" in why
+    if sys.version_info[:2] < MIN_RUNNER_PYTHON:
+        monkeypatch.setenv("WASMLITE_RUNNER_PYTHON", sys.executable)
+        assert find_runner_python()[0] is None
+    else:
+        monkeypatch.setenv("WASMLITE_RUNNER_PYTHON", sys.executable)
+        assert find_runner_python() == (sys.executable, "")
+
+
 def _copy_writable(src: Path, dst: Path) -> None:
     """Copy the suite, with write permission (the shared data has none)."""
     shutil.copytree(src, dst, symlinks=True)

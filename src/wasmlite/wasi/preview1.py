@@ -520,8 +520,8 @@ def _dir_entries(host_fd: int, start: int = 0) -> Iterator[tuple[bytes, int, int
     the ``start``-th on.
 
     A generator that classifies only what it yields: reading a directory of n entries in
-    small buffers (cookie after cookie, each call reading the directory afresh as
-    Wasmtime does) then costs n cheap skips per call, not n ``stat``-like calls.
+    small buffers (cookie after cookie, each ``fd_readdir`` reading the directory
+    afresh) then costs n cheap skips per call, not n ``stat``-like calls.
     """
     if start <= 1:
         ino = os.fstat(host_fd).st_ino

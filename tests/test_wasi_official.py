@@ -294,11 +294,23 @@ def precompile(programs: list[Path], cache_config: Path, env: dict[str, str]) ->
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         for i in range(workers)
     ]
+    # a hang guard: each program may take the time one CLI subprocess may
+    deadline = time.monotonic() + subprocess_timeout() * -(-len(programs) // workers)
     failed: list[str] = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=subprocess_timeout())
-        assert proc.returncode == 0, f"precompiling failed:\n{out}\n{err}"
-        failed += out.splitlines()
+    try:
+        for proc in procs:
+            try:
+                out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"precompiling {len(programs)} programs at -O {OPT_LEVEL} did not "
+                            f"finish within {subprocess_timeout():.0f} s per program")
+            assert proc.returncode == 0, f"precompiling failed:\n{out}\n{err}"
+            failed += out.splitlines()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     return failed
 
 

@@ -75,6 +75,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
                   "skipped": "skipped", "error": "errors"}
         parts += [f"{bucket[k]} {label}" for k, label in labels.items() if bucket.get(k)]
         terminalreporter.write_line(f"{suite}: {', '.join(parts)}")
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        props = dict(getattr(report, "user_properties", ()))
+        if "wasi_official_summary" in props:  # tests/test_wasi_official.py
+            for line in props["wasi_official_summary"]:
+                terminalreporter.write_line(f"official WASI testsuite (run-tests), {line}")
     totals = [0, 0]
     seconds = compile_seconds = 0.0
     for outcome in ("passed", "failed"):

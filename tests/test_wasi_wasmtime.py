@@ -300,6 +300,15 @@ def _run(g: Guest, sc: tuple) -> tuple:
     return g.path1(kind, sc[1])
 
 
+#: Scenarios where wasmlite deliberately differs from wasmtime-py 50, with both results.
+#: ``rmdir("sub/")`` of a directory is ``rmdir("sub")`` (POSIX, and the official WASI
+#: testsuite's remove_directory_trailing_slashes); Wasmtime 50 resolves it as ``sub/.``
+#: and returns EINVAL (Wasmtime issue #11524), here ENOTEMPTY as ``sub`` is not empty.
+KNOWN_DIVERGENCES = {
+    ("path_remove_directory", "sub/"): ((C.EINVAL,), (C.ENOTEMPTY,)),
+}
+
+
 def test_path_operations_match_wasmtime(tmp_path: Path):
     ref_root = _make_tree(tmp_path / "ref")
     our_root = _make_tree(tmp_path / "our")  # same length as "ref"
@@ -308,7 +317,11 @@ def test_path_operations_match_wasmtime(tmp_path: Path):
     try:
         for sc in _scenarios():
             r, o = _run(ref, sc), _run(ours, sc)
-            if r != o:
+            if sc in KNOWN_DIVERGENCES:
+                if (r, o) != KNOWN_DIVERGENCES[sc]:
+                    mismatches.append(f"{sc}: wasmtime {r}, wasmlite {o}; listed in "
+                                      f"KNOWN_DIVERGENCES as {KNOWN_DIVERGENCES[sc]}")
+            elif r != o:
                 mismatches.append(f"{sc}: wasmtime {r}, wasmlite {o}")
     finally:
         ours.close()

@@ -53,14 +53,14 @@ from .errors import WasmtimeError
 
 MAGIC = b"\0wasmlite-module"
 #: Bumped whenever the layout or the meaning of a header field changes.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _PREFIX = struct.Struct("<16sII")
 _DIGEST = 32
 
 NOT_AN_ARTIFACT = "bytes are not a compatible serialized wasmlite module"
 
 #: Settings that shape the generated code, in header order.
-SETTINGS = ("opt_level", "signals_based_traps", "signals_tls_key", "consume_fuel",
+SETTINGS = ("opt_level", "signals_based_traps", "tls_key", "consume_fuel",
             "epoch_interruption", "features")
 
 _fingerprint_lock = threading.Lock()
@@ -125,15 +125,14 @@ def compile_settings(engine: Any) -> dict[str, Any]:
     """The compile-relevant settings of ``engine`` (a :class:`~wasmlite.Engine`) as a
     JSON-able dict with the keys of :data:`SETTINGS`: ``opt_level`` (``"0"``, ``"1"``,
     ``"2"``, ``"s"``), ``signals_based_traps`` (in effect, not just requested),
-    ``signals_tls_key`` (the ``pthread_key_t`` baked into entry trampolines, or
-    ``None``), ``consume_fuel``, ``epoch_interruption`` and ``features`` (the
+    ``tls_key`` (the ``pthread_key_t`` baked into entry trampolines and the
+    stack-overflow routine), ``consume_fuel``, ``epoch_interruption`` and ``features`` (the
     ``Features`` fields as a dict, or ``None``)."""
-    tls_key = getattr(engine, "_signals_tls_key", None)
     features = _features_of(engine)
     return {
         "opt_level": str(engine._opt_level),
-        "signals_based_traps": tls_key is not None,
-        "signals_tls_key": tls_key,
+        "signals_based_traps": getattr(engine, "_signals_tls_key", None) is not None,
+        "tls_key": getattr(engine, "_tls_key", None),
         "consume_fuel": _engine_bool(engine, "consume_fuel"),
         "epoch_interruption": _engine_bool(engine, "epoch_interruption"),
         "features": dataclasses.asdict(features) if dataclasses.is_dataclass(features) else None,
@@ -258,10 +257,10 @@ def check_compatible(header: dict[str, Any], host: dict[str, Any]) -> None:
                             f"'{want['opt_level']}'")
     _check_bool(got.get("signals_based_traps"), want["signals_based_traps"],
                 "signals-based traps")
-    if got.get("signals_tls_key") != want["signals_tls_key"]:
+    if got.get("tls_key") != want["tls_key"]:
         raise WasmtimeError(
-            f"Module was compiled for the signal-handler TLS key {got.get('signals_tls_key')} "
-            f"but this process uses key {want['signals_tls_key']}; compile it again")
+            f"Module was compiled for the store TLS key {got.get('tls_key')} "
+            f"but this process uses key {want['tls_key']}; compile it again")
     _check_bool(got.get("consume_fuel"), want["consume_fuel"], "fuel support")
     _check_bool(got.get("epoch_interruption"), want["epoch_interruption"],
                 "epoch interruption")

@@ -43,13 +43,15 @@ class Engine(Managed):
         config._live()
         self._opt_level = config.opt_level
         self._max_wasm_stack = config.max_wasm_stack
-        #: the TLS key of runtime/signals.py when traps are signals-based, else None
-        self._signals_tls_key: int | None = None
-        if config.signals_based_traps:
-            from .runtime import signals
+        from .runtime import signals
 
-            if signals.supported():
-                self._signals_tls_key = signals.tls_key()
+        #: the pthread key under which entry trampolines publish the running store
+        #: (runtime/signals.py; the stack-overflow routine and the signal handler read it)
+        self._tls_key: int = signals.tls_key()
+        #: the same key when traps are signals-based, else None
+        self._signals_tls_key: int | None = None
+        if config.signals_based_traps and signals.supported():
+            self._signals_tls_key = self._tls_key
         self._flags = dict(config._flags)
         #: Config.consume_fuel / Config.epoch_interruption: code compiled for this engine
         #: counts fuel / checks the epoch (``compile_module(consume_fuel=...,
@@ -81,7 +83,8 @@ class Engine(Managed):
         if t is None:
             from .compiler import compile_trampolines
 
-            code = compile_trampolines([ft], self._opt_level, self._signals_tls_key)
+            code = compile_trampolines([ft], self._opt_level, self._signals_tls_key,
+                                       tls_key=self._tls_key)
             t = (code.entry_trampolines[0], code.host_stubs[0])
             with self._lock:
                 self._code.append(code)
@@ -96,7 +99,8 @@ class Engine(Managed):
             return
         from .compiler import compile_trampolines
 
-        code = compile_trampolines(missing, self._opt_level, self._signals_tls_key)
+        code = compile_trampolines(missing, self._opt_level, self._signals_tls_key,
+                                   tls_key=self._tls_key)
         with self._lock:
             self._code.append(code)
             for i, ft in enumerate(missing):

@@ -103,7 +103,8 @@ class Module(Managed):
             mc.misses += 1
         info, bodies = _decode_and_validate(data, _features(engine))
         compiled = compile_module(info, bodies, opt_level=settings["opt_level"],
-                                  signals_tls_key=settings["signals_tls_key"],
+                                  signals_tls_key=engine._signals_tls_key,
+                                  tls_key=settings["tls_key"],
                                   keep_objects=True,
                                   consume_fuel=settings["consume_fuel"],
                                   epoch_interruption=settings["epoch_interruption"])

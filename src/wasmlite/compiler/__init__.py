@@ -193,6 +193,11 @@ def _unique_types(functypes: list[FuncType]) -> list[int]:
     return [first.setdefault(ft, i) for i, ft in enumerate(functypes)]
 
 
+def _store_key(tls_key: int | None, signals_tls_key: int | None) -> int | None:
+    """The key entry trampolines publish the store context under (see compile_module)."""
+    return signals_tls_key if tls_key is None else tls_key
+
+
 def _trampolines_ir(functypes: list[FuncType], names: list[int], out: list[str],
                     tls_key: int | None = None) -> None:
     for i, ft in enumerate(functypes):
@@ -253,15 +258,18 @@ def _translator_options(consume_fuel: bool, epoch_interruption: bool) -> dict[st
 
 def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
              opt_level: str, with_trampolines: bool, local: set[int] | None,
-             tls_key: int | None = None, options: dict[str, bool] | None = None) -> str:
+             signals_tls_key: int | None = None, options: dict[str, bool] | None = None,
+             tls_key: int | None = None) -> str:
+    guard = signals_tls_key is not None
+    tls_key = _store_key(tls_key, signals_tls_key)
     mt = ModuleTranslator(info, optsize=(opt_level == "s"), local_funcs=local,
-                          guard_pages=tls_key is not None, **(options or {}))
+                          guard_pages=guard, **(options or {}))
     nimp = info.num_imported_funcs
     text: list[str] = []
     for i in funcs:
         mt.translate_function(nimp + i, bodies[i], text)
     out = [METADATA, tr.COMMON_DECLS, "\n".join(sorted(mt.decls)), tr.trap_routine(),
-           tr.morestack_routine()]
+           tr.morestack_routine(tls_key)]
     out.append("\n".join(text))
     if funcs:
         refs = ", ".join(f"ptr @wasm_func_{nimp + i}" for i in funcs)
@@ -271,22 +279,24 @@ def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
     if with_trampolines:
         _trampolines_ir(info.types, _unique_types(info.types), out, tls_key)
     out.append(CODE_END)
-    out.append(tr.attributes(opt_level == "s", tls_key is not None))
+    out.append(tr.attributes(opt_level == "s", guard))
     out.append(DEBUG_METADATA)
     out.append("\n".join(mt.debug_md))
     return "\n".join(out)
 
 
 def module_ir(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
-              opt_level: str = "2", signals_tls_key: int | None = None) -> str:
+              opt_level: str = "2", signals_tls_key: int | None = None, *,
+              tls_key: int | None = None) -> str:
     """The LLVM IR text of a whole module as one LLVM module (functions, trampolines,
-    stubs, trap routine).  ``signals_tls_key`` as for :func:`compile_module`.  Raises
+    stubs, trap routine).  ``signals_tls_key`` and ``tls_key`` as for
+    :func:`compile_module`.  Raises
     :class:`WasmtimeError` for SIMD ("SIMD is not supported yet ...")."""
     if bodies is None:
         bodies = _read_bodies(info)
     _check_bodies(info, bodies)
     return _part_ir(info, bodies, list(range(len(bodies))), opt_level, True, None,
-                    signals_tls_key)
+                    signals_tls_key, tls_key=tls_key)
 
 
 def _check_bodies(info: ModuleInfo, bodies: list[list[tuple]]) -> None:
@@ -298,7 +308,8 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
                    opt_level: str = "2", parts: int | None = None,
                    signals_tls_key: int | None = None, *, keep_objects: bool = False,
                    consume_fuel: bool = False,
-                   epoch_interruption: bool = False) -> CompiledCode:
+                   epoch_interruption: bool = False,
+                   tls_key: int | None = None) -> CompiledCode:
     """Compile every defined function of ``info`` to native code.
 
     ``bodies`` are the instruction lists of the defined functions (as produced by
@@ -312,6 +323,14 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
     ``pthread_key_t`` of ``runtime.signals.tls_key()``; loads and stores then have no
     bounds checks and rely on the memories' guard regions and the signal handler.
     ``None`` (default): explicit bounds checks.
+
+    ``tls_key`` is the ``pthread_key_t`` under which entry trampolines publish the
+    running store's context for the thread, whatever the bounds checks (default:
+    ``signals_tls_key``); the stack-overflow routine finds the store through it.
+    With neither key the routine reads the ``vmctx`` argument register instead, which
+    is wrong for functions whose results LLVM returns through a hidden pointer
+    (several results that do not fit in registers): such code may crash on stack
+    exhaustion, so the runtime always passes a key.
 
     ``keep_objects`` keeps the object file of every LLVM module
     (``CompiledCode.objects``, for ``Module.serialize``).  ``consume_fuel`` and
@@ -332,7 +351,7 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
     if len(groups) == 1:
         t0 = time.perf_counter()
         ir = _part_ir(info, bodies, groups[0], opt_level, True, None, signals_tls_key,
-                      options)
+                      options, tls_key)
         translate_time = time.perf_counter() - t0
         jits = [JitCode(ir, opt_level, keep_object=True)]
         ir_size = len(ir)
@@ -343,7 +362,8 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
                 for k, funcs in enumerate(groups):
                     t0 = time.perf_counter()
                     ir = _part_ir(info, bodies, funcs, opt_level, k == 0,
-                                  {nimp + i for i in funcs}, signals_tls_key, options)
+                                  {nimp + i for i in funcs}, signals_tls_key, options,
+                                  tls_key)
                     translate_time += time.perf_counter() - t0
                     ir_size += len(ir)
                     futures.append(pool.submit(JitCode, ir, opt_level, True, True))
@@ -355,15 +375,16 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
 
 
 def compile_trampolines(functypes: list[FuncType], opt_level: str = "2",
-                        signals_tls_key: int | None = None) -> CompiledCode:
+                        signals_tls_key: int | None = None, *,
+                        tls_key: int | None = None) -> CompiledCode:
     """Entry trampolines and host stubs for ``functypes`` (indexed like the list);
-    ``signals_tls_key`` as for :func:`compile_module`."""
+    ``signals_tls_key`` and ``tls_key`` as for :func:`compile_module`."""
     opt_level = check_opt_level(opt_level)
     t0 = time.perf_counter()
     names = _unique_types(list(functypes))
     out = [METADATA, tr.COMMON_DECLS, tr.trap_routine(),
            "@wasmlite_functions = global [0 x ptr] zeroinitializer"]
-    _trampolines_ir(list(functypes), names, out, signals_tls_key)
+    _trampolines_ir(list(functypes), names, out, _store_key(tls_key, signals_tls_key))
     out.append(CODE_END)
     out.append(tr.attributes(False))
     ir = "\n".join(out)

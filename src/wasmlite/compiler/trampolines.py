@@ -101,23 +101,29 @@ entry:
 """
 
 
-def morestack_routine() -> str:
+def morestack_routine(tls_key: int | None = None) -> str:
     """``@__morestack``: where the ``"split-stack"`` prologue of a wasm function goes when
     its frame would reach below the stack limit in ``%fs:0x70``.
 
-    The prologue calls it before it pushes anything, so ``rdi`` still holds the wasm
-    function's first argument, its ``vmctx`` (every wasm function takes ``vmctx`` first
-    and keeps the C calling convention: their addresses are taken in
-    ``@wasmlite_functions``, so LLVM cannot change their signatures); reading it as
-    our own first parameter gives the store context.  The routine traps "call stack
+    The prologue calls it before it pushes anything, in the middle of the wasm
+    function's own calling sequence, so it must find the store context without the
+    function's parameters: with ``tls_key`` it asks ``pthread_getspecific`` for the
+    running store, which every entry trampoline publishes under that key.  (The
+    argument registers are no guide: ``rdi`` holds ``vmctx`` for most wasm functions,
+    but a function whose several results do not fit in registers gets a hidden
+    result pointer there, and ``vmctx`` moves to ``rsi`` — reading ``rdi`` crashed the
+    process on such a function's stack overflow.)  Without a key — only code compiled
+    without an engine — it falls back to ``rdi``.  The routine traps "call stack
     exhausted" from its own frame: the first return address recorded lies in the
     prologue of the function that did not fit.  It runs on the caller's stack, which
     is still above the limit (the limit leaves ``STACK_MARGIN`` bytes of thread stack
     below it)."""
+    find = (f"  %sc = call ptr @pthread_getspecific(i32 {tls_key})" if tls_key is not None
+            else "  %sc = load ptr, ptr %vmctx")
     return f"""\
 define void @__morestack(ptr %vmctx) #2 {{
 entry:
-  %sc = load ptr, ptr %vmctx
+{find}
   %fa = call ptr @llvm.frameaddress.p0(i32 0)
   %fai = ptrtoint ptr %fa to i64
   call void @wasmlite_unwind(ptr %sc, i64 %fai, i64 0, i32 {ST_STACK})
@@ -129,9 +135,9 @@ entry:
 def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str:
     """The entry trampoline ``@<name>`` for functions of type ``ft``.
 
-    With ``tls_key`` (signals-based traps) it also publishes ``store_ctx`` as the
-    thread's value under that ``pthread_key_t`` for the signal handler, restoring the
-    previous value on both exits.
+    With ``tls_key`` it also publishes ``store_ctx`` as the thread's value under that
+    ``pthread_key_t`` (for the signal handler and :func:`morestack_routine`), restoring
+    the previous value on both exits.
 
     The outermost entry of a store claims ``STORE_OWNER_THREAD`` with a compare-and-swap
     from 0 to ``pthread_self()`` and clears it on exit; an entry from another thread

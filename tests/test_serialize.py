@@ -157,7 +157,7 @@ def test_round_trip_several_llvm_modules(wasm: bytes, monkeypatch: pytest.Monkey
     # big modules compile as several LLVM modules (one object file each); force that
     partition = compiler._partition
     monkeypatch.setattr(compiler, "_partition", lambda bodies, parts: partition(bodies, 3))
-    engine = Engine()
+    engine = Engine(_config(strategy="cranelift"))   # eager: the parts are compiled now
     module = Module(engine, wasm)
     assert module._compiled.num_parts == 3
     loaded = Module.deserialize(engine, module.serialize())

@@ -199,8 +199,11 @@ class Config(Managed):
 
     @property
     def strategy(self) -> str:
-        """wasmtime's compilation strategy: ``"auto"`` or ``"cranelift"`` (both mean
-        wasmlite's LLVM back end); anything else raises :class:`WasmtimeError`."""
+        """wasmtime's compilation strategy, ``"auto"`` (the default) or ``"cranelift"``;
+        anything else raises :class:`WasmtimeError`.  In wasmlite ``"auto"`` compiles
+        each function when it is first called (``compiler/lazy.py``) and
+        ``"cranelift"`` compiles every function before the module is returned, as
+        Wasmtime's Cranelift does; both at :attr:`opt_level`."""
         return self._flags["strategy"]
 
     @strategy.setter

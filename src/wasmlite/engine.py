@@ -53,6 +53,8 @@ class Engine(Managed):
         if config.signals_based_traps and signals.supported():
             self._signals_tls_key = self._tls_key
         self._flags = dict(config._flags)
+        #: Config.strategy "auto": functions are compiled on their first call
+        self._lazy = self._flags.get("strategy", "auto") == "auto"
         #: Config.consume_fuel / Config.epoch_interruption: code compiled for this engine
         #: counts fuel / checks the epoch (``compile_module(consume_fuel=...,
         #: epoch_interruption=...)``)

@@ -82,7 +82,6 @@ class Module(Managed):
         if not isinstance(engine, Engine):
             raise TypeError("expected an Engine")
         from . import cache as ca
-        from .compiler import compile_module
 
         data = _wasm_bytes(wasm)
         engine._live()
@@ -102,12 +101,10 @@ class Module(Managed):
                     return
             mc.misses += 1
         info, bodies = _decode_and_validate(data, _features(engine))
-        compiled = compile_module(info, bodies, opt_level=settings["opt_level"],
-                                  signals_tls_key=engine._signals_tls_key,
-                                  tls_key=settings["tls_key"],
-                                  keep_objects=True,
-                                  consume_fuel=settings["consume_fuel"],
-                                  epoch_interruption=settings["epoch_interruption"])
+        if engine._lazy and mc is None:
+            self._setup(engine, info, _lazy_code(engine, info, bodies, settings))
+            return
+        compiled = _eager_code(engine, info, bodies, settings)
         self._setup(engine, info, compiled)
         if mc is not None and key is not None:
             mc.store(key, self.serialize())
@@ -209,6 +206,11 @@ class Module(Managed):
         from . import cache as ca
 
         code = self._live()._compiled
+        if getattr(code, "bodies", None) is not None:  # lazily compiled: compile it all
+            from . import cache as ca
+
+            code = _eager_code(self._engine, self._info, code.bodies,
+                               ca.compile_settings(self._engine))
         objects = code.objects
         if objects is None:
             raise WasmtimeError("this module was compiled without keeping its object code")
@@ -253,6 +255,47 @@ def _export_type(info: ModuleInfo, kind: int, index: int) -> Any:
     if kind == em.EXTERN_MEMORY:
         return MemoryType._from(info.memory_types()[index])
     return GlobalType._from(info.global_types()[index])
+
+
+def _eager_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) -> Any:
+    """Every function compiled now, at the engine's settings (``Config.strategy =
+    "cranelift"``, the compile cache, ``Module.serialize``)."""
+    from .compiler import compile_module
+
+    return compile_module(info, bodies, opt_level=settings["opt_level"],
+                          signals_tls_key=engine._signals_tls_key,
+                          tls_key=settings["tls_key"], keep_objects=True,
+                          consume_fuel=settings["consume_fuel"],
+                          epoch_interruption=settings["epoch_interruption"])
+
+
+def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) -> Any:
+    """A ``LazyCode`` for ``info`` (``Config.strategy = "auto"``): nothing compiled yet
+    but the entry trampolines and host stubs of its types (the engine's, shared)."""
+    from .compiler import compile_batch
+    from .compiler.lazy import LazyCode
+
+    engine._prepare_trampolines(list(info.types))
+    tramps = [engine._host_trampolines(ft) for ft in info.types]
+    guard_key = engine._signals_tls_key
+
+    def batch(funcs: list[int]) -> Any:
+        return compile_batch(info, bodies, funcs, settings["opt_level"], guard_key,
+                             consume_fuel=settings["consume_fuel"],
+                             epoch_interruption=settings["epoch_interruption"],
+                             tls_key=settings["tls_key"])
+
+    return LazyCode(info, bodies, settings["tls_key"], batch, [t[0] for t in tramps],
+                    [t[1] for t in tramps],
+                    _register_range if guard_key is not None else None)
+
+
+def _register_range(start: int, end: int, part: Any) -> None:
+    """Tell the signal handler about one lazily compiled batch, for its lifetime."""
+    from .runtime import signals
+
+    signals.register_code(start, end)
+    weakref.finalize(part, _unregister_code, [(start, end)])
 
 
 def _register_code(code: Any) -> None:

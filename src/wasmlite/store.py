@@ -213,6 +213,13 @@ class Store(Managed):
             return exc if exc is not None else WasmtimeError("host function failed")
         if status == vo.STATUS_STORE_BUSY:
             return WasmtimeError("store is already running WebAssembly on another thread")
+        if status == vo.STATUS_COMPILE_ERROR:
+            from .compiler.lazy import take_error
+
+            err = take_error()
+            if isinstance(err, WasmtimeError):
+                return err
+            return WasmtimeError(f"failed to compile a function on its first call: {err}")
         if status == vo.STATUS_WASM_FAULT:
             addr = self._rt.ctx[vo.STORE_FAULT_ADDR // 8]
             return Trap(f"wasm code faulted at address {addr:#x}, outside its linear "

@@ -33,7 +33,7 @@ from .translate import DEBUG_METADATA, METADATA, ModuleTranslator
 if TYPE_CHECKING:
     from .debuginfo import DebugMap
 
-__all__ = ["CompiledCode", "compile_module", "compile_trampolines", "load_compiled",
+__all__ = ["CompiledCode", "compile_batch", "compile_module", "compile_trampolines", "load_compiled",
            "module_ir", "host_description", "host_target"]
 
 
@@ -56,7 +56,7 @@ class CompiledCode:
 
     def __init__(self, jits: list[JitCode], part_funcs: list[list[int]],
                  type_names: list[int], translate_time: float, ir_size: int,
-                 wall_time: float = 0.0):
+                 wall_time: float = 0.0, num_funcs: int | None = None):
         self._jits = jits
         self.part_funcs = [list(f) for f in part_funcs]
         self.type_names = list(type_names)
@@ -68,7 +68,8 @@ class CompiledCode:
         self.llvm_time = self.parse_time + self.opt_time + self.codegen_time
         self.wall_time = wall_time
         self.ir_size = ir_size
-        n = sum(len(f) for f in part_funcs)
+        n = sum(len(f) for f in part_funcs) if num_funcs is None else num_funcs
+        #: 0 for the functions of other units (a lazily compiled batch)
         self.function_addrs = [0] * n
         for jit, funcs in zip(jits, part_funcs, strict=False):
             if funcs:
@@ -82,7 +83,8 @@ class CompiledCode:
         self.host_stubs = [main.function_address(f"wasmlite_hoststub_{u}")
                            for u in type_names]
         # Sorted function start addresses; non-wasm code (trampolines, stubs) maps to None.
-        starts: dict[int, int | None] = {a: i for i, a in enumerate(self.function_addrs)}
+        starts: dict[int, int | None] = {a: i for i, a in enumerate(self.function_addrs)
+                                         if a}
         ends = [j.function_address("wasmlite_code_end") for j in jits]
         for a in self.entry_trampolines + self.host_stubs + ends:
             starts.setdefault(a, None)
@@ -372,6 +374,28 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
                 jits = [f.result() for f in futures]
     return CompiledCode(jits, groups, _unique_types(info.types), translate_time, ir_size,
                         time.perf_counter() - t_start)
+
+
+def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
+                  opt_level: str = "2", signals_tls_key: int | None = None, *,
+                  consume_fuel: bool = False, epoch_interruption: bool = False,
+                  tls_key: int | None = None, keep_objects: bool = True) -> CompiledCode:
+    """Compile the defined functions ``funcs`` (indices into ``info.funcs``) of a module
+    as one LLVM module, without trampolines: a batch of lazy compilation
+    (``compiler/lazy.py``).  Calls among ``funcs`` are direct, calls to other defined
+    functions go through their VMFuncRef.  The result's ``function_addrs`` has one entry
+    per defined function, 0 for those not in ``funcs``.  Other arguments as for
+    :func:`compile_module`."""
+    opt_level = check_opt_level(opt_level)
+    options = _translator_options(consume_fuel, epoch_interruption)
+    t0 = time.perf_counter()
+    nimp = info.num_imported_funcs
+    ir = _part_ir(info, bodies, funcs, opt_level, False, {nimp + i for i in funcs},
+                  signals_tls_key, options, tls_key)
+    t1 = time.perf_counter()
+    jit = JitCode(ir, opt_level, keep_object=keep_objects)
+    return CompiledCode([jit], [funcs], [], t1 - t0, len(ir), time.perf_counter() - t0,
+                        num_funcs=len(info.funcs))
 
 
 def compile_trampolines(functypes: list[FuncType], opt_level: str = "2",

@@ -33,6 +33,7 @@ def _init() -> None:
         if not _initialized:
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
+            llvm.initialize_native_asmparser()   # inline asm (compiler/lazy.py)
             _initialized = True
 
 

@@ -125,6 +125,9 @@ STATUS_STORE_BUSY = 1001
 #: the spec defines, a wasmlite bug; the signal handler turns it into this status, with
 #: the address in STORE_FAULT_ADDR, rather than letting the process die
 STATUS_WASM_FAULT = 1002
+#: compiling a function on its first call failed (an internal compiler error); the
+#: exception is kept for the thread (compiler/lazy.py ``take_error``)
+STATUS_COMPILE_ERROR = 1003
 
 # -- builtin functions (array at VMContext.builtins; C calling convention) ------------------
 # Each returns an i32: a status (0 = ok, else trap code + 1) unless noted.

@@ -1,0 +1,358 @@
+"""Lazy compilation: a function body is compiled when it is first called.
+
+Each defined function ``i`` of a lazily compiled module has a **slot** (a ``u64`` in
+``LazyCode.slots``) holding the address of its current machine code, and a **thunk**,
+16 bytes of x86-64 that jump through the slot::
+
+    movabs r11, &slots[i]        ; 49 BB imm64
+    jmp    qword ptr [r11]       ; 41 FF 23
+
+The thunk's address is the function's code address for everything else: the
+``func_ptr`` of its VMFuncRef (so calls from other batches, ``call_indirect``, tables,
+other instances and entry trampolines all go through it) never changes.  A slot starts
+at the **lazy stub** (one per process, :func:`lazy_stub`), which saves the argument
+registers, calls :func:`_on_first_call` with ``r11`` (the slot's address), restores them
+and jumps to the address it returned; the callback compiles a *batch* — the function and
+the not yet compiled functions it calls directly, breadth first, up to
+:data:`BATCH_INSTRS` instructions — on a compiler thread (LLVM's recursion gets a full
+thread stack, whatever is left of the wasm thread's), stores the new addresses in the
+slots and returns the function's.  Later calls pay one extra indirect jump.  A batch is
+one LLVM module: calls inside it are direct (and may be inlined), calls out of it go
+through the callee's VMFuncRef, as calls between the parts of an eager compilation do.
+
+The stub runs in the middle of a call, so it keeps the calling convention whole: the
+six integer argument registers, ``r10``, ``r11`` and ``xmm0``–``xmm7`` are saved, the
+stack (with any stack arguments and a hidden result pointer's target) is untouched,
+and it builds a frame-pointer frame so the stack stays walkable.  A compilation that
+fails (an internal compiler error: the module was validated) makes the stub jump to
+``@wasmlite_lazy_failed`` instead, which traps with ``STATUS_COMPILE_ERROR`` through
+the running store (found under the store TLS key, as ``__morestack`` does); the
+exception is kept for the thread and raised by the call (:func:`take_error`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import mmap
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from ..environ import vmoffsets as vo
+from ..environ.module import ModuleInfo
+from ..errors import WasmtimeError
+
+#: Bytes of machine code per thunk.
+THUNK_SIZE = 16
+#: Instructions compiled per batch, at least: the first-called function and the
+#: functions it calls directly, breadth first, until the batch holds this many
+#: wasm instructions.
+BATCH_INSTRS = 4000
+_CALL = 0x10
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.mprotect.restype = ctypes.c_int
+
+_CALLBACK_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_uint64)
+
+_lock = threading.Lock()
+#: registered slot arrays: sorted start addresses, and (end, weakref to LazyCode)
+_slot_starts: list[int] = []
+_slot_owners: list[tuple[int, Any]] = []
+_stub: dict[int, Any] = {}   # tls_key -> (JitCode, stub address, failure address)
+_errors = threading.local()
+_executor: list[ThreadPoolExecutor] = []
+
+
+def _compile_pool() -> ThreadPoolExecutor:
+    """The process's compiler threads (one per core)."""
+    if not _executor:
+        with _lock:
+            if not _executor:
+                _executor.append(ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                                    thread_name_prefix="wasmlite-compile"))
+    return _executor[0]
+
+
+def take_error() -> BaseException | None:
+    """The exception of the last failed lazy compilation on this thread (then cleared),
+    for the ``STATUS_COMPILE_ERROR`` trap status."""
+    err = getattr(_errors, "error", None)
+    _errors.error = None
+    return err
+
+
+def _asm(lines: list[str]) -> str:
+    return "\\0A".join(lines)
+
+
+def _stub_ir(callback: int, tls_key: int) -> str:
+    save = [f"movdqu %xmm{k}, {16 * k}(%rsp)" for k in range(8)]
+    load = [f"movdqu {16 * k}(%rsp), %xmm{k}" for k in range(8)]
+    regs = ["rdi", "rsi", "rdx", "rcx", "r8", "r9", "r10", "r11"]
+    body = _asm(["pushq %rbp", "movq %rsp, %rbp"]
+                + [f"pushq %{r}" for r in regs]
+                + ["subq $$128, %rsp"] + save
+                + ["movq %r11, %rdi", f"movabsq $${callback}, %rax", "callq *%rax",
+                   # the target replaces the saved r11, popped last-in first
+                   "movq %rax, 128(%rsp)"]
+                + load + ["addq $$128, %rsp"]
+                + [f"popq %{r}" for r in reversed(regs)]
+                + ["popq %rbp", "jmpq *%r11"])
+    from .trampolines import COMMON_DECLS, trap_routine
+
+    return f"""\
+{COMMON_DECLS}
+{trap_routine()}
+define void @wasmlite_lazy_stub() naked nounwind {{
+  call void asm sideeffect "{body}", "~{{memory}}"()
+  unreachable
+}}
+
+define void @wasmlite_lazy_failed() #2 {{
+entry:
+  %sc = call ptr @pthread_getspecific(i32 {tls_key})
+  call void @wasmlite_trap(ptr %sc, i32 {vo.STATUS_COMPILE_ERROR})
+  unreachable
+}}
+
+attributes #2 = {{ noreturn cold noinline nomerge nounwind "frame-pointer"="all" }}
+"""
+
+
+def lazy_stub(tls_key: int) -> tuple[int, int]:
+    """``(lazy stub, failure routine)`` addresses for store key ``tls_key``, compiled
+    once per process."""
+    entry = _stub.get(tls_key)
+    if entry is None:
+        with _lock:
+            entry = _stub.get(tls_key)
+            if entry is None:
+                from .codegen import JitCode
+
+                cb = _CALLBACK_TYPE(_on_first_call)
+                cb_addr = ctypes.cast(cb, ctypes.c_void_p).value or 0
+                jit = JitCode(_stub_ir(cb_addr, tls_key), "2")
+                entry = (jit, cb, jit.function_address("wasmlite_lazy_stub"),
+                         jit.function_address("wasmlite_lazy_failed"))
+                _stub[tls_key] = entry
+    return entry[2], entry[3]
+
+
+def _owner_of(slot: int) -> LazyCode | None:
+    with _lock:
+        k = bisect.bisect_right(_slot_starts, slot) - 1
+        if k < 0:
+            return None
+        end, ref = _slot_owners[k]
+        return ref() if slot < end else None
+
+
+def _on_first_call(slot: int) -> int:
+    """The lazy stub's callback (runs on the wasm thread, with the GIL): compile the
+    function of ``slot`` if no one has, return its code address; on failure keep the
+    exception for :func:`take_error` and return the failure routine."""
+    owner = _owner_of(slot)
+    try:
+        if owner is None:
+            raise WasmtimeError(f"internal error: no lazily compiled function at {slot:#x}")
+        return owner.ensure_compiled((slot - owner.slots_addr) // 8)
+    except BaseException as e:  # noqa: BLE001 - must not escape a ctypes callback
+        _errors.error = e
+        return _stub[owner.tls_key][3] if owner is not None else 0
+
+
+class _Thunks:
+    """``n`` thunks in an executable mapping of their own."""
+
+    def __init__(self, slots_addr: int, n: int):
+        size = max(THUNK_SIZE * n, 1)
+        size = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE * mmap.PAGESIZE
+        self.map = mmap.mmap(-1, size, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        code = bytearray(size)
+        for i in range(n):
+            o = THUNK_SIZE * i
+            code[o:o + 2] = b"\x49\xbb"
+            code[o + 2:o + 10] = (slots_addr + 8 * i).to_bytes(8, "little")
+            code[o + 10:o + 16] = b"\x41\xff\x23\x0f\x0b\xcc"   # jmp [r11]; ud2; int3
+        self.map.write(bytes(code))
+        self._view = ctypes.c_char.from_buffer(self.map)
+        self.addr = ctypes.addressof(self._view)
+        if _libc.mprotect(self.addr, size, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
+            raise OSError(ctypes.get_errno(), "mprotect of the lazy thunks failed")
+
+
+class LazyCode:
+    """The code of a lazily compiled module; quacks like ``CompiledCode`` for the
+    runtime and the API (``function_addrs``, ``entry_trampolines``, ``host_stubs``,
+    ``symbolize``, ``symbolize_frames``, ``code_ranges``).
+
+    ``function_addrs[i]`` is defined function ``i``'s thunk.  ``compile_batch(funcs)``
+    is the compiler (``funcs``: defined-function indices; returns a ``CompiledCode``
+    whose ``function_addrs`` has their addresses); ``on_code(start, end, part)`` is told
+    of every new code range (for the signal handler).  Counters: ``batches``,
+    ``compiled`` (functions), ``compile_time`` (seconds, summed over batches).
+    """
+
+    def __init__(self, info: ModuleInfo, bodies: list[list[tuple]], tls_key: int,
+                 compile_batch: Callable[[list[int]], Any],
+                 entry_trampolines: list[int], host_stubs: list[int],
+                 on_code: Callable[[int, int, Any], None] | None = None):
+        self.info = info
+        self.bodies = bodies
+        self.tls_key = tls_key
+        self._compile_batch = compile_batch
+        self.entry_trampolines = entry_trampolines
+        self.host_stubs = host_stubs
+        self._on_code = on_code
+        n = len(info.funcs)
+        self.num_funcs = n
+        stub, _fail = lazy_stub(tls_key)
+        self._stub_addr = stub
+        self.slots = (ctypes.c_uint64 * max(n, 1))(*([stub] * max(n, 1)))
+        self.slots_addr = ctypes.addressof(self.slots)
+        self._thunks = _Thunks(self.slots_addr, n)
+        self.function_addrs = [self._thunks.addr + THUNK_SIZE * i for i in range(n)]
+        self._lock = threading.Lock()
+        self._pending: dict[int, Future] = {}
+        self._callees: dict[int, list[int]] = {}
+        #: instructions of the functions neither compiled nor being compiled
+        self._left_instrs = sum(len(b) for b in bodies)
+        self.parts: list[Any] = []
+        self.code_ranges: list[tuple[int, int]] = []
+        self._range_starts: list[int] = []
+        self._range_parts: list[tuple[int, Any]] = []
+        self.batches = 0
+        self.compiled = 0
+        self.compile_time = 0.0
+        with _lock:
+            k = bisect.bisect(_slot_starts, self.slots_addr)
+            _slot_starts.insert(k, self.slots_addr)
+            _slot_owners.insert(k, (self.slots_addr + 8 * max(n, 1), weakref.ref(self)))
+        weakref.finalize(self, _unregister, self.slots_addr)
+
+    # -- compiling ---------------------------------------------------------------------
+    def is_compiled(self, i: int) -> bool:
+        return self.slots[i] != self._stub_addr
+
+    def ensure_compiled(self, i: int) -> int:
+        """Compile defined function ``i`` (and its batch) unless done; its code address.
+        Raises what the compiler raised."""
+        with self._lock:
+            addr = self.slots[i]
+            if addr != self._stub_addr:
+                return addr
+            fut = self._pending.get(i)
+            if fut is None:
+                batch = self._pick_batch(i)
+                fut = _compile_pool().submit(self._compile, batch)
+                for j in batch:
+                    self._pending[j] = fut
+        fut.result()
+        return self.slots[i]
+
+    def compile_all(self) -> None:
+        """Compile every function not compiled yet (in batches of :data:`BATCH_INSTRS`)."""
+        for i in range(self.num_funcs):
+            if not self.is_compiled(i):
+                self.ensure_compiled(i)
+
+    def _direct_callees(self, i: int) -> list[int]:
+        c = self._callees.get(i)
+        if c is None:
+            nimp = self.info.num_imported_funcs
+            seen: dict[int, None] = {}
+            for op, imm, _off in self.bodies[i]:
+                if op == _CALL and imm >= nimp:
+                    seen[imm - nimp] = None
+            c = self._callees[i] = list(seen)
+        return c
+
+    def _pick_batch(self, i: int) -> list[int]:
+        """``i`` and the functions reachable from it by direct calls that are neither
+        compiled nor being compiled, breadth first, up to BATCH_INSTRS instructions —
+        or, when all that is left to compile fits in BATCH_INSTRS, all of it (a small
+        module costs one LLVM compilation, as eagerly)."""
+        if self._left_instrs <= BATCH_INSTRS:
+            left = [j for j in range(self.num_funcs)
+                    if not self.is_compiled(j) and j not in self._pending]
+            self._left_instrs = 0
+            return left
+        batch = [i]
+        taken = {i}
+        size = len(self.bodies[i])
+        queue = deque(self._direct_callees(i))
+        while queue and size < BATCH_INSTRS:
+            j = queue.popleft()
+            if j in taken or j in self._pending or self.is_compiled(j):
+                continue
+            taken.add(j)
+            batch.append(j)
+            size += len(self.bodies[j])
+            queue.extend(self._direct_callees(j))
+        self._left_instrs -= size
+        return sorted(batch)
+
+    def _compile(self, batch: list[int]) -> None:
+        t0 = time.perf_counter()
+        try:
+            part = self._compile_batch(batch)
+        except BaseException:
+            with self._lock:
+                for j in batch:
+                    self._pending.pop(j, None)
+                self._left_instrs += sum(len(self.bodies[j]) for j in batch)
+            raise
+        ranges = list(part.code_ranges)
+        if self._on_code is not None:
+            for start, end in ranges:
+                self._on_code(start, end, part)
+        with self._lock:
+            self.parts.append(part)
+            for start, end in ranges:
+                k = bisect.bisect(self._range_starts, start)
+                self._range_starts.insert(k, start)
+                self._range_parts.insert(k, (end, part))
+                self.code_ranges.append((start, end))
+            for j in batch:
+                self.slots[j] = part.function_addrs[j]
+                self._pending.pop(j, None)
+            self.batches += 1
+            self.compiled += len(batch)
+            self.compile_time += time.perf_counter() - t0
+
+    # -- backtraces --------------------------------------------------------------------
+    def _part_at(self, addr: int) -> Any:
+        k = bisect.bisect_right(self._range_starts, addr - 1) - 1
+        if k < 0:
+            return None
+        end, part = self._range_parts[k]
+        return part if addr - 1 < end else None
+
+    def symbolize(self, addr: int) -> int | None:
+        """As ``CompiledCode.symbolize``, over every batch compiled so far."""
+        part = self._part_at(addr)
+        return None if part is None else part.symbolize(addr)
+
+    def symbolize_frames(self, addr: int) -> list[tuple[int, int | None]] | None:
+        """As ``CompiledCode.symbolize_frames``, over every batch compiled so far."""
+        part = self._part_at(addr)
+        return None if part is None else part.symbolize_frames(addr)
+
+
+def _unregister(slots_addr: int) -> None:
+    with _lock:
+        k = bisect.bisect_left(_slot_starts, slots_addr)
+        if k < len(_slot_starts) and _slot_starts[k] == slots_addr:
+            del _slot_starts[k]
+            del _slot_owners[k]
+
+
+__all__ = ["BATCH_INSTRS", "LazyCode", "THUNK_SIZE", "lazy_stub", "take_error"]

@@ -67,6 +67,8 @@ class Options:
     mode: str = "generate"
     opt_levels: tuple[str, ...] = ("2",)
     bounds_checks: str = "guard"
+    #: wasmlite's Config.strategy: "auto" (lazy, tiered) or "cranelift" (eager)
+    strategy: str = "auto"
     seeds: range | list[int] | None = None
     seconds: float | None = None
     jobs: int = 1
@@ -129,7 +131,8 @@ class Slot:
     def __init__(self, opts: Options):
         self.opts = opts
         self.oracle = Worker("wasmtime", {}, opts.timeout)
-        self.wasmlite = {o: Worker("wasmlite", {"opt_level": o, "bounds_checks": opts.bounds_checks},
+        self.wasmlite = {o: Worker("wasmlite", {"opt_level": o, "bounds_checks": opts.bounds_checks,
+                                                "strategy": opts.strategy},
                                    opts.timeout) for o in opts.opt_levels}
 
     def close(self) -> None:
@@ -510,6 +513,9 @@ def parse_args(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
                    help="wasmlite Config.opt_level; repeat for several (default 2)")
     p.add_argument("--bounds-checks", choices=("guard", "explicit"), default="guard",
                    help="guard: Config.signals_based_traps = True (default); explicit: False")
+    p.add_argument("--strategy", choices=("auto", "cranelift"), default="auto",
+                   help="wasmlite's Config.strategy: auto = functions compiled on first "
+                        "call, tiered (default); cranelift = all compiled up front")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--cases", type=int, help="number of seeds (modules) to run (default 100)")
     g.add_argument("--seconds", type=float, help="run new seeds until this many seconds passed")
@@ -544,7 +550,7 @@ def parse_args(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     cases = a.cases if a.cases is not None else (None if a.seconds else 100)
     opts = Options(
         mode=a.mode, opt_levels=tuple(dict.fromkeys(a.opt_level or ["2"])),
-        bounds_checks=a.bounds_checks,
+        bounds_checks=a.bounds_checks, strategy=a.strategy,
         seeds=(a.seed_list if a.seed_list else
                range(a.seed_start, a.seed_start + cases) if cases is not None else None),
         seconds=a.seconds, jobs=max(1, a.jobs), out=a.out, shrink=a.shrink,

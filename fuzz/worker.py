@@ -275,8 +275,8 @@ class Runner:
 
 
 class WasmliteRunner(Runner):
-    """wasmlite, with ``Config.opt_level`` and ``Config.signals_based_traps`` from the
-    options; values through ``Func.call_raw`` and ``Global.raw_value``."""
+    """wasmlite, with ``Config.opt_level``, ``Config.signals_based_traps`` and
+    ``Config.strategy`` from the options; values through ``Func.call_raw`` and ``Global.raw_value``."""
 
     def __init__(self, opts: dict):
         import wasmlite
@@ -288,6 +288,7 @@ class WasmliteRunner(Runner):
         cfg = self.rt.Config()
         cfg.opt_level = opts.get("opt_level", "2")
         cfg.signals_based_traps = opts.get("bounds_checks", "guard") == "guard"
+        cfg.strategy = opts.get("strategy", "auto")
         cfg.consume_fuel = True
         if big_stack:
             cfg.max_wasm_stack = BIG_STACK

@@ -100,6 +100,23 @@ def test_load_known_failures_rejects_a_line_without_reason(tmp_path: Path) -> No
 
 
 @needs_wasm_tools
+@pytest.mark.parametrize("opt", ["2", "0"])
+def test_fuzz_slice_eager(opt: str, tmp_path: Path) -> None:
+    """The first seeds again with every function compiled before the module is returned
+    (``Config.strategy = "cranelift"``); the rest of the slice runs lazily compiled,
+    tiered code (the default): both strategies must match wasmtime-py."""
+    opts = Options(opt_levels=(opt,), strategy="cranelift", seeds=range(0, CHUNK), jobs=1,
+                   out=tmp_path, quiet=True, timeout=120)
+    campaign = Campaign(opts)
+    summary = campaign.run()
+    assert not campaign.errors, campaign.errors
+    failed = [f"seed {r.seed}: {r.verdict.kind}: {r.verdict.detail[:300]}"
+              for r in summary.by_status("fail")]
+    assert not failed, "fuzz failures with Config.strategy = 'cranelift':\n" + "\n".join(failed)
+    assert len(summary.by_status("pass")) >= CHUNK // 2
+
+
+@needs_wasm_tools
 @pytest.mark.parametrize(("mode", "opt", "bounds", "start", "count"), SLICE,
                          ids=[f"{m}-O{o}-{b}-{s}" for m, o, b, s, _ in SLICE])
 def test_fuzz_slice(mode: str, opt: str, bounds: str, start: int, count: int,

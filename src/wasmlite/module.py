@@ -273,21 +273,30 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) -
     """A ``LazyCode`` for ``info`` (``Config.strategy = "auto"``): nothing compiled yet
     but the entry trampolines and host stubs of its types (the engine's, shared)."""
     from .compiler import compile_batch
+    from .compiler.codegen import TIER1
     from .compiler.lazy import LazyCode
 
     engine._prepare_trampolines(list(info.types))
     tramps = [engine._host_trampolines(ft) for ft in info.types]
     guard_key = engine._signals_tls_key
+    optimized = settings["opt_level"]
+    # the first tier; an engine at opt level 0 has just one tier
+    first = TIER1 if optimized != "0" else "0"
+    first = os.environ.get("WASMLITE_TIER1_LEVEL") or first
 
-    def batch(funcs: list[int]) -> Any:
-        return compile_batch(info, bodies, funcs, settings["opt_level"], guard_key,
+    def batch(funcs: list[int], hotness: Any = None, level: str = first) -> Any:
+        return compile_batch(info, bodies, funcs, level, guard_key,
                              consume_fuel=settings["consume_fuel"],
                              epoch_interruption=settings["epoch_interruption"],
-                             tls_key=settings["tls_key"])
+                             tls_key=settings["tls_key"], hotness=hotness)
+
+    def tier2(funcs: list[int]) -> Any:
+        return batch(funcs, None, optimized)
 
     return LazyCode(info, bodies, settings["tls_key"], batch, [t[0] for t in tramps],
                     [t[1] for t in tramps],
-                    _register_range if guard_key is not None else None)
+                    _register_range if guard_key is not None else None,
+                    tier2 if first != optimized else None)
 
 
 def _register_range(start: int, end: int, part: Any) -> None:

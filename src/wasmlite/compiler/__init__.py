@@ -22,12 +22,12 @@ import os
 import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..environ.module import FuncType, ModuleInfo
 from ..errors import WasmtimeError
 from . import trampolines as tr
-from .codegen import JitCode, check_opt_level, host_description, host_target
+from .codegen import TIER1, JitCode, check_opt_level, host_description, host_target
 from .translate import DEBUG_METADATA, METADATA, ModuleTranslator
 
 if TYPE_CHECKING:
@@ -260,7 +260,7 @@ def _translator_options(consume_fuel: bool, epoch_interruption: bool) -> dict[st
 
 def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
              opt_level: str, with_trampolines: bool, local: set[int] | None,
-             signals_tls_key: int | None = None, options: dict[str, bool] | None = None,
+             signals_tls_key: int | None = None, options: dict[str, Any] | None = None,
              tls_key: int | None = None) -> str:
     guard = signals_tls_key is not None
     tls_key = _store_key(tls_key, signals_tls_key)
@@ -379,19 +379,27 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
 def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
                   opt_level: str = "2", signals_tls_key: int | None = None, *,
                   consume_fuel: bool = False, epoch_interruption: bool = False,
-                  tls_key: int | None = None, keep_objects: bool = True) -> CompiledCode:
+                  tls_key: int | None = None, keep_objects: bool = True,
+                  hotness: tuple[int, int, int] | None = None) -> CompiledCode:
     """Compile the defined functions ``funcs`` (indices into ``info.funcs``) of a module
     as one LLVM module, without trampolines: a batch of lazy compilation
     (``compiler/lazy.py``).  Calls among ``funcs`` are direct, calls to other defined
-    functions go through their VMFuncRef.  The result's ``function_addrs`` has one entry
-    per defined function, 0 for those not in ``funcs``.  Other arguments as for
-    :func:`compile_module`."""
-    opt_level = check_opt_level(opt_level)
-    options = _translator_options(consume_fuel, epoch_interruption)
+    functions go through their VMFuncRef (all calls do with ``hotness``).  The result's ``function_addrs`` has one entry
+    per defined function, 0 for those not in ``funcs``.  ``opt_level`` may also be
+    ``codegen.TIER1``.  ``hotness`` instruments the code for tier-up (see
+    ``ModuleTranslator``).  Other arguments as for :func:`compile_module`."""
+    if opt_level != TIER1:
+        opt_level = check_opt_level(opt_level)
+    options: dict[str, Any] = dict(_translator_options(consume_fuel, epoch_interruption))
+    if hotness is not None:
+        options["hotness"] = hotness
     t0 = time.perf_counter()
     nimp = info.num_imported_funcs
-    ir = _part_ir(info, bodies, funcs, opt_level, False, {nimp + i for i in funcs},
-                  signals_tls_key, options, tls_key)
+    # the first tier calls even its batch's functions through their VMFuncRefs (their
+    # thunks), so that a call reaches the optimized code as soon as it is installed
+    local = set() if hotness is not None else {nimp + i for i in funcs}
+    ir = _part_ir(info, bodies, funcs, opt_level, False, local, signals_tls_key, options,
+                  tls_key)
     t1 = time.perf_counter()
     jit = JitCode(ir, opt_level, keep_object=keep_objects)
     return CompiledCode([jit], [funcs], [], t1 - t0, len(ir), time.perf_counter() - t0,

@@ -22,6 +22,10 @@ from llvmlite.binding import ffi
 from ..errors import WasmtimeError
 
 OPT_LEVELS = ("0", "1", "2", "s")
+#: The first tier of lazy compilation (not a Config.opt_level): promote locals to SSA
+#: values and simplify the control flow, then generate code as at level 0 (fast
+#: instruction selection, fast register allocation).
+TIER1 = "t1"
 
 _init_lock = threading.Lock()
 _initialized = False
@@ -69,7 +73,7 @@ def target_machine(opt_level: str) -> llvm.TargetMachine:
     return target.create_target_machine(
         cpu=cpu,
         features=features,
-        opt=0 if opt_level == "0" else (1 if opt_level == "1" else 2),
+        opt=0 if opt_level in ("0", TIER1) else (1 if opt_level == "1" else 2),
         reloc="default", codemodel="jitdefault")
 
 
@@ -147,7 +151,13 @@ class JitCode:
         mod.triple = tm.triple
         mod.data_layout = str(tm.target_data)
         t1 = time.perf_counter()
-        if opt_level != "0":
+        if opt_level == TIER1:
+            pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(0))
+            pm = llvm.create_new_module_pass_manager()
+            pm.add_sroa_pass()
+            pm.add_simplify_cfg_pass()
+            pm.run(mod, pb)
+        elif opt_level != "0":
             speed = 1 if opt_level == "1" else 2
             pto = llvm.create_pipeline_tuning_options(speed_level=speed)
             if opt_level == "s":

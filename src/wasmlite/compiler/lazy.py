@@ -61,6 +61,15 @@ _libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 _libc.mprotect.restype = ctypes.c_int
 
 _CALLBACK_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_uint64)
+_HOT_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_uint64)
+
+#: Calls plus loop iterations after which a first-tier function is recompiled by the
+#: optimizing tier, in the background.
+HOT_THRESHOLD = 2000
+#: Instructions an optimizing batch may hold: the hot function and its direct callees
+#: that ran in the first tier, breadth first (calls between them become direct and may
+#: be inlined).
+TIER2_BATCH_INSTRS = 6000
 
 _lock = threading.Lock()
 #: registered slot arrays: sorted start addresses, and (end, weakref to LazyCode)
@@ -169,6 +178,83 @@ def _on_first_call(slot: int) -> int:
         return _stub[owner.tls_key][3] if owner is not None else 0
 
 
+def _on_hot(slot: int) -> None:
+    """The first tier's hotness callback (on the wasm thread, with the GIL): queue the
+    function of ``slot`` for the optimizing tier.  Never raises."""
+    try:
+        owner = _owner_of(slot)
+        if owner is not None:
+            owner.request_tier2((slot - owner.slots_addr) // 8)
+    except BaseException:  # noqa: BLE001, S110 - must not escape a ctypes callback
+        pass
+
+
+_HOT_CB = _HOT_TYPE(_on_hot)
+HOT_CALLBACK = ctypes.cast(_HOT_CB, ctypes.c_void_p).value or 0
+
+
+class _TierUp:
+    """One background thread compiling hot functions with the optimizing tier, in the
+    order they became hot.  At interpreter exit the queue is dropped and the batch in
+    progress finishes before LLVM is torn down."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.jobs: deque[tuple[Any, list[int]]] = deque()
+        self.thread: threading.Thread | None = None
+        self.stopping = False
+        self.busy = False
+
+    def submit(self, code: LazyCode, batch: list[int]) -> None:
+        with self.cond:
+            if self.stopping:
+                return
+            self.jobs.append((weakref.ref(code), batch))  # type: ignore[arg-type]
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="wasmlite-tierup",
+                                               daemon=True)
+                self.thread.start()
+                import atexit
+
+                atexit.register(self.stop)
+            self.cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                while not self.jobs and not self.stopping:
+                    self.cond.wait()
+                if self.stopping:
+                    return
+                ref, batch = self.jobs.popleft()
+                self.busy = True
+            try:
+                code = ref()
+                if code is not None:
+                    code._compile_tier2(batch)
+            except BaseException:  # noqa: BLE001 - the first tier's code keeps running
+                pass
+            finally:
+                with self.cond:
+                    self.busy = False
+                    self.cond.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no job is queued or running (tests, benchmarks); False on timeout."""
+        with self.cond:
+            return self.cond.wait_for(lambda: not self.jobs and not self.busy, timeout)
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopping = True
+            self.jobs.clear()
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: not self.busy, 60)
+
+
+TIERUP = _TierUp()
+
+
 class _Thunks:
     """``n`` thunks in an executable mapping of their own."""
 
@@ -202,13 +288,15 @@ class LazyCode:
     """
 
     def __init__(self, info: ModuleInfo, bodies: list[list[tuple]], tls_key: int,
-                 compile_batch: Callable[[list[int]], Any],
+                 compile_batch: Callable[..., Any],
                  entry_trampolines: list[int], host_stubs: list[int],
-                 on_code: Callable[[int, int, Any], None] | None = None):
+                 on_code: Callable[[int, int, Any], None] | None = None,
+                 compile_optimized: Callable[[list[int]], Any] | None = None):
         self.info = info
         self.bodies = bodies
         self.tls_key = tls_key
         self._compile_batch = compile_batch
+        self._compile_optimized = compile_optimized
         self.entry_trampolines = entry_trampolines
         self.host_stubs = host_stubs
         self._on_code = on_code
@@ -220,6 +308,15 @@ class LazyCode:
         self.slots_addr = ctypes.addressof(self.slots)
         self._thunks = _Thunks(self.slots_addr, n)
         self.function_addrs = [self._thunks.addr + THUNK_SIZE * i for i in range(n)]
+        #: hotness counters of the first tier (i32 per function), and what the first
+        #: tier's code is instrumented with (``ModuleTranslator(hotness=...)``)
+        self.counters = (ctypes.c_int32 * max(n, 1))(*([HOT_THRESHOLD] * max(n, 1)))
+        self.hotness: tuple[int, int, int] | None = None
+        if compile_optimized is not None:
+            self.hotness = (ctypes.addressof(self.counters), HOT_CALLBACK, self.slots_addr)
+        self._optimized: set[int] = set()
+        self.tier2_batches = 0
+        self.tier2_time = 0.0
         self._lock = threading.Lock()
         self._pending: dict[int, Future] = {}
         self._callees: dict[int, list[int]] = {}
@@ -303,30 +400,71 @@ class LazyCode:
     def _compile(self, batch: list[int]) -> None:
         t0 = time.perf_counter()
         try:
-            part = self._compile_batch(batch)
+            part = self._compile_batch(batch, self.hotness)
         except BaseException:
             with self._lock:
                 for j in batch:
                     self._pending.pop(j, None)
                 self._left_instrs += sum(len(self.bodies[j]) for j in batch)
             raise
-        ranges = list(part.code_ranges)
-        if self._on_code is not None:
-            for start, end in ranges:
-                self._on_code(start, end, part)
         with self._lock:
-            self.parts.append(part)
-            for start, end in ranges:
-                k = bisect.bisect(self._range_starts, start)
-                self._range_starts.insert(k, start)
-                self._range_parts.insert(k, (end, part))
-                self.code_ranges.append((start, end))
+            self._install(part, batch)
             for j in batch:
-                self.slots[j] = part.function_addrs[j]
                 self._pending.pop(j, None)
             self.batches += 1
             self.compiled += len(batch)
             self.compile_time += time.perf_counter() - t0
+
+    def _install(self, part: Any, batch: list[int]) -> None:
+        """Make ``part``'s code known (backtraces, the signal handler) and point the
+        slots of ``batch`` at it (with ``self._lock`` held)."""
+        ranges = list(part.code_ranges)
+        if self._on_code is not None:
+            for start, end in ranges:
+                self._on_code(start, end, part)
+        self.parts.append(part)
+        for start, end in ranges:
+            k = bisect.bisect(self._range_starts, start)
+            self._range_starts.insert(k, start)
+            self._range_parts.insert(k, (end, part))
+            self.code_ranges.append((start, end))
+        for j in batch:
+            self.slots[j] = part.function_addrs[j]
+
+    # -- the optimizing tier -------------------------------------------------------------
+    def request_tier2(self, i: int) -> None:
+        """Queue hot function ``i`` — with its direct callees that ran in the first tier,
+        breadth first, up to TIER2_BATCH_INSTRS instructions — for the optimizing
+        tier on the background thread (nothing when that is done or queued)."""
+        if self._compile_optimized is None:
+            return
+        with self._lock:
+            if i in self._optimized:
+                return
+            batch = [i]
+            taken = {i}
+            size = len(self.bodies[i])
+            queue = deque(self._direct_callees(i))
+            while queue and size < TIER2_BATCH_INSTRS:
+                j = queue.popleft()
+                if (j in taken or j in self._optimized or not self.is_compiled(j)
+                        or self.counters[j] >= HOT_THRESHOLD):
+                    continue
+                taken.add(j)
+                batch.append(j)
+                size += len(self.bodies[j])
+                queue.extend(self._direct_callees(j))
+            self._optimized.update(batch)
+        TIERUP.submit(self, sorted(batch))
+
+    def _compile_tier2(self, batch: list[int]) -> None:
+        assert self._compile_optimized is not None
+        t0 = time.perf_counter()
+        part = self._compile_optimized(batch)
+        with self._lock:
+            self._install(part, batch)
+            self.tier2_batches += 1
+            self.tier2_time += time.perf_counter() - t0
 
     # -- backtraces --------------------------------------------------------------------
     def _part_at(self, addr: int) -> Any:
@@ -355,4 +493,5 @@ def _unregister(slots_addr: int) -> None:
             del _slot_owners[k]
 
 
-__all__ = ["BATCH_INSTRS", "LazyCode", "THUNK_SIZE", "lazy_stub", "take_error"]
+__all__ = ["BATCH_INSTRS", "HOT_THRESHOLD", "LazyCode", "THUNK_SIZE", "TIERUP",
+           "lazy_stub", "take_error"]

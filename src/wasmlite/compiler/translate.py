@@ -385,8 +385,13 @@ class ModuleTranslator:
 
     def __init__(self, info: ModuleInfo, optsize: bool = False,
                  local_funcs: set[int] | None = None, guard_pages: bool = False,
-                 consume_fuel: bool = False, epoch_interruption: bool = False):
+                 consume_fuel: bool = False, epoch_interruption: bool = False,
+                 hotness: tuple[int, int, int] | None = None):
         self.info = info
+        #: first tier of lazy compilation (compiler/lazy.py): ``(counters, callback,
+        #: slots)`` addresses; every function entry and loop iteration decrements the
+        #: function's i32 counter and calls ``callback(&slots[i])`` when it reaches 0
+        self.hotness = hotness
         #: Config.consume_fuel: count fuel (``FunctionTranslator.fuel_*``; the counter is
         #: ``STORE_FUEL``, see ``environ/vmoffsets.py``).  Without it no fuel code at all.
         self.consume_fuel = consume_fuel
@@ -612,6 +617,8 @@ class FunctionTranslator:
             self.fuel_check()
         if self.mt.epoch_interruption:
             self.epoch_check()
+        if self.mt.hotness is not None:
+            self.hot_tick()
         self.translate_body()
         if self.frames:  # a body given without its final ``end``
             self.close_frame()
@@ -1224,7 +1231,7 @@ class FunctionTranslator:
         handlers = self.handlers()
         simd = simd_handlers()
         fuel = mt.consume_fuel
-        if fuel or mt.epoch_interruption:
+        if fuel or mt.epoch_interruption or mt.hotness is not None:
             self.instrument(handlers)
         depth_dead = 0
         for opcode, imm, offset in self.body:
@@ -1434,6 +1441,8 @@ class FunctionTranslator:
                 self.fuel_check()
             if self.mt.epoch_interruption:
                 self.epoch_check()
+            if self.mt.hotness is not None:
+                self.hot_tick()
 
         handlers[op.LOOP] = after(handlers[op.LOOP], loop_header)
         if not fuel:
@@ -1558,6 +1567,26 @@ class FunctionTranslator:
             if post is not None:
                 self.fuel_check(post)
         return run
+
+    def hot_tick(self) -> None:
+        """Count one call or loop iteration against this function's hotness counter
+        (first tier only); at 0, ask for the optimizing tier (``compiler/lazy.py``)."""
+        counters, callback, slots = self.mt.hotness  # type: ignore[misc]
+        defidx = self.funcidx - self.mt.num_imported_funcs
+        ptr = f"inttoptr (i64 {counters + 4 * defidx} to ptr)"
+        L = self.lines
+        h, h1, hot = self.new(), self.new(), self.new()
+        L.append(f"  {h} = load i32, ptr {ptr}")
+        L.append(f"  {h1} = sub i32 {h}, 1")
+        L.append(f"  store i32 {h1}, ptr {ptr}")
+        L.append(f"  {hot} = icmp eq i32 {h1}, 0")
+        ask, go = self.new_label("hot"), self.new_label("warm")
+        L.append(f"  br i1 {hot}, label %{ask}, label %{go}, !prof {PROF_UNLIKELY}")
+        self.start_block(ask)
+        L.append(f"  call void inttoptr (i64 {callback} to ptr)(i64 {slots + 8 * defidx})"
+                 f"{self.dbg()}")
+        L.append(f"  br label %{go}")
+        self.start_block(go)
 
     def epoch_check(self) -> None:
         """Trap with "interrupt" when the engine's epoch (``*STORE_EPOCH_PTR``, read

@@ -32,6 +32,7 @@ import argparse
 import os
 import shlex
 import socket
+import signal
 import sys
 import tempfile
 import threading
@@ -568,7 +569,16 @@ def main(argv: list[str] | None = None) -> int:
         # --seconds: seeds from --seed-start on, as many as time allows
         opts.seeds = range(a.seed_start, 1 << 62)
     campaign = Campaign(opts)
-    summary = campaign.run()
+    # SIGTERM (a batch system's stop) ends the campaign like Ctrl-C: with the report of
+    # what ran so far
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    started = time.monotonic()
+    try:
+        summary = campaign.run()
+    except KeyboardInterrupt:
+        summary = campaign.summary
+        summary.seconds = time.monotonic() - started
+        print("interrupted: the report covers the modules that finished", file=sys.stderr)
     for err in campaign.errors:
         print("fuzzer error:\n" + err, file=sys.stderr)
     print(report(summary, opts))

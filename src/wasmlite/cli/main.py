@@ -22,7 +22,7 @@ Behaviour follows the Wasmtime CLI (``wasmtime run``, src/commands/run.rs):
   ``-W timeout=T`` (``10s``, ``500ms``, ``2m`` or plain seconds) interrupts it after T
   through epochs (``Config.epoch_interruption``), both trapping like any other trap;
   ``-C cache`` / ``-C cache=y|n`` / ``-C cache-config=PATH`` switch the compile cache
-  (``Config.cache``); several settings may share one option, comma-separated, as in
+  (``Config.cache``), ``-C strategy=auto|cranelift`` sets ``Config.strategy``; several settings may share one option, comma-separated, as in
   Wasmtime's ``-W``/``-C`` option groups;
 * a file that cannot be read, a malformed or invalid module, an unknown import or a bad
   ``--invoke`` argument prints a single ``Error: ...`` line on stderr and exits with 1.
@@ -85,6 +85,8 @@ class RunOptions:
     fuel: int | None = None
     timeout: float | None = None
     cache: bool | str | None = None
+    #: Config.strategy: "auto" (lazy, tiered), "cranelift" (everything compiled first)
+    strategy: str | None = None
 
 
 # --------------------------------------------------------------------------- parsing
@@ -128,7 +130,9 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "-C", "--codegen", action="append", default=[], metavar="OPT[=VAL],...",
-        help="code generation settings: cache[=y|n] (the compile cache), cache-config=PATH",
+        help="code generation settings: cache[=y|n] (the compile cache), cache-config=PATH, "
+             "strategy=auto|cranelift (compile functions on first call, tiered — the "
+             "default — or all before running)",
     )
     parser.add_argument("file", metavar="FILE", help="the WebAssembly module to run")
     parser.add_argument("args", nargs="*", metavar="ARGS", help="arguments for the guest")
@@ -257,7 +261,10 @@ def parse_run_args(argv: Sequence[str],
     ns = _run_parser().parse_args(head)
     env = [pair for pair in (_parse_env(s, environ) for s in ns.env) if pair is not None]
     wasm = _settings(ns.wasm, "-W", ("fuel", "timeout"))
-    codegen = _settings(ns.codegen, "-C", ("cache", "cache-config"))
+    codegen = _settings(ns.codegen, "-C", ("cache", "cache-config", "strategy"))
+    strategy = codegen.get("strategy")
+    if strategy is not None and strategy not in ("auto", "cranelift"):
+        raise CliError(f"unknown strategy `{strategy}`: expected `auto` or `cranelift`")
     fuel = None
     if "fuel" in wasm:
         try:
@@ -282,6 +289,7 @@ def parse_run_args(argv: Sequence[str],
         fuel=fuel,
         timeout=_parse_duration(wasm["timeout"]) if "timeout" in wasm else None,
         cache=cache,
+        strategy=strategy,
     )
 
 
@@ -428,6 +436,8 @@ def run(opts: RunOptions) -> int:
                 "speed_and_size" if opts.opt_level == "s" else "speed")
         else:
             config.opt_level = opts.opt_level
+    if opts.strategy is not None:
+        config.strategy = opts.strategy
     if opts.fuel is not None:
         config.consume_fuel = True
     if opts.timeout is not None:

@@ -175,7 +175,12 @@ def _on_first_call(slot: int) -> int:
         return owner.ensure_compiled((slot - owner.slots_addr) // 8)
     except BaseException as e:  # noqa: BLE001 - must not escape a ctypes callback
         _errors.error = e
-        return _stub[owner.tls_key][3] if owner is not None else 0
+        # every stub's failure routine traps through the store under its key; the
+        # caller came through one of them, so one exists
+        entry = _stub.get(owner.tls_key) if owner is not None else None
+        if entry is None:
+            entry = next(iter(_stub.values()))
+        return entry[3]
 
 
 def _on_hot(slot: int) -> None:

@@ -238,7 +238,7 @@ class Caller:
         str_arg(name)
         if self._instance is None:
             return None
-        return self._instance._exports_by_name.get(name)
+        return self._instance._exports(store_of(self))[1].get(name)
 
     def __getitem__(self, name: str) -> Any:
         item = self.get(name)

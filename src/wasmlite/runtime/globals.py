@@ -27,6 +27,18 @@ class GlobalData:
         self.vm_addr = ctypes.addressof(self.vm)
         self.raw = raw
 
+    @classmethod
+    def at(cls, block: ctypes.Array, index: int, valtype: int, mutable: bool) -> GlobalData:
+        """The global whose ``VMGlobal`` is slot ``index`` (``GLOBAL_SIZE`` bytes each) of
+        the ctypes array ``block`` (an instance's defined globals, allocated together),
+        keeping its current bytes as the value."""
+        g = cls.__new__(cls)
+        g.valtype = valtype
+        g.mutable = mutable
+        g.vm = (ctypes.c_uint64 * (GLOBAL_SIZE // SLOT)).from_buffer(block, index * GLOBAL_SIZE)
+        g.vm_addr = ctypes.addressof(g.vm)
+        return g
+
     @property
     def raw(self) -> int:
         """The raw value (see the module docstring)."""

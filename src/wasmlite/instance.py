@@ -49,11 +49,19 @@ def check_import(st: Store, info: em.ModuleInfo, imp: em.Import, item: Any) -> N
         raise TypeError("expected a Func, Global, Memory, SharedMemory, Tag, or Table")
     if item._store_id != st._id:
         raise WasmtimeError("cross-`Store` instantiation is not currently supported")
+    check_import_type(info, imp, _kind_name(item), item)
+
+
+def check_import_type(info: em.ModuleInfo, imp: em.Import, kind: str, item: Any) -> None:
+    """Check that an extern of kind ``kind`` (``"func"``, ``"table"``, ``"memory"``,
+    ``"global"``) matches import ``imp`` (spec §4.5.2 "import matching"); ``item`` is
+    the extern, or for a function anything with the function's ``_ft``.  Raises
+    :class:`WasmtimeError` ("incompatible import type for `mod::name`") with wasmtime's
+    explanation on a mismatch."""
     why = None
     want = em.EXTERN_KIND_NAMES[imp.kind]
-    if _kind_name(item) != want:
-        found = _kind_name(item)
-        why = f"expected {want}, but found {'function' if found == 'func' else found}"
+    if kind != want:
+        why = f"expected {want}, but found {'function' if kind == 'func' else kind}"
     elif imp.kind == em.EXTERN_FUNC:
         ft = info.types[imp.desc]
         if item._ft != ft:
@@ -141,7 +149,7 @@ class Instance:
         self._store_id = st._id
         self._module = module
         self._exports_cache: tuple[list[AsExtern], dict[str, AsExtern]] | None = None
-        resolved = Imports()
+        resolved = Imports([], [], [], [])
         for imp, item in zip(info.imports, imports, strict=True):
             if imp.kind == em.EXTERN_FUNC:
                 resolved.funcs.append(bind_import(st, item, self))
@@ -158,9 +166,7 @@ class Instance:
         except MemoryError as e:
             raise WasmtimeError(f"failed to allocate instance: {e}") from None
         self._rt = rt
-        st._rt.keep.append(module)
-        if not any(c is code for c, _ in st._codes):
-            st._codes.append((code, info))
+        st._register_code(module, code, info)
         st._register_funcrefs(rt, code, info)
 
         try:
@@ -168,7 +174,7 @@ class Instance:
         except MemoryError as e:
             raise WasmtimeError(f"failed to allocate instance: {e}") from None
         if info.start is not None:
-            start = st._func_from_addr(rt.func_refs[info.start])
+            start = st._func_from_addr(rt.func_ref(info.start))
             assert start is not None
             start(st)
 
@@ -186,7 +192,7 @@ class Instance:
     def _extern(self, st: Store, e: em.Export) -> AsExtern:
         rt = self._rt
         if e.kind == em.EXTERN_FUNC:
-            return st._func_from_addr(rt.func_refs[e.index])
+            return st._func_from_addr(rt.func_ref(e.index))
         if e.kind == em.EXTERN_TABLE:
             return Table._wrap(st, rt.tables[e.index])
         if e.kind == em.EXTERN_MEMORY:

@@ -75,6 +75,7 @@ class Store(Managed):
         self._funcref_ranges: list[tuple[int, int, ModuleInfo, Any]] = []
         #: compiled code of every module instantiated here, for backtraces
         self._codes: list[tuple[Any, ModuleInfo]] = []
+        self._code_ids: set[int] = set()
         self._wasi_ctx: Any = None
         self._finalizer = weakref.finalize(self, self._rt.close)
 
@@ -212,6 +213,15 @@ class Store(Managed):
                 raise WasmtimeError(f"unknown function reference {addr:#x}")
             f = self._funcs[addr] = Func._from_funcref(self, addr, info[0], info[1])
         return f
+
+    def _register_code(self, module: Any, code: Any, info: ModuleInfo) -> None:
+        """Keep ``module`` alive as long as this store and record its compiled code
+        for backtraces (once per module)."""
+        key = id(code)
+        if key not in self._code_ids:
+            self._code_ids.add(key)
+            self._rt.keep.append(module)
+            self._codes.append((code, info))
 
     def _register_funcrefs(self, rt: Any, code: Any, info: ModuleInfo) -> None:
         """Record instance ``rt``'s VMFuncRef array (of module ``info`` compiled as

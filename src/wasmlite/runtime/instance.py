@@ -66,10 +66,10 @@ class InstanceData:
         self.store = store
         self.info = template.info
         self.template = template
-        self.offsets = off = template.offsets
+        self.offsets = template.offsets
         self.vmctx = template.vmctx_type.from_buffer_copy(template.vmctx_image)
         self.vmctx_addr = ctypes.addressof(self.vmctx)
-        self.func_refs = (ctypes.c_uint64 * template.num_funcs).from_buffer(self.vmctx, off.funcs)
+        self._func_refs: ctypes.Array | None = None
         self.memories: list[LinearMemory] = []
         self.tables: list[TableData] = []
         self.globals: list[GlobalData] = []
@@ -78,10 +78,25 @@ class InstanceData:
         self.datas: list[bytes] = []
         self.funcref_array: ctypes.Array | None = None
 
+    @property
+    def func_refs(self) -> ctypes.Array:
+        """The VMContext's function slots as a ``c_uint64`` array indexed by
+        ``funcidx``: the ``VMFuncRef`` address of every function."""
+        fr = self._func_refs
+        if fr is None:
+            tpl = self.template
+            fr = self._func_refs = (ctypes.c_uint64 * tpl.num_funcs).from_buffer(
+                self.vmctx, tpl.offsets.funcs)
+        return fr
+
+    def func_ref(self, funcidx: int) -> int:
+        """The ``VMFuncRef`` address of function ``funcidx``."""
+        return self.vmctx[self.template.funcs_slot + funcidx]
+
     # -- constant expressions (spec §3.3.10, §4.4.10) ---------------------------------
     def eval_const(self, expr: ConstExpr) -> int:
         """Evaluate a constant expression to a raw value (see ``runtime.globals``)."""
-        return eval_const_expr(expr, self._global_raw, self.func_refs.__getitem__)
+        return eval_const_expr(expr, self._global_raw, self.func_ref)
 
     def _global_raw(self, globalidx: int) -> int:
         return self.globals[globalidx].raw
@@ -98,7 +113,7 @@ class InstanceData:
         info = self.info
         tpl = self.template
         plans = tpl.elems
-        funcs_addr = self.vmctx_addr + self.offsets.funcs
+        funcs_addr = self.vmctx_addr + 8 * tpl.funcs_slot
         for i, seg in enumerate(info.elems):
             if seg.mode != "active":
                 continue
@@ -161,14 +176,13 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
         template = InstanceTemplate(info, function_addrs, type_ids)
     store.bump_counts(len(info.memories), len(info.tables))
     inst = InstanceData(store, template)
-    off = template.offsets
     v = inst.vmctx
     vaddr = inst.vmctx_addr
     v[vo.VMCTX_STORE_CTX // 8] = store.ctx_addr
 
     # functions: imports, then one VMFuncRef per defined function
     nimp = template.num_imported_funcs
-    f0 = off.funcs // 8
+    f0 = template.funcs_slot
     if nimp:
         v[f0:f0 + nimp] = imports.funcs
     n = template.num_defined_funcs
@@ -177,7 +191,7 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
         base = ctypes.addressof(arr)
         native.fill_funcrefs(base, template.func_ptrs(function_addrs).buffer_info()[0],
                              template.func_type_ids.buffer_info()[0], vaddr, n)
-        native.fill_affine(vaddr + off.funcs + 8 * nimp, base, vo.FUNCREF_SIZE, n)
+        native.fill_affine(vaddr + 8 * (f0 + nimp), base, vo.FUNCREF_SIZE, n)
 
     # memories and tables
     memories = inst.memories = list(imports.memories)
@@ -186,7 +200,7 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     tables = inst.tables = list(imports.tables)
     for tt in info.tables:
         tables.append(store.new_table(tt.elem, tt.limits.min, tt.limits.max, host=False))
-    m0, t0 = off.memories // 8, off.tables // 8
+    m0, t0 = template.memories_slot, template.tables_slot
     for i, m in enumerate(memories):
         v[m0 + i] = m.vm_addr
     for i, t in enumerate(tables):
@@ -196,7 +210,7 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     # initializers in place; the others evaluated in order (they may read imported and
     # earlier globals, and function references)
     gl = inst.globals = list(imports.globals)
-    g0 = off.globals // 8
+    g0 = template.globals_slot
     for i, g in enumerate(gl):
         v[g0 + i] = g.vm_addr
     if info.globals:
@@ -206,7 +220,7 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
         nimpg = len(gl)
         for i, g in enumerate(info.globals):
             gl.append(at(block, i, g.type.valtype, g.type.mutable))
-        native.fill_affine(vaddr + off.globals + 8 * nimpg, ctypes.addressof(block),
+        native.fill_affine(vaddr + 8 * (g0 + nimpg), ctypes.addressof(block),
                            GLOBAL_SIZE, len(info.globals))
         for i, expr in template.global_exprs:
             gl[nimpg + i].raw = inst.eval_const(expr)
@@ -217,8 +231,8 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     for i in template.passive_elems:
         idx = template.elems[i].indices
         if idx is not None:
-            fr = inst.func_refs
-            elems[i] = [0 if j == NULL_INDEX else fr[j] for j in idx]
+            fr = inst.func_ref
+            elems[i] = [0 if j == NULL_INDEX else fr(j) for j in idx]
         else:
             elems[i] = [inst.eval_const(e) for e in info.elems[i].items]
     inst.elems = elems

@@ -213,6 +213,11 @@ class InstanceTemplate:
         self.offsets = off = VMOffsets.for_module(info)
         nslots = off.size // 8
         self.vmctx_type = ctypes.c_uint64 * nslots
+        #: slot numbers (8-byte units) of the function, memory, table and global slots
+        self.funcs_slot = off.funcs // 8
+        self.memories_slot = off.memories // 8
+        self.tables_slot = off.tables // 8
+        self.globals_slot = off.globals // 8
         image = array("Q", bytes(off.size))
         image[VMCTX_BUILTINS // 8] = builtins.BUILTINS_ADDR
         t0 = off.type_ids // 8

@@ -326,3 +326,28 @@ def test_template_reads_array_function_addresses_in_place() -> None:
     listed = list(addrs)
     tpl2 = InstanceTemplate(module._info, listed, module._type_ids)
     assert tpl2.func_ptrs(listed) == addrs
+
+
+def test_data_drop_is_per_instance(wt: Any) -> None:
+    """The dropped state of a passive data segment belongs to its instance (wasmlite
+    shares the module's segment table until a drop copies it)."""
+    engine = wt.Engine()
+    module = wt.Module(engine, wasm("""(module (memory (export "mem") 1)
+        (data (i32.const 0) "active")
+        (data $p "passive")
+        (func (export "init") (param i32) (memory.init $p (local.get 0) (i32.const 0)
+          (i32.const 7)))
+        (func (export "drop") (data.drop $p)))"""))
+    store = wt.Store(engine)
+    a = wt.Instance(store, module, []).exports(store)
+    b = wt.Instance(store, module, []).exports(store)
+    a["drop"](store)
+    a["drop"](store)
+    with pytest.raises(wt.Trap, match="out of bounds memory access"):
+        a["init"](store, 100)
+    b["init"](store, 100)
+    assert b["mem"].read(store, 100, 107) == b"passive"
+    assert a["mem"].read(store, 0, 6) == b"active"
+    c = wt.Instance(store, module, []).exports(store)
+    c["init"](store, 8)
+    assert c["mem"].read(store, 0, 15) == b"active\0\0passive"

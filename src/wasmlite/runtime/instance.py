@@ -75,7 +75,9 @@ class InstanceData:
         self.globals: list[GlobalData] = []
         self.globals_block: ctypes.Array | None = None
         self.elems: list[Sequence[int]] = []
-        self.datas: list[bytes] = []
+        #: the data segments' bytes by dataidx, ``b""`` once dropped: the template's
+        #: tuple (active segments already dropped) until a ``data.drop`` copies it
+        self.datas: Sequence[bytes] = []
         self.funcref_array: ctypes.Array | None = None
 
     @property
@@ -142,7 +144,8 @@ class InstanceData:
             for k, image in enumerate(images):
                 if image is not None:
                     image.apply(self.memories[nimp + k])
-            self.datas = list(tpl.datas_after_init)
+            # shared with the module until a data.drop changes it (builtins._data_drop)
+            self.datas = tpl.datas_after_init
             return
         self.datas = list(tpl.datas_initial)
         for i, seg in enumerate(info.datas):

@@ -269,8 +269,8 @@ class InstanceTemplate:
 
         # data segments
         self.datas_initial = [seg.data for seg in info.datas]
-        self.datas_after_init = [b"" if seg.mode == "active" else seg.data
-                                 for seg in info.datas]
+        self.datas_after_init = tuple(b"" if seg.mode == "active" else seg.data
+                                      for seg in info.datas)
         self.memory_images: list[MemoryImage | None] | None = self._memory_images(info)
 
     def _memory_images(self, info: ModuleInfo) -> list[MemoryImage | None] | None:

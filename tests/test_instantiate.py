@@ -351,3 +351,29 @@ def test_data_drop_is_per_instance(wt: Any) -> None:
     c = wt.Instance(store, module, []).exports(store)
     c["init"](store, 8)
     assert c["mem"].read(store, 0, 15) == b"active\0\0passive"
+
+
+def test_caller_sees_the_importing_instance(wt: Any) -> None:
+    """One host function with ``access_caller`` imported by several instances: each
+    call's Caller sees the exports of the instance that called."""
+    engine = wt.Engine()
+    store = wt.Store(engine)
+    seen = []
+
+    def peek(caller: Any) -> int:
+        mem = caller.get("mem")
+        seen.append(None if mem is None else mem.read(caller, 0, 1))
+        return 0 if mem is None else mem.read(caller, 0, 1)[0]
+
+    f = wt.Func(store, wt.FuncType([], [wt.ValType.i32()]), peek, access_caller=True)
+    module = wt.Module(engine, wasm("""(module (import "h" "peek" (func $p (result i32)))
+        (memory (export "mem") 1)
+        (func (export "set") (param i32) (i32.store8 (i32.const 0) (local.get 0)))
+        (func (export "run") (result i32) (call $p)))"""))
+    exs = [wt.Instance(store, module, [f]).exports(store) for _ in range(3)]
+    for i, ex in enumerate(exs):
+        ex["set"](store, 10 + i)
+    assert [ex["run"](store) for ex in reversed(exs)] == [12, 11, 10]
+    # called from Python, the function has no calling instance
+    assert f(store) == 0
+    assert seen[-1] is None

@@ -19,6 +19,8 @@ Each operation is written once against the wasmtime-py API and run with both
 * ``instantiate small module``: ``Instance(store, module, [])`` of a module with a
   memory, a data segment, a table, an element segment, a global and three functions;
   every repeat uses a fresh Store;
+* ``instantiate 3000 funcs+3000 datas``: the same with :func:`big_wat`'s module (3000
+  functions in a table, 3000 data segments, a few globals), 100 instances per store;
 * ``new Store``: ``Store(engine)``.
 
 Timing is :mod:`timeit`'s: each operation runs in a loop of ``number`` iterations
@@ -27,7 +29,8 @@ Timing is :mod:`timeit`'s: each operation runs in a loop of ``number`` iteration
 the median time per operation.  Output: a table (operation, wasmlite time, wasmtime-py
 time, ratio wasmlite / wasmtime-py; below 1 means wasmlite is faster), or with ``--json``
 one JSON object (times in seconds).  Issue 4's target is a ratio of at most 0.2 for the
-call rows.
+call rows; issue 9's, at most 1 for the small module's instantiation and 2 for the big
+module's.
 
 Usage::
 
@@ -98,6 +101,38 @@ SMALL_WAT = """
   (func $size (export "size") (result i32) (memory.size)))
 """
 
+#: Size of the big module of the instantiation benchmark (issue 9: "a module with
+#: thousands of functions and data segments").
+BIG_FUNCS = 3000
+BIG_DATAS = 3000
+#: distance between the big module's data segments, bytes
+BIG_DATA_STRIDE = 300
+
+
+def big_wat(funcs: int = BIG_FUNCS, datas: int = BIG_DATAS) -> str:
+    """A module with ``funcs`` functions (``$f<i>`` returns ``i``), all of them in a
+    funcref table through one element segment and reachable by ``call_indirect`` from
+    the export ``call``, ``datas`` active data segments (segment ``i`` holds
+    ``"seg<i>."`` at ``1024 + BIG_DATA_STRIDE * i``), a memory just big enough, and a
+    few globals."""
+    pages = (1024 + BIG_DATA_STRIDE * datas) // 65536 + 1
+    parts = ["(module",
+             f"  (memory (export \"memory\") {pages})",
+             f"  (table {funcs} funcref)",
+             "  (type $r (func (result i32)))",
+             "  (global $g0 (export \"g0\") (mut i32) (i32.const 7))",
+             "  (global $g1 i64 (i64.const 8))",
+             "  (global $g2 f64 (f64.const 9.5))",
+             "  (func (export \"call\") (param i32) (result i32)",
+             "    (call_indirect (type $r) (local.get 0)))"]
+    parts += [f"  (func $f{i} (type $r) (i32.const {i}))" for i in range(funcs)]
+    parts.append("  (elem (i32.const 0) " + " ".join(f"$f{i}" for i in range(funcs)) + ")")
+    parts += [f"  (data (i32.const {1024 + BIG_DATA_STRIDE * i}) \"seg{i}.\")"
+              for i in range(datas)]
+    parts.append(")")
+    return "\n".join(parts)
+
+
 #: instances made in one store before the instantiation benchmark takes a new store
 INSTANCES_PER_STORE = 1000
 KIB4 = 4096
@@ -134,6 +169,7 @@ def build_ops(rt: ModuleType, runtime: str, host_loop: int) -> list[Op]:
     engine = rt.Engine()
     calls_module = rt.Module(engine, CALLS_WAT)
     small_module = rt.Module(engine, SMALL_WAT)
+    big_module = rt.Module(engine, big_wat())
     data = bytes(range(256)) * (KIB4 // 256)
 
     def calls_instance() -> tuple[Any, dict[str, Any]]:
@@ -246,28 +282,49 @@ def build_ops(rt: ModuleType, runtime: str, host_loop: int) -> list[Op]:
 
         return run, check
 
-    def instantiate() -> tuple[Callable[[], Any], Callable[[], None]]:
+    def instantiate(module: Any, check_instance: Callable[[Any, Any], None],
+                    per_store: int = INSTANCES_PER_STORE,
+                    ) -> tuple[Callable[[], Any], Callable[[], None]]:
         # Instances live as long as their store (in both runtimes), and each memory
         # reserves address space (8 GiB + 64 KiB in wasmlite, about 4 GiB in Wasmtime),
         # so a fresh store every INSTANCES_PER_STORE instances keeps the process within
-        # the address space; the store's creation is amortised over them.
+        # the address space; the store's creation (and the release of the old one's
+        # instances) is amortised over them.
         state: dict[str, Any] = {"store": rt.Store(engine), "made": []}
 
         def run() -> None:
             made = state["made"]
-            if len(made) >= INSTANCES_PER_STORE:
+            if len(made) >= per_store:
                 state["store"], state["made"] = rt.Store(engine), []
                 made = state["made"]
-            made.append(rt.Instance(state["store"], small_module, []))
+            made.append(rt.Instance(state["store"], module, []))
 
         def check() -> None:
-            store = state["store"]
-            ex = state["made"][-1].exports(store)
-            ex["bump"](store, 5)
-            assert ex["get"](store) == 5
-            assert ex["memory"].read(store, 16, 28) == b"hello, world"
+            check_instance(state["store"], state["made"][-1])
 
         return run, check
+
+    def check_small(store: Any, inst: Any) -> None:
+        ex = inst.exports(store)
+        ex["bump"](store, 5)
+        assert ex["get"](store) == 5
+        assert ex["memory"].read(store, 16, 28) == b"hello, world"
+
+    def check_big(store: Any, inst: Any) -> None:
+        ex = inst.exports(store)
+        for i in (0, 1, BIG_FUNCS // 2, BIG_FUNCS - 1):
+            assert ex["call"](store, i) == i
+        for i in (0, BIG_DATAS // 3, BIG_DATAS - 1):
+            at = 1024 + BIG_DATA_STRIDE * i
+            want = f"seg{i}.".encode()
+            assert ex["memory"].read(store, at, at + len(want)) == want
+        assert ex["g0"].value(store) == 7
+
+    def instantiate_small() -> tuple[Callable[[], Any], Callable[[], None]]:
+        return instantiate(small_module, check_small)
+
+    def instantiate_big() -> tuple[Callable[[], Any], Callable[[], None]]:
+        return instantiate(big_module, check_big, 100)
 
     def new_store() -> tuple[Callable[[], Any], Callable[[], None]]:
         made: list[Any] = []
@@ -292,7 +349,8 @@ def build_ops(rt: ModuleType, runtime: str, host_loop: int) -> list[Op]:
         Op("Memory.write 4 KiB", mem_write),
         Op("buffer read 4 KiB", buf_read, note=buf_note),
         Op("buffer write 4 KiB", buf_write, note=buf_note),
-        Op("instantiate small module", instantiate),
+        Op("instantiate small module", instantiate_small),
+        Op(f"instantiate {BIG_FUNCS} funcs+{BIG_DATAS} datas", instantiate_big),
         Op("new Store", new_store),
     ]
 

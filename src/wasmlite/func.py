@@ -78,8 +78,9 @@ class Func:
         st = store_of(store)
         ft = ty._live()._ft
         access_caller = bool(access_caller)
-        self._host = (func, access_caller)
-        addr, entry = _new_host_funcref(st, ft, func, access_caller, None)
+        addr, entry, binding = _new_host_funcref(st, ft, func, access_caller)
+        #: (function, access_caller, (callback address, callers)): see bind_import
+        self._host = (func, access_caller, binding)
         self._init(st, addr, ft, entry)
         st._funcs[addr] = self
 
@@ -238,7 +239,7 @@ class Caller:
         str_arg(name)
         if self._instance is None:
             return None
-        return self._instance._exports_by_name.get(name)
+        return self._instance._exports(store_of(self))[1].get(name)
 
     def __getitem__(self, name: str) -> Any:
         item = self.get(name)
@@ -248,7 +249,11 @@ class Caller:
 
 
 def _make_callback(st: Store, ft: em.FuncType, func: Callable[..., Any], access_caller: bool,
-                   instance: Instance | None) -> Any:
+                   callers: dict[int, Instance] | None) -> Any:
+    """The ctypes callback behind a host function's VMHostContexts.  With
+    ``access_caller``, ``callers`` maps the address of each VMHostContext made for an
+    importing instance (``bind_import``) to that instance, which the callback's
+    :class:`Caller` then sees (no instance for any other context)."""
     rt = st._rt
     sig = sig_of(ft)
     arr_t = ctypes.c_char * sig.size
@@ -265,7 +270,7 @@ def _make_callback(st: Store, ft: em.FuncType, func: Callable[..., Any], access_
             buf = arr_t.from_address(values) if (nparams or nresults) else None
             args = unpack(st, params, out_params, conv_params, buf) if nparams else ()
             if access_caller:
-                caller = Caller(st, instance)
+                caller = Caller(st, callers.get(host_ctx))  # type: ignore[union-attr]
                 try:
                     r = func(caller, *args)
                 finally:
@@ -295,33 +300,54 @@ def _make_callback(st: Store, ft: em.FuncType, func: Callable[..., Any], access_
     return HOST_CALLBACK(callback)
 
 
+_HOSTCTX = ctypes.c_uint64 * (vo.HOSTCTX_SIZE // 8)
+_FUNCREF = ctypes.c_uint64 * (vo.FUNCREF_SIZE // 8)
+
+
 def _new_host_funcref(st: Store, ft: em.FuncType, func: Callable[..., Any],
-                      access_caller: bool, instance: Instance | None) -> tuple[int, int]:
-    """Allocate a VMHostContext + VMFuncRef for a host function; returns
-    ``(funcref address, entry trampoline address)``."""
+                      access_caller: bool) -> tuple[int, int, tuple[int, Any]]:
+    """Make the callback of a host function and a VMHostContext + VMFuncRef for it;
+    returns ``(funcref address, entry trampoline address, (callback address,
+    callers))``, ``callers`` being the callback's instance map (``None`` without
+    ``access_caller``)."""
+    callers: dict[int, Instance] | None = {} if access_caller else None
+    cb = _make_callback(st, ft, func, access_caller, callers)
+    cb_addr = ctypes.cast(cb, ctypes.c_void_p).value
+    addr, entry, _ = _host_funcref(st, ft, cb_addr, cb)
+    return addr, entry, (cb_addr, callers)
+
+
+def _host_funcref(st: Store, ft: em.FuncType, cb_addr: int, keep: Any) -> tuple[int, int, int]:
+    """A VMHostContext calling the callback at ``cb_addr`` and a VMFuncRef for it, both
+    kept (with ``keep``, the callback object) as long as the store; returns
+    ``(funcref address, entry trampoline address, VMHostContext address)``."""
     engine = st._engine
     entry, stub = engine._host_trampolines(ft)
-    cb = _make_callback(st, ft, func, access_caller, instance)
-    hostctx = (ctypes.c_uint64 * (vo.HOSTCTX_SIZE // 8))()
+    hostctx = _HOSTCTX()
     hostctx[vo.HOSTCTX_STORE_CTX // 8] = st._rt.ctx_addr
-    hostctx[vo.HOSTCTX_CALLBACK // 8] = ctypes.cast(cb, ctypes.c_void_p).value
+    hostctx[vo.HOSTCTX_CALLBACK // 8] = cb_addr
     hostctx[vo.HOSTCTX_HOST_ID // 8] = next(_host_ids)
-    funcref = (ctypes.c_uint64 * (vo.FUNCREF_SIZE // 8))()
+    hostctx_addr = ctypes.addressof(hostctx)
+    funcref = _FUNCREF()
     funcref[vo.FUNCREF_FUNC_PTR // 8] = stub
     funcref[vo.FUNCREF_TYPE_ID // 8] = engine._sig_id(ft)
-    funcref[vo.FUNCREF_VMCTX // 8] = ctypes.addressof(hostctx)
-    st._rt.keep.append((cb, hostctx, funcref))
+    funcref[vo.FUNCREF_VMCTX // 8] = hostctx_addr
+    st._rt.keep.append((keep, hostctx, funcref))
     addr = ctypes.addressof(funcref)
     st._funcref_info[addr] = (ft, entry)
-    return addr, entry
+    return addr, entry, hostctx_addr
 
 
 def bind_import(st: Store, f: Func, instance: Instance) -> int:
     """The VMFuncRef an instance importing ``f`` should use: ``f``'s own, or for a host
-    function with ``access_caller`` a copy whose Caller sees ``instance``'s exports."""
-    if f._host is None or not f._host[1]:
+    function with ``access_caller`` a VMFuncRef of its own, with a VMHostContext that
+    the function's callback maps to ``instance`` (whose exports its Caller sees)."""
+    host = f._host
+    if host is None or not host[1]:
         return f._addr
-    addr, _ = _new_host_funcref(st, f._ft, f._host[0], True, instance)
+    cb_addr, callers = host[2]
+    addr, _, hostctx_addr = _host_funcref(st, f._ft, cb_addr, None)
+    callers[hostctx_addr] = instance
     st._funcs[addr] = f
     return addr
 

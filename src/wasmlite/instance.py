@@ -49,11 +49,19 @@ def check_import(st: Store, info: em.ModuleInfo, imp: em.Import, item: Any) -> N
         raise TypeError("expected a Func, Global, Memory, SharedMemory, Tag, or Table")
     if item._store_id != st._id:
         raise WasmtimeError("cross-`Store` instantiation is not currently supported")
+    check_import_type(info, imp, _kind_name(item), item)
+
+
+def check_import_type(info: em.ModuleInfo, imp: em.Import, kind: str, item: Any) -> None:
+    """Check that an extern of kind ``kind`` (``"func"``, ``"table"``, ``"memory"``,
+    ``"global"``) matches import ``imp`` (spec §4.5.2 "import matching"); ``item`` is
+    the extern, or for a function anything with the function's ``_ft``.  Raises
+    :class:`WasmtimeError` ("incompatible import type for `mod::name`") with wasmtime's
+    explanation on a mismatch."""
     why = None
     want = em.EXTERN_KIND_NAMES[imp.kind]
-    if _kind_name(item) != want:
-        found = _kind_name(item)
-        why = f"expected {want}, but found {'function' if found == 'func' else found}"
+    if kind != want:
+        why = f"expected {want}, but found {'function' if kind == 'func' else kind}"
     elif imp.kind == em.EXTERN_FUNC:
         ft = info.types[imp.desc]
         if item._ft != ft:
@@ -113,25 +121,35 @@ class Instance:
         self._init(st, managed_arg(module, Module, 2), items)
 
     @classmethod
-    def _new(cls, st: Store, module: Module, imports: list[AsExtern]) -> Instance:
+    def _new(cls, st: Store, module: Module, imports: list[AsExtern],
+             checked: Sequence[bool] | None = None) -> Instance:
         """An instance made by a Linker or InstancePre (arguments already checked; the
-        module may have been closed since, as wasmtime-py allows)."""
+        module may have been closed since, as wasmtime-py allows).  ``checked[i]``:
+        import ``i`` is already known to match (an :class:`InstancePre` checked it
+        once), so only the others are type-checked here."""
         self = cls.__new__(cls)
-        self._init(st, module, imports)
+        self._init(st, module, imports, checked)
         return self
 
-    def _init(self, st: Store, module: Module, imports: list[AsExtern]) -> None:
+    def _init(self, st: Store, module: Module, imports: list[AsExtern],
+              checked: Sequence[bool] | None = None) -> None:
         if module._engine is not st._engine:
             raise WasmtimeError("cross-`Engine` instantiation is not currently supported")
         info = module._info
         if len(imports) != len(info.imports):
             raise WasmtimeError(f"expected {len(info.imports)} imports, found {len(imports)}")
-        for imp, item in zip(info.imports, imports, strict=True):
-            check_import(st, info, imp, item)
+        if checked is None:
+            for imp, item in zip(info.imports, imports, strict=True):
+                check_import(st, info, imp, item)
+        else:
+            for imp, item, ok in zip(info.imports, imports, checked, strict=True):
+                if not ok:
+                    check_import(st, info, imp, item)
 
         self._store_id = st._id
         self._module = module
-        resolved = Imports()
+        self._exports_cache: tuple[list[AsExtern], dict[str, AsExtern]] | None = None
+        resolved = Imports([], [], [], [])
         for imp, item in zip(info.imports, imports, strict=True):
             if imp.kind == em.EXTERN_FUNC:
                 resolved.funcs.append(bind_import(st, item, self))
@@ -143,30 +161,38 @@ class Instance:
                 resolved.globals.append(item._global)
         code = module._compiled
         try:
-            rt = allocate(st._rt, info, code.function_addrs, module._type_ids, resolved)
+            rt = allocate(st._rt, info, code.function_addrs, module._type_ids, resolved,
+                          module._instance_template())
         except MemoryError as e:
             raise WasmtimeError(f"failed to allocate instance: {e}") from None
         self._rt = rt
-        st._rt.keep.append(module)
-        if not any(c is code for c, _ in st._codes):
-            st._codes.append((code, info))
-        nimp = info.num_imported_funcs
-        for i, typeidx in enumerate(info.funcs):
-            st._funcref_info[rt.func_refs[nimp + i]] = (info.types[typeidx],
-                                                       code.entry_trampolines[typeidx])
-        self._exports_list = [self._extern(st, e) for e in info.exports]
-        self._exports_by_name = {e.name: x for e, x in zip(info.exports, self._exports_list, strict=True)}
+        st._register_code(module, code, info)
+        st._register_funcrefs(rt, code, info)
 
-        rt.initialize()
+        try:
+            rt.initialize()
+        except MemoryError as e:
+            raise WasmtimeError(f"failed to allocate instance: {e}") from None
         if info.start is not None:
-            start = st._func_from_addr(rt.func_refs[info.start])
+            start = st._func_from_addr(rt.func_ref(info.start))
             assert start is not None
             start(st)
+
+    def _exports(self, st: Store) -> tuple[list[AsExtern], dict[str, AsExtern]]:
+        """The exports in order and by name, wrapped on first use (as wasmtime-py's
+        ``Instance.exports`` does); ``st`` is the instance's store."""
+        ex = self._exports_cache
+        if ex is None:
+            exports = self._module._info.exports
+            items = [self._extern(st, e) for e in exports]
+            ex = self._exports_cache = (
+                items, {e.name: x for e, x in zip(exports, items, strict=True)})
+        return ex
 
     def _extern(self, st: Store, e: em.Export) -> AsExtern:
         rt = self._rt
         if e.kind == em.EXTERN_FUNC:
-            return st._func_from_addr(rt.func_refs[e.index])
+            return st._func_from_addr(rt.func_ref(e.index))
         if e.kind == em.EXTERN_TABLE:
             return Table._wrap(st, rt.tables[e.index])
         if e.kind == em.EXTERN_MEMORY:
@@ -177,28 +203,28 @@ class Instance:
         """The exports: a mapping by name, with ``by_index`` for the ordered list.
         Raises :class:`WasmtimeError` for another store (wasmtime-py 50 aborts the
         process there)."""
-        check_store(self._store_id, store)
-        return InstanceExports(self)
+        st = check_store(self._store_id, store)
+        return InstanceExports(self, st)
 
 
 class InstanceExports(Mapping[str, AsExtern]):
     """Exports of an :class:`Instance` by name (``exports["f"]``) and by index
     (``exports.by_index[0]`` or ``exports[0]``)."""
 
-    def __init__(self, instance: Instance):
-        self._instance = instance
+    def __init__(self, instance: Instance, st: Store):
+        self._items, self._by_name = instance._exports(st)
 
     @property
     def by_index(self) -> Sequence[AsExtern]:
-        return tuple(self._instance._exports_list)
+        return tuple(self._items)
 
     def __getitem__(self, key: str | int) -> AsExtern:
         if isinstance(key, int):
-            return self._instance._exports_list[key]
-        return self._instance._exports_by_name[key]
+            return self._items[key]
+        return self._by_name[key]
 
     def __len__(self) -> int:
-        return len(self._instance._exports_by_name)
+        return len(self._by_name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._instance._exports_by_name)
+        return iter(self._by_name)

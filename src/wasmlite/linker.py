@@ -17,7 +17,7 @@ from .environ import module as em
 from .errors import WasmtimeError, managed_arg, str_arg
 from .func import Func
 from .globals import Global
-from .instance import Instance
+from .instance import Instance, _kind_name, check_import_type
 from .managed import Managed
 from .memory import Memory
 from .module import Module
@@ -33,7 +33,7 @@ class _HostDef:
     """A ``define_func`` definition: one :class:`Func` per store, made on demand."""
 
     def __init__(self, ft: em.FuncType, func: Callable[..., Any], access_caller: bool):
-        self.ft = ft
+        self.ft = self._ft = ft  # _ft: as a Func's, for check_import_type
         self.func = func
         self.access_caller = access_caller
         self.per_store: weakref.WeakKeyDictionary[Store, Func] = weakref.WeakKeyDictionary()
@@ -60,15 +60,23 @@ def _resolve(st: Store, item: Any) -> Any:
 def _instantiate(defs: dict[tuple[str, str], Any], st: Store, module: Module) -> Instance:
     """Instantiate ``module`` in ``st`` with its imports taken from ``defs`` by name."""
     found = [defs.get((imp.module, imp.name)) for imp in module._info.imports]
-    st._engine._prepare_trampolines([d.ft for d in found
-                                     if isinstance(d, _HostDef) and st not in d.per_store])
+    return _instantiate_found(found, st, module)
+
+
+def _instantiate_found(found: list[Any], st: Store, module: Module,
+                       checked: list[bool] | None = None) -> Instance:
+    """Instantiate ``module`` in ``st`` with ``found[i]`` (a definition, or ``None``
+    when undefined) for import ``i``; ``checked`` as for ``Instance._new``."""
+    hostdefs = [d.ft for d in found if type(d) is _HostDef and st not in d.per_store]
+    if len(hostdefs) > 1:
+        st._engine._prepare_trampolines(hostdefs)
     items = []
     for imp, item in zip(module._info.imports, found, strict=True):
         if item is None:
             raise WasmtimeError(f"unknown import: `{imp.module}::{imp.name}` has not been "
                                 "defined")
-        items.append(_resolve(st, item))
-    return Instance._new(st, module, items)
+        items.append(item.get(st) if type(item) is _HostDef else item)
+    return Instance._new(st, module, items, checked)
 
 
 class Linker(Managed):
@@ -240,17 +248,25 @@ class Linker(Managed):
         return _instantiate(self._defs, st, managed_arg(module, Module, 3))
 
     def instantiate_pre(self, module: Module) -> InstancePre:
-        """Check now that every import of ``module`` is defined; the returned
-        :class:`InstancePre` instantiates it in any store (wasmtime-py:
+        """Check now that every import of ``module`` is defined, with a matching type;
+        the returned :class:`InstancePre` instantiates it in any store (wasmtime-py:
         ``Linker.instantiate_pre``).  Raises :class:`WasmtimeError` ("unknown import:
-        ...") for an undefined import and ``TypeError`` for a non-Module."""
+        ..." for the first undefined import, else "incompatible import type for ..."
+        for the first mismatch, as Wasmtime) and ``TypeError`` for a non-Module."""
         if not isinstance(module, Module):
             raise TypeError("expected a `Module`")
         self._live()
-        for imp in module._live()._info.imports:
-            if (imp.module, imp.name) not in self._defs:
+        info = module._live()._info
+        found = []
+        for imp in info.imports:
+            d = self._defs.get((imp.module, imp.name))
+            if d is None:
                 raise WasmtimeError(f"unknown import: `{imp.module}::{imp.name}` "
                                     "has not been defined")
+            found.append(d)
+        # then, as Wasmtime's Linker::instantiate_pre, the definitions' types
+        for imp, d in zip(info.imports, found, strict=True):
+            check_import_type(info, imp, "func" if type(d) is _HostDef else _kind_name(d), d)
         return InstancePre._make(module, dict(self._defs))
 
     def get(self, store: Store, module: str, name: str) -> Any:
@@ -290,9 +306,18 @@ class InstancePre(Managed):
 
     @classmethod
     def _make(cls, module: Module, defs: dict[tuple[str, str], Any]) -> InstancePre:
+        """Resolve ``module``'s imports in ``defs`` (every one defined) and do the
+        store-independent work of instantiation once: the module's instance template
+        (``runtime/template.py``) and the type check of every import defined by
+        ``define_func`` (its :class:`Func` in any store has the definition's type);
+        imports defined as items of a store are checked at each :meth:`instantiate`."""
         pre = cls.__new__(cls)
-        pre._defs = defs
+        info = module._info
         pre._module = module
+        pre._found = found = [defs[(imp.module, imp.name)] for imp in info.imports]
+        # define_func definitions passed check_import_type in Linker.instantiate_pre
+        pre._checked = [type(d) is _HostDef for d in found]
+        module._instance_template()
         return pre
 
     @property
@@ -305,7 +330,7 @@ class InstancePre(Managed):
         of the wrong type, a definition from another store) or a :class:`Trap` from the
         start function."""
         self._live()
-        return _instantiate(self._defs, store_of(store), self._module)
+        return _instantiate_found(self._found, store_of(store), self._module, self._checked)
 
 
 def _default_value(ty: ValType) -> Val:

@@ -116,6 +116,20 @@ class Module(Managed):
         if engine._signals_tls_key is not None:
             _register_code(compiled)
         self._type_ids = [engine._sig_id(t) for t in info.types]
+        self._template: Any = None
+
+    def _instance_template(self) -> Any:
+        """The module's :class:`~wasmlite.runtime.template.InstanceTemplate` (the
+        store-independent part of instantiation), built on first use and kept as long as
+        the module.  Whoever replaces function addresses in ``_compiled.function_addrs``
+        other than in place in an ``array('Q')`` must set ``_template`` to ``None``."""
+        tpl = self._template
+        if tpl is None:
+            from .runtime.template import InstanceTemplate
+
+            tpl = self._template = InstanceTemplate(self._info, self._compiled.function_addrs,
+                                                    self._type_ids)
+        return tpl
 
     def _load(self, engine: Engine, artifact: bytes | bytearray | memoryview) -> None:
         """Set this module up from a serialized module (see :mod:`wasmlite.cache`)."""

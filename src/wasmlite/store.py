@@ -17,6 +17,8 @@ time: calling into it from a second thread while the first is inside wasm raises
 
 from __future__ import annotations
 
+import bisect
+import ctypes
 import itertools
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -65,8 +67,15 @@ class Store(Managed):
         self._funcref_info: dict[int, tuple[Any, int]] = {}
         #: id(runtime memory/table/global) -> its API wrapper
         self._wrappers: dict[int, Any] = {}
+        #: the VMFuncRef arrays of the instances made here, sorted by address:
+        #: ``_funcref_starts[i]`` is where ``_funcref_ranges[i] = (start, end,
+        #: ModuleInfo, compiled code)`` begins (``_func_from_addr`` finds a defined
+        #: function's type and entry trampoline there)
+        self._funcref_starts: list[int] = []
+        self._funcref_ranges: list[tuple[int, int, ModuleInfo, Any]] = []
         #: compiled code of every module instantiated here, for backtraces
         self._codes: list[tuple[Any, ModuleInfo]] = []
+        self._code_ids: set[int] = set()
         self._wasi_ctx: Any = None
         self._finalizer = weakref.finalize(self, self._rt.close)
 
@@ -199,11 +208,44 @@ class Store(Managed):
         if f is None:
             from .func import Func
 
-            info = self._funcref_info.get(addr)
+            info = self._funcref_info.get(addr) or self._defined_funcref(addr)
             if info is None:
                 raise WasmtimeError(f"unknown function reference {addr:#x}")
             f = self._funcs[addr] = Func._from_funcref(self, addr, info[0], info[1])
         return f
+
+    def _register_code(self, module: Any, code: Any, info: ModuleInfo) -> None:
+        """Keep ``module`` alive as long as this store and record its compiled code
+        for backtraces (once per module)."""
+        key = id(code)
+        if key not in self._code_ids:
+            self._code_ids.add(key)
+            self._rt.keep.append(module)
+            self._codes.append((code, info))
+
+    def _register_funcrefs(self, rt: Any, code: Any, info: ModuleInfo) -> None:
+        """Record instance ``rt``'s VMFuncRef array (of module ``info`` compiled as
+        ``code``) for :meth:`_func_from_addr`."""
+        n = len(info.funcs)
+        if not n:
+            return
+        start = ctypes.addressof(rt.funcref_array)
+        i = bisect.bisect(self._funcref_starts, start)
+        self._funcref_starts.insert(i, start)
+        self._funcref_ranges.insert(i, (start, start + vo.FUNCREF_SIZE * n, info, code))
+
+    def _defined_funcref(self, addr: int) -> tuple[Any, int] | None:
+        """``(FuncType, entry trampoline address)`` of the defined function whose
+        VMFuncRef is at ``addr``, or ``None`` when no instance of this store has one
+        there."""
+        i = bisect.bisect(self._funcref_starts, addr) - 1
+        if i < 0:
+            return None
+        start, end, info, code = self._funcref_ranges[i]
+        if addr >= end or (addr - start) % vo.FUNCREF_SIZE:
+            return None
+        typeidx = info.funcs[(addr - start) // vo.FUNCREF_SIZE]
+        return info.types[typeidx], code.entry_trampolines[typeidx]
 
     def _trap(self, status: int) -> BaseException:
         """The exception for a non-zero entry status (a pending host exception is

@@ -124,7 +124,12 @@ def _memory_init(vmctx, memidx, dataidx, dst, src, n):  # noqa: ANN001, ANN202
 
 def _data_drop(vmctx, dataidx):  # noqa: ANN001, ANN202
     try:
-        INSTANCES[vmctx].datas[dataidx] = b""
+        inst = INSTANCES[vmctx]
+        datas = inst.datas
+        if datas[dataidx]:
+            if type(datas) is tuple:  # still the module's (runtime/instance.py)
+                inst.datas = datas = list(datas)
+            datas[dataidx] = b""
         return 0
     except BaseException as e:  # noqa: BLE001
         return _fail(vmctx, e)

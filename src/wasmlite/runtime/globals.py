@@ -13,19 +13,34 @@ from ..environ.module import V128
 from ..environ.vmoffsets import GLOBAL_SIZE, SLOT
 
 _M64 = (1 << 64) - 1
+_VMGLOBAL = ctypes.c_uint64 * (GLOBAL_SIZE // SLOT)
 
 
 class GlobalData:
     """One global of valtype ``valtype`` (a valtype byte)."""
 
-    __slots__ = ("valtype", "mutable", "vm", "vm_addr", "__weakref__")
+    __slots__ = ("valtype", "mutable", "vm", "vm_addr", "_block", "__weakref__")
 
     def __init__(self, valtype: int, mutable: bool, raw: int = 0):
         self.valtype = valtype
         self.mutable = mutable
-        self.vm = (ctypes.c_uint64 * (GLOBAL_SIZE // SLOT))()
+        self.vm = _VMGLOBAL()
         self.vm_addr = ctypes.addressof(self.vm)
+        self._block = None
         self.raw = raw
+
+    @classmethod
+    def at(cls, block: ctypes.Array, index: int, valtype: int, mutable: bool) -> GlobalData:
+        """The global whose ``VMGlobal`` is slot ``index`` (``GLOBAL_SIZE`` bytes each) of
+        the ctypes array ``block`` (an instance's defined globals, allocated together),
+        keeping its current bytes as the value."""
+        g = cls.__new__(cls)
+        g.valtype = valtype
+        g.mutable = mutable
+        g.vm_addr = addr = ctypes.addressof(block) + index * GLOBAL_SIZE
+        g.vm = _VMGLOBAL.from_address(addr)
+        g._block = block  # the storage of ``vm``
+        return g
 
     @property
     def raw(self) -> int:

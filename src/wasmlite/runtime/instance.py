@@ -26,23 +26,20 @@ from ..environ.module import (
     ConstExpr,
     ModuleInfo,
 )
-from ..environ.vmoffsets import VMOffsets
-from ..errors import Trap, TrapCode, WasmtimeError
-from . import builtins
+from ..environ.vmoffsets import GLOBAL_SIZE
+from ..errors import Trap, TrapCode
+from . import builtins, native
 from .globals import GlobalData
 from .memory import LinearMemory
+from .native import NULL_INDEX
 from .store import StoreData
 from .table import TableData
+from .template import InstanceTemplate, eval_const_expr
 
-# Opcodes allowed in constant expressions (binary format, spec §5.4; extended-const).
-_I32_CONST, _I64_CONST, _F32_CONST, _F64_CONST = 0x41, 0x42, 0x43, 0x44
-_GLOBAL_GET = 0x23
-_REF_NULL, _REF_FUNC = 0xD0, 0xD2
-_I32_ADD, _I32_SUB, _I32_MUL = 0x6A, 0x6B, 0x6C
-_I64_ADD, _I64_SUB, _I64_MUL = 0x7C, 0x7D, 0x7E
-_V128_CONST = 0xFD000 + 12
 _M32 = 0xFFFFFFFF
 _M64 = (1 << 64) - 1
+_TABLE_OOB = TrapCode.TABLE_OUT_OF_BOUNDS
+_MEM_OOB = TrapCode.MEMORY_OUT_OF_BOUNDS
 
 
 @dataclass
@@ -57,55 +54,54 @@ class Imports:
 
 
 class InstanceData:
-    """The native state of one module instance.
+    """The native state of one module instance, made by :func:`allocate` from the
+    module's :class:`~wasmlite.runtime.template.InstanceTemplate`.
 
     ``func_refs[funcidx]`` is the ``VMFuncRef`` address of every function (imports
-    first); ``elems``/``datas`` hold the (raw, evaluated) segments, emptied when dropped.
+    first; a view of the VMContext's function slots); ``elems``/``datas`` hold the
+    (raw, evaluated) segments, emptied when dropped.
     """
 
-    def __init__(self, store: StoreData, info: ModuleInfo):
+    def __init__(self, store: StoreData, template: InstanceTemplate):
         self.store = store
-        self.info = info
-        self.offsets = VMOffsets.for_module(info)
-        self.vmctx = (ctypes.c_uint64 * (self.offsets.size // 8))()
+        self.info = template.info
+        self.template = template
+        self.offsets = template.offsets
+        self.vmctx = template.vmctx_type.from_buffer_copy(template.vmctx_image)
         self.vmctx_addr = ctypes.addressof(self.vmctx)
-        self.func_refs: list[int] = []
+        self._func_refs: ctypes.Array | None = None
         self.memories: list[LinearMemory] = []
         self.tables: list[TableData] = []
         self.globals: list[GlobalData] = []
-        self.elems: list[list[int]] = []
-        self.datas: list[bytes] = []
+        self.globals_block: ctypes.Array | None = None
+        self.elems: list[Sequence[int]] = []
+        #: the data segments' bytes by dataidx, ``b""`` once dropped: the template's
+        #: tuple (active segments already dropped) until a ``data.drop`` copies it
+        self.datas: Sequence[bytes] = []
         self.funcref_array: ctypes.Array | None = None
+
+    @property
+    def func_refs(self) -> ctypes.Array:
+        """The VMContext's function slots as a ``c_uint64`` array indexed by
+        ``funcidx``: the ``VMFuncRef`` address of every function."""
+        fr = self._func_refs
+        if fr is None:
+            tpl = self.template
+            fr = self._func_refs = (ctypes.c_uint64 * tpl.num_funcs).from_buffer(
+                self.vmctx, tpl.offsets.funcs)
+        return fr
+
+    def func_ref(self, funcidx: int) -> int:
+        """The ``VMFuncRef`` address of function ``funcidx``."""
+        return self.vmctx[self.template.funcs_slot + funcidx]
 
     # -- constant expressions (spec §3.3.10, §4.4.10) ---------------------------------
     def eval_const(self, expr: ConstExpr) -> int:
         """Evaluate a constant expression to a raw value (see ``runtime.globals``)."""
-        stack: list[int] = []
-        for op, imm, _off in expr:
-            if op == _I32_CONST:
-                stack.append(imm & _M32)
-            elif op == _I64_CONST:
-                stack.append(imm & _M64)
-            elif op in (_F32_CONST, _F64_CONST):
-                stack.append(imm)
-            elif op == _GLOBAL_GET:
-                stack.append(self.globals[imm].raw)
-            elif op == _REF_NULL:
-                stack.append(0)
-            elif op == _REF_FUNC:
-                stack.append(self.func_refs[imm])
-            elif op == _V128_CONST:
-                stack.append(int.from_bytes(imm, "little"))
-            elif op in (_I32_ADD, _I32_SUB, _I32_MUL, _I64_ADD, _I64_SUB, _I64_MUL):
-                b, a = stack.pop(), stack.pop()
-                r = a + b if op in (_I32_ADD, _I64_ADD) else a - b if op in (_I32_SUB, _I64_SUB) \
-                    else a * b
-                stack.append(r & (_M32 if op <= _I32_MUL else _M64))
-            else:
-                raise WasmtimeError(f"unsupported instruction {op:#x} in a constant expression")
-        if len(stack) != 1:
-            raise WasmtimeError("constant expression does not produce exactly one value")
-        return stack[0]
+        return eval_const_expr(expr, self._global_raw, self.func_ref)
+
+    def _global_raw(self, globalidx: int) -> int:
+        return self.globals[globalidx].raw
 
     # -- segments ---------------------------------------------------------------------
     def initialize(self) -> None:
@@ -113,18 +109,45 @@ class InstanceData:
 
         Raises :class:`Trap` ("out of bounds table access" / "out of bounds memory
         access") at the first segment that does not fit; earlier ones stay applied.
+        Raises :class:`MemoryError` when a memory image can be neither mapped nor
+        copied.
         """
         info = self.info
+        tpl = self.template
+        plans = tpl.elems
+        funcs_addr = self.vmctx_addr + 8 * tpl.funcs_slot
         for i, seg in enumerate(info.elems):
-            if seg.mode == "active":
+            if seg.mode != "active":
+                continue
+            plan = plans[i]
+            dst = plan.offset
+            if dst is None:
                 assert seg.offset is not None
-                dst = self.eval_const(seg.offset) & _M32
-                status = builtins.table_init(self.tables[seg.table], self.elems[i], dst, 0,
-                                             len(self.elems[i]))
+                dst = self.eval_const(seg.offset)
+            dst &= _M32
+            t = self.tables[seg.table]
+            idx = plan.indices
+            if idx is not None:
+                n = len(idx)
+                if dst + n > t.size:
+                    raise Trap.from_code(_TABLE_OOB)
+                if n:
+                    native.gather(t.vm[0] + 8 * dst, funcs_addr, idx.buffer_info()[0], n)
+            else:
+                items = [self.eval_const(e) for e in seg.items]
+                status = builtins.table_init(t, items, dst, 0, len(items))
                 if status:
                     raise Trap.from_code(TrapCode(status - vo.STATUS_TRAP_BASE))
-            if seg.mode in ("active", "declarative"):
-                self.elems[i] = []
+        images = tpl.memory_images
+        if images is not None:
+            nimp = tpl.num_imported_memories
+            for k, image in enumerate(images):
+                if image is not None:
+                    image.apply(self.memories[nimp + k])
+            # shared with the module until a data.drop changes it (builtins._data_drop)
+            self.datas = tpl.datas_after_init
+            return
+        self.datas = list(tpl.datas_initial)
         for i, seg in enumerate(info.datas):
             if seg.mode == "active":
                 assert seg.offset is not None
@@ -132,65 +155,90 @@ class InstanceData:
                 status = builtins.memory_init(self.memories[seg.memory], self.datas[i], dst, 0,
                                               len(self.datas[i]))
                 if status:
-                    raise Trap.from_code(TrapCode(status - vo.STATUS_TRAP_BASE))
+                    raise Trap.from_code(_MEM_OOB)
                 self.datas[i] = b""
 
 
 def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
-             type_ids: Sequence[int], imports: Imports) -> InstanceData:
+             type_ids: Sequence[int], imports: Imports,
+             template: InstanceTemplate | None = None) -> InstanceData:
     """Allocate an instance (spec §4.5.3 "allocmodule") and fill its VMContext.
 
     ``function_addrs`` are the native addresses of the defined functions, ``type_ids``
-    the engine-wide signature id of each module type.  Raises :class:`MemoryError` when a
-    memory or table cannot be allocated and :class:`WasmtimeError` past the store's
-    resource limits (``Store.set_limits``; counted first, as Wasmtime does).
+    the engine-wide signature id of each module type; ``template`` the module's
+    :class:`~wasmlite.runtime.template.InstanceTemplate` built from the same three
+    (made here when ``None``).  The VMContext is a copy of the template's image; the
+    per-function slots and ``VMFuncRef``\\ s are filled by native loops
+    (``runtime/native.py``), the defined globals are one block initialized from the
+    template's bytes (initializers that read globals or function references are
+    evaluated here, in order).  Raises :class:`MemoryError` when a memory or table
+    cannot be allocated and :class:`WasmtimeError` past the store's resource limits
+    (``Store.set_limits``; counted first, as Wasmtime does).
     """
+    if template is None:
+        template = InstanceTemplate(info, function_addrs, type_ids)
     store.bump_counts(len(info.memories), len(info.tables))
-    inst = InstanceData(store, info)
-    off = inst.offsets
+    inst = InstanceData(store, template)
     v = inst.vmctx
+    vaddr = inst.vmctx_addr
     v[vo.VMCTX_STORE_CTX // 8] = store.ctx_addr
-    v[vo.VMCTX_BUILTINS // 8] = builtins.BUILTINS_ADDR
-    for t, tid in enumerate(type_ids):
-        v[off.type_id(t) // 8] = tid
 
     # functions: imports, then one VMFuncRef per defined function
-    inst.func_refs = list(imports.funcs)
-    n = len(info.funcs)
-    inst.funcref_array = arr = (ctypes.c_uint64 * max(3 * n, 1))()
-    base = ctypes.addressof(arr)
-    for i, typeidx in enumerate(info.funcs):
-        arr[3 * i + vo.FUNCREF_FUNC_PTR // 8] = function_addrs[i]
-        arr[3 * i + vo.FUNCREF_TYPE_ID // 8] = type_ids[typeidx]
-        arr[3 * i + vo.FUNCREF_VMCTX // 8] = inst.vmctx_addr
-        inst.func_refs.append(base + vo.FUNCREF_SIZE * i)
-    for f, addr in enumerate(inst.func_refs):
-        v[off.func(f) // 8] = addr
+    nimp = template.num_imported_funcs
+    f0 = template.funcs_slot
+    if nimp:
+        v[f0:f0 + nimp] = imports.funcs
+    n = template.num_defined_funcs
+    inst.funcref_array = arr = template.funcref_type()
+    if n:
+        base = ctypes.addressof(arr)
+        native.fill_funcrefs(base, template.func_ptrs(function_addrs).buffer_info()[0],
+                             template.func_type_ids.buffer_info()[0], vaddr, n)
+        native.fill_affine(vaddr + 8 * (f0 + nimp), base, vo.FUNCREF_SIZE, n)
 
     # memories and tables
-    inst.memories = list(imports.memories)
+    memories = inst.memories = list(imports.memories)
     for mt in info.memories:
-        inst.memories.append(store.new_memory(mt.limits.min, mt.limits.max))
-    inst.tables = list(imports.tables)
+        memories.append(store.new_memory(mt.limits.min, mt.limits.max))
+    tables = inst.tables = list(imports.tables)
     for tt in info.tables:
-        inst.tables.append(store.new_table(tt.elem, tt.limits.min, tt.limits.max, host=False))
-    for i, m in enumerate(inst.memories):
-        v[off.memory(i) // 8] = m.vm_addr
-    for i, t in enumerate(inst.tables):
-        v[off.table(i) // 8] = t.vm_addr
+        tables.append(store.new_table(tt.elem, tt.limits.min, tt.limits.max, host=False))
+    m0, t0 = template.memories_slot, template.tables_slot
+    for i, m in enumerate(memories):
+        v[m0 + i] = m.vm_addr
+    for i, t in enumerate(tables):
+        v[t0 + i] = t.vm_addr
 
-    # globals, in order (an initializer may read imported and earlier globals)
-    inst.globals = list(imports.globals)
-    for g in info.globals:
-        gd = GlobalData(g.type.valtype, g.type.mutable)
-        gd.raw = inst.eval_const(g.init)
-        inst.globals.append(gd)
-    for i, g in enumerate(inst.globals):
-        v[off.global_(i) // 8] = g.vm_addr
+    # globals: imported ones, then one block holding the defined ones, constant
+    # initializers in place; the others evaluated in order (they may read imported and
+    # earlier globals, and function references)
+    gl = inst.globals = list(imports.globals)
+    g0 = template.globals_slot
+    for i, g in enumerate(gl):
+        v[g0 + i] = g.vm_addr
+    if info.globals:
+        block = inst.globals_block = template.globals_type.from_buffer_copy(
+            template.globals_image)
+        at = GlobalData.at
+        nimpg = len(gl)
+        for i, g in enumerate(info.globals):
+            gl.append(at(block, i, g.type.valtype, g.type.mutable))
+        native.fill_affine(vaddr + 8 * (g0 + nimpg), ctypes.addressof(block),
+                           GLOBAL_SIZE, len(info.globals))
+        for i, expr in template.global_exprs:
+            gl[nimpg + i].raw = inst.eval_const(expr)
 
-    # segments, evaluated
-    inst.elems = [[inst.eval_const(e) for e in seg.items] for seg in info.elems]
-    inst.datas = [seg.data for seg in info.datas]
+    # segments: passive element segments evaluated now (active ones are applied and
+    # declarative ones dropped by initialize)
+    elems: list[Sequence[int]] = [()] * len(info.elems)
+    for i in template.passive_elems:
+        idx = template.elems[i].indices
+        if idx is not None:
+            fr = inst.func_ref
+            elems[i] = [0 if j == NULL_INDEX else fr(j) for j in idx]
+        else:
+            elems[i] = [inst.eval_const(e) for e in info.elems[i].items]
+    inst.elems = elems
 
     builtins.register(inst)
     store.instances.append(inst)
@@ -241,4 +289,4 @@ def raw_to_number(valtype: int, raw: int) -> int | float:
     raise ValueError(f"not a number type: {valtype:#x}")
 
 
-__all__ = ["Imports", "InstanceData", "allocate", "PAGE_SIZE"]
+__all__ = ["Imports", "InstanceData", "InstanceTemplate", "allocate", "PAGE_SIZE"]

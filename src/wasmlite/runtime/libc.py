@@ -30,6 +30,7 @@ PROT_WRITE = _mmap.PROT_WRITE
 MAP_PRIVATE = _mmap.MAP_PRIVATE
 MAP_ANONYMOUS = getattr(_mmap, "MAP_ANONYMOUS", 0x20)
 MAP_NORESERVE = getattr(_mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else 0)
+MAP_FIXED = getattr(_mmap, "MAP_FIXED", 0x10)
 MAP_FAILED = ctypes.c_void_p(-1).value
 MADV_DONTNEED = getattr(_mmap, "MADV_DONTNEED", 4)
 
@@ -60,6 +61,27 @@ def make_accessible(addr: int, size: int) -> None:
     size = (size + HOST_PAGE_SIZE - 1) // HOST_PAGE_SIZE * HOST_PAGE_SIZE
     if _libc.mprotect(addr, size, PROT_READ | PROT_WRITE) != 0:
         _raise("mprotect")
+
+
+def map_private_fixed(addr: int, size: int, fd: int, offset: int) -> None:
+    """Map ``size`` bytes of file ``fd`` from ``offset`` copy-on-write (``MAP_PRIVATE |
+    MAP_FIXED``, read/write) over ``[addr, addr+size)``, replacing what was mapped there
+    (a memory image over the start of a linear memory's reservation).  ``addr``,
+    ``size`` and ``offset`` must be multiples of :data:`HOST_PAGE_SIZE`.  Raises
+    :class:`OSError` when the kernel refuses (the range is then unchanged)."""
+    got = _libc.mmap(addr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, offset)
+    if got is None or got == MAP_FAILED:
+        _raise("mmap")
+
+
+def map_anonymous_fixed(addr: int, size: int) -> None:
+    """Map fresh zero pages, read/write, over ``[addr, addr+size)`` (``MAP_FIXED``):
+    puts back the anonymous memory a failed :func:`map_private_fixed` may have removed.
+    Raises :class:`OSError` when the kernel refuses."""
+    got = _libc.mmap(addr, size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0)
+    if got is None or got == MAP_FAILED:
+        _raise("mmap")
 
 
 def release(addr: int, size: int) -> None:

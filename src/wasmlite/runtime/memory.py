@@ -14,6 +14,8 @@ from ..environ.module import MAX_PAGES, PAGE_SIZE
 from ..environ.vmoffsets import MEMORY_SIZE, SLOT
 from . import libc, signals
 
+_VMMEMORY = ctypes.c_uint64 * (MEMORY_SIZE // SLOT)
+
 
 class LinearMemory:
     """One linear memory.
@@ -55,7 +57,7 @@ class LinearMemory:
                 raise
         #: cached ``memoryview`` of the accessible bytes (``Memory.buffer``)
         self.view: memoryview | None = None
-        self.vm = (ctypes.c_uint64 * (MEMORY_SIZE // SLOT))()
+        self.vm = _VMMEMORY()
         self.vm_addr = ctypes.addressof(self.vm)
         self.vm[0] = self.base
         self.vm[1] = 0

@@ -161,13 +161,18 @@ class StoreData:
         raises :class:`WasmtimeError` ("resource limit exceeded: instance count too high
         at 3") past a limit, as Wasmtime does before allocating anything."""
         lim = self.limits
-        for attr, amount, limit, desc in (("instance_count", 1, lim.instances, "instance"),
-                                          ("memory_count", memories, lim.memories, "memory"),
-                                          ("table_count", tables, lim.tables, "table")):
-            new = getattr(self, attr) + amount
-            if new > limit:
-                raise WasmtimeError(f"resource limit exceeded: {desc} count too high at {new}")
-            setattr(self, attr, new)
+        n = self.instance_count + 1
+        if n > lim.instances:
+            raise WasmtimeError(f"resource limit exceeded: instance count too high at {n}")
+        m = self.memory_count + memories
+        if m > lim.memories:
+            self.instance_count = n
+            raise WasmtimeError(f"resource limit exceeded: memory count too high at {m}")
+        t = self.table_count + tables
+        if t > lim.tables:
+            self.instance_count, self.memory_count = n, m
+            raise WasmtimeError(f"resource limit exceeded: table count too high at {t}")
+        self.instance_count, self.memory_count, self.table_count = n, m, t
 
     def new_memory(self, minimum: int, maximum: int | None) -> LinearMemory:
         """A linear memory owned by this store and subject to its ``memory_size`` limit.

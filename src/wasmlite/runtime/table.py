@@ -17,6 +17,9 @@ TABLE_ELEMENTS_LIMIT = 10_000_000
 _U32 = 0xFFFFFFFF
 
 
+_VMTABLE = ctypes.c_uint64 * (TABLE_SIZE // SLOT)
+
+
 class TableData:
     """One table.  ``elem`` is the reftype byte, ``minimum``/``maximum`` element counts,
     ``init`` the raw value of every initial element.
@@ -35,7 +38,7 @@ class TableData:
         self.limiter = None
         if minimum > self.max_elements:
             raise MemoryError(f"table minimum size {minimum} is too large")
-        self.vm = (ctypes.c_uint64 * (TABLE_SIZE // SLOT))()
+        self.vm = _VMTABLE()
         self.vm_addr = ctypes.addressof(self.vm)
         self.elements = (ctypes.c_uint64 * max(minimum, 1))()
         if init:

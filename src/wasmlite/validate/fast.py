@@ -366,8 +366,15 @@ def _body(data: bytes, pos: int, end: int, locals_, results: list[int],
                 b, pos = read_unsigned(data, pos, 32)
                 append(locals_[b])
         elif k == F_I32_CONST:
+            # an s32 of up to 4 bytes is always well formed (28 bits)
             if data[pos] < 0x80:
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                pos += 2
+            elif data[pos + 2] < 0x80:
+                pos += 3
+            elif data[pos + 3] < 0x80:
+                pos += 4
             else:
                 pos = read_signed(data, pos, 32)[1]
             append(I32)
@@ -401,6 +408,8 @@ def _body(data: bytes, pos: int, end: int, locals_, results: list[int],
             a = data[pos]
             if a < 0x80 and data[pos + 1] < 0x80:
                 pos += 2
+            elif a < 0x80 and data[pos + 2] < 0x80:  # a 2-byte offset
+                pos += 3
             else:
                 (a, _o), pos = _read_memarg(data, pos)
             natural, r = sigs[opc]
@@ -476,6 +485,8 @@ def _body(data: bytes, pos: int, end: int, locals_, results: list[int],
             a = data[pos]
             if a < 0x80 and data[pos + 1] < 0x80:
                 pos += 2
+            elif a < 0x80 and data[pos + 2] < 0x80:  # a 2-byte offset
+                pos += 3
             else:
                 (a, _o), pos = _read_memarg(data, pos)
             natural, t = sigs[opc]
@@ -490,6 +501,12 @@ def _body(data: bytes, pos: int, end: int, locals_, results: list[int],
             b = data[pos]
             if b < 0x80:
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                b = (b & 0x7F) | (data[pos + 1] << 7)
+                pos += 2
+            elif data[pos + 2] < 0x80:
+                b = (b & 0x7F) | ((data[pos + 1] & 0x7F) << 7) | (data[pos + 2] << 14)
+                pos += 3
             else:
                 b, pos = read_unsigned(data, pos, 32)
             fp, fr = func_sigs[b]

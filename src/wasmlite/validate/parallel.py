@@ -23,7 +23,6 @@ process in which other threads may hold locks is unsafe).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections.abc import Iterator
@@ -104,6 +103,8 @@ def rejected_bodies(info: ModuleInfo, func_types: list[FuncType], env: tuple,
     items = [(nimp + i, c.locals, c.body_start, c.body_end) for i, c in enumerate(codes)]
     if parts == 1:
         return fast.first_invalid(data, _specs(env, items, 0), env)
+    import multiprocessing  # only here: importing it costs tens of milliseconds
+
     runs = _runs(info, parts)
     method = "fork" if threading.active_count() == 1 else "forkserver"
     mp = multiprocessing.get_context(method)

@@ -23,6 +23,7 @@ unreachable code or a type error falls back to the element-by-element algorithm.
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -925,10 +926,11 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
     ``1``: this process only).  The result and the error reported are the same either
     way.
 
-    Bodies are checked by the single-pass fast path (:mod:`wasmlite.validate.fast`);
-    a body it rejects goes through the reference path (``read_instructions``, then the
-    algorithm of :class:`_BodyValidator`), which raises the error.  Errors come in
-    module order: for each body in turn, its decoding errors, then its first
+    With ``keep_bodies`` each body is decoded (``read_instructions``) and then checked
+    by :class:`_BodyValidator` (the reference path).  Without, bodies are checked by
+    the single-pass fast path (:mod:`wasmlite.validate.fast`), and a body it rejects
+    goes through the reference path, which raises the error.  Either way errors come
+    in module order: for each body in turn, its decoding errors, then its first
     validation error.
 
     Raises :class:`~wasmlite.errors.ValidationError` (spec testsuite wording, byte
@@ -948,34 +950,29 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
     data = info.bytes
     nimported = info.num_imported_funcs
     has_data_count = info.data_count is not None
-    if restricted:
+    if keep_bodies or restricted:
+        # The instruction lists are wanted (or feature checks need them): decoding
+        # them costs about what the fast path saves, so the reference path runs.
+        # The cyclic garbage collector is paused meanwhile: the millions of tuples
+        # built here cannot form cycles, and its passes over them cost ~15-20 %.
         bodies: list[list[tuple]] = []
-        for i, body in enumerate(info.codes):
-            ftype = ctx.func_types[nimported + i]
-            instrs = read_instructions(data, body.body_start, body.body_end,
-                                       has_data_count=has_data_count)
-            _check_body_features(body.locals, instrs, features, body.offset)  # type: ignore[arg-type]
-            _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
-            bodies.append(instrs)
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            for i, body in enumerate(info.codes):
+                ftype = ctx.func_types[nimported + i]
+                instrs = read_instructions(data, body.body_start, body.body_end,
+                                           has_data_count=has_data_count)
+                if restricted:
+                    _check_body_features(body.locals, instrs, features, body.offset)  # type: ignore[arg-type]
+                _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
+                bodies.append(instrs)
+        finally:
+            if gc_was_on:
+                gc.enable()
         return bodies if keep_bodies else None
 
-    from wasmlite.validate import fast
-
     env = _fast_env(ctx)
-    if keep_bodies:
-        bodies = []
-        body_ok = fast.body_ok
-        for i, body in enumerate(info.codes):
-            ftype = ctx.func_types[nimported + i]
-            instrs = read_instructions(data, body.body_start, body.body_end,
-                                       has_data_count=has_data_count)
-            locals_ = _body_locals(ftype, body.locals)
-            if not body_ok(data, locals_, env[0][nimported + i][1], body.body_start,
-                           body.body_end, env):
-                _BodyValidator(ctx, ftype, locals_, instrs).run()
-            bodies.append(instrs)
-        return bodies
-
     from wasmlite.validate import parallel
 
     rejected = parallel.rejected_bodies(info, ctx.func_types, env, workers)

@@ -23,6 +23,7 @@ unreachable code or a type error falls back to the element-by-element algorithm.
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -902,7 +903,9 @@ def _body_locals(ftype: FuncType, decls: list[tuple[int, int]]):
     return _ExpandedLocals(ftype.params, decls)
 
 
-def validate_module(info: ModuleInfo, features: Features | None = None) -> list[list[tuple]]:
+def validate_module(info: ModuleInfo, features: Features | None = None, *,
+                    keep_bodies: bool = True,
+                    workers: int | None = None) -> list[list[tuple]] | None:
     """Validate ``info`` (WebAssembly 2.0 spec §3) and return the decoded bodies.
 
     ``features`` (default: :data:`WASM2`, everything in 2.0) switches proposals off:
@@ -910,9 +913,25 @@ def validate_module(info: ModuleInfo, features: Features | None = None) -> list[
     with wasmparser's message (``"SIMD support is not enabled"``, ``"bulk memory
     support is not enabled"``, ...; see :func:`_check_features`).
 
-    Returns one list of ``(opcode, immediate, offset)`` instructions per defined
-    function, in order, each ending with the function's final ``end`` (the output of
-    ``binary.read_instructions``), so later stages need not decode them again.
+    With ``keep_bodies`` (the default) returns one list of ``(opcode, immediate,
+    offset)`` instructions per defined function, in order, each ending with the
+    function's final ``end`` (the output of ``binary.read_instructions``), so later
+    stages need not decode them again.  With ``keep_bodies=False`` returns ``None`` and
+    keeps nothing of a body once it is checked (a compiler re-reads a body when it
+    needs it, with ``binary.read_function_body``): memory stays flat however big the
+    module, and validation is several times faster (no instruction tuples are built).
+
+    ``workers`` (only with ``keep_bodies=False``): how many worker processes check the
+    bodies (``None``: chosen by size, see :mod:`wasmlite.validate.parallel`; ``0`` or
+    ``1``: this process only).  The result and the error reported are the same either
+    way.
+
+    With ``keep_bodies`` each body is decoded (``read_instructions``) and then checked
+    by :class:`_BodyValidator` (the reference path).  Without, bodies are checked by
+    the single-pass fast path (:mod:`wasmlite.validate.fast`), and a body it rejects
+    goes through the reference path, which raises the error.  Either way errors come
+    in module order: for each body in turn, its decoding errors, then its first
+    validation error.
 
     Raises :class:`~wasmlite.errors.ValidationError` (spec testsuite wording, byte
     offset) for an invalid module; :class:`~wasmlite.errors.DecodeError` from
@@ -931,16 +950,55 @@ def validate_module(info: ModuleInfo, features: Features | None = None) -> list[
     data = info.bytes
     nimported = info.num_imported_funcs
     has_data_count = info.data_count is not None
-    bodies: list[list[tuple]] = []
-    for i, body in enumerate(info.codes):
-        ftype = ctx.func_types[nimported + i]
-        instrs = read_instructions(data, body.body_start, body.body_end,
-                                   has_data_count=has_data_count)
-        if restricted:
-            _check_body_features(body.locals, instrs, features, body.offset)  # type: ignore[arg-type]
-        _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
-        bodies.append(instrs)
-    return bodies
+    if keep_bodies or restricted:
+        # The instruction lists are wanted (or feature checks need them): decoding
+        # them costs about what the fast path saves, so the reference path runs.
+        # The cyclic garbage collector is paused meanwhile: the millions of tuples
+        # built here cannot form cycles, and its passes over them cost ~15-20 %.
+        bodies: list[list[tuple]] = []
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            for i, body in enumerate(info.codes):
+                ftype = ctx.func_types[nimported + i]
+                instrs = read_instructions(data, body.body_start, body.body_end,
+                                           has_data_count=has_data_count)
+                if restricted:
+                    _check_body_features(body.locals, instrs, features, body.offset)  # type: ignore[arg-type]
+                _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
+                bodies.append(instrs)
+        finally:
+            if gc_was_on:
+                gc.enable()
+        return bodies if keep_bodies else None
+
+    env = _fast_env(ctx)
+    from wasmlite.validate import parallel
+
+    rejected = parallel.rejected_bodies(info, ctx.func_types, env, workers)
+    for i in rejected:
+        _reference_body(ctx, i)
+    return None
+
+
+def _fast_env(ctx: _Context) -> tuple:
+    """The module facts of :func:`wasmlite.validate.fast.body_env` for ``ctx``."""
+    from wasmlite.validate import fast
+
+    return fast.body_env(ctx.func_types, ctx.types, ctx.globals, ctx.tables,
+                         len(ctx.memories), ctx.elem_types, ctx.num_datas, ctx.refs,
+                         ctx.info.data_count is not None)
+
+
+def _reference_body(ctx: _Context, index: int) -> None:
+    """Check defined function ``index`` with the reference path (decode, then
+    :class:`_BodyValidator`); raises its decoding or validation error."""
+    info = ctx.info
+    body = info.codes[index]
+    ftype = ctx.func_types[info.num_imported_funcs + index]
+    instrs = read_instructions(info.bytes, body.body_start, body.body_end,
+                               has_data_count=info.data_count is not None)
+    _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
 
 
 # -- feature switches ------------------------------------------------------------------------

@@ -1,0 +1,123 @@
+"""Checking the function bodies of a big module on several cores.
+
+Once the sections of a module are decoded, each function body validates on its own:
+what it needs of the module (function types, globals, tables, memories, segments,
+``C.refs``) is the small picklable tuple of :func:`wasmlite.validate.fast.body_env`.
+:func:`rejected_bodies` splits the defined functions into contiguous runs of about
+equal code size; the first run is checked in this process while worker processes check
+the others, each receiving only its run's bytes and the local declarations of its
+bodies, and sending back the positions of the bodies the fast path rejected.  The
+caller re-checks those in module order with the reference path, which raises the first
+error, so the error reported is the same as with one process.
+
+Worker processes only pay off on big modules: starting one and sending it its bytes
+costs tens of milliseconds, and the machine may have few cores.  Below
+:data:`MIN_PARALLEL_CODE_BYTES` of code, or with one core, everything runs in this
+process.  Measurements behind the threshold: ``docs/architecture.md``, "Decoding and
+validation speed".
+
+Workers are forked when this process runs a single thread (the cheapest start: the
+child shares the parent's memory), and come from a ``forkserver`` otherwise (forking a
+process in which other threads may hold locks is unsafe).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+from wasmlite.environ.module import FuncType, ModuleInfo
+from wasmlite.validate import fast
+
+__all__ = ["rejected_bodies", "MIN_PARALLEL_CODE_BYTES", "default_workers"]
+
+#: Code-section bytes from which :func:`rejected_bodies` uses worker processes when
+#: ``workers`` is ``None``.
+MIN_PARALLEL_CODE_BYTES = 8_000_000
+
+
+def default_workers(code_bytes: int) -> int:
+    """How many processes (this one included) check ``code_bytes`` of function bodies
+    when the caller does not say: 1 below :data:`MIN_PARALLEL_CODE_BYTES`, else the
+    number of CPUs this process may run on (at most 8)."""
+    if code_bytes < MIN_PARALLEL_CODE_BYTES:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+def _locals(params: list[int], decls: list[tuple[int, int]]):
+    from wasmlite.validate.validator import _body_locals
+
+    return _body_locals(FuncType(tuple(params), ()), decls)
+
+
+def _specs(env: tuple, items: list[tuple[int, list, int, int]], base: int) -> Iterator:
+    sigs = env[0]
+    for funcidx, decls, start, end in items:
+        params, results = sigs[funcidx]
+        yield _locals(params, decls), results, start - base, end - base
+
+
+def _check_run(data: bytes, base: int, items: list, env: tuple) -> list[int]:
+    """Worker entry point: the positions in ``items`` of the bodies rejected."""
+    return fast.first_invalid(data, _specs(env, items, base), env)
+
+
+def _runs(info: ModuleInfo, parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous ``[lo, hi)`` ranges of defined-function indices with about
+    the same number of code bytes each."""
+    codes = info.codes
+    total = sum(c.body_end - c.offset for c in codes)
+    runs = []
+    lo = 0
+    acc = 0
+    for i, c in enumerate(codes):
+        acc += c.body_end - c.offset
+        if acc * parts >= total * (len(runs) + 1) and len(runs) < parts - 1:
+            runs.append((lo, i + 1))
+            lo = i + 1
+    runs.append((lo, len(codes)))
+    return [r for r in runs if r[0] < r[1]]
+
+
+def rejected_bodies(info: ModuleInfo, func_types: list[FuncType], env: tuple,
+                    workers: int | None = None) -> list[int]:
+    """The defined-function indices (in order) whose bodies the fast path rejects.
+
+    ``func_types`` is the function index space's types, ``env`` from
+    :func:`wasmlite.validate.fast.body_env`.  ``workers``: number of processes, this
+    one included (``None``: :func:`default_workers`; ``0`` or ``1``: this process
+    only).  Raises :class:`OSError` only when worker processes cannot be started.
+    """
+    codes = info.codes
+    nimp = info.num_imported_funcs
+    code_bytes = (codes[-1].body_end - codes[0].offset) if codes else 0
+    parts = default_workers(code_bytes) if workers is None else max(1, workers)
+    parts = min(parts, len(codes)) or 1
+    data = info.bytes
+    items = [(nimp + i, c.locals, c.body_start, c.body_end) for i, c in enumerate(codes)]
+    if parts == 1:
+        return fast.first_invalid(data, _specs(env, items, 0), env)
+    import multiprocessing  # only here: importing it costs tens of milliseconds
+
+    runs = _runs(info, parts)
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    mp = multiprocessing.get_context(method)
+    results: list[list[int]] = []
+    with mp.Pool(len(runs) - 1) as pool:
+        pending = []
+        for lo, hi in runs[1:]:
+            base = codes[lo].body_start
+            chunk = data[base:codes[hi - 1].body_end]
+            pending.append((lo, pool.apply_async(_check_run,
+                                                 (chunk, base, items[lo:hi], env))))
+        lo, hi = runs[0]
+        results.append(fast.first_invalid(data, _specs(env, items[lo:hi], 0), env))
+        for lo, res in pending:
+            results.append([lo + k for k in res.get()])
+    return [i for run in results for i in run]

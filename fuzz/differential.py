@@ -31,8 +31,8 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import socket
 import signal
+import socket
 import sys
 import tempfile
 import threading

@@ -2,10 +2,13 @@
 
 :func:`allocate` builds an :class:`InstanceData` — VMContext, VMFuncRefs of the defined
 functions, memories, tables, globals (initialised from their constant expressions),
-evaluated element segments — from already resolved and type-checked imports;
-:meth:`InstanceData.initialize` then applies the active element and data segments in
-order (2.0 semantics: a failing segment traps after the earlier ones were applied) and
-drops active and declarative segments.  Running the start function is the caller's job.
+passive element segments — from already resolved and type-checked imports and the
+module's :class:`~wasmlite.runtime.template.InstanceTemplate` (what every instance of
+the module shares: see ``runtime/template.py``); :meth:`InstanceData.initialize` then
+applies the active element and data segments in order (2.0 semantics: a failing
+segment traps after the earlier ones were applied; the data segments as a memory
+image when they allow it) and drops active and declarative segments.  Running the
+start function is the caller's job.
 """
 
 from __future__ import annotations

@@ -105,6 +105,23 @@ def test_memory_image_paths() -> None:
     assert images(f'(module (memory 1) (data (i32.const {PAGE}) ""))') == [None]
 
 
+@pytest.mark.parametrize("cow", [True, False])
+def test_memory_init_cow_switch(wt: Any, cow: bool) -> None:
+    """``Config.memory_init_cow = False`` copies the segments: same contents."""
+    config = wt.Config()
+    config.memory_init_cow = cow
+    engine = wt.Engine(config)
+    module = wt.Module(engine, wasm(IMAGE_WAT))
+    store = wt.Store(engine)
+    ex = wt.Instance(store, module, []).exports(store)
+    assert ex["mem"].read(store, 16, 21) == b"fiXYt"
+    assert ex["mem"].read(store, PAGE - 2, PAGE + 6) == b"straddle"
+    assert ex["grow"](store, 1) == 4 and ex["load"](store, 2 * PAGE + 100) == ord("t")
+    if wt is _wasmlite:
+        images = module._instance_template().memory_images
+        assert (images[0].fd >= 0) is cow
+
+
 def test_failing_data_segment_applies_the_earlier_ones(wt: Any) -> None:
     """Spec 2.0: segments are applied in order; the first out of bounds traps."""
     engine = wt.Engine()

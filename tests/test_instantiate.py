@@ -51,8 +51,14 @@ IMAGE_WAT = f"""(module
   (func (export "size") (result i32) (memory.size)))"""
 
 
-def test_memory_image_is_private_to_each_instance(wt: Any) -> None:
-    engine = wt.Engine()
+@pytest.mark.parametrize("signals", [True, False], ids=["guard", "explicit"])
+def test_memory_image_is_private_to_each_instance(wt: Any, signals: bool) -> None:
+    config = wt.Config()
+    if not signals:
+        if wt is _wasmtime:
+            pytest.skip("wasmlite's bounds-check modes")
+        config.signals_based_traps = False
+    engine = wt.Engine(config)
     module = wt.Module(engine, wasm(IMAGE_WAT))
     store = wt.Store(engine)
     a = wt.Instance(store, module, []).exports(store)

@@ -176,10 +176,15 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     template's bytes (initializers that read globals or function references are
     evaluated here, in order).  Raises :class:`MemoryError` when a memory or table
     cannot be allocated and :class:`WasmtimeError` past the store's resource limits
-    (``Store.set_limits``; counted first, as Wasmtime does).
+    (``Store.set_limits``; counted first, as Wasmtime does), :class:`ValueError` when
+    ``function_addrs`` does not have one address per defined function.
     """
     if template is None:
         template = InstanceTemplate(info, function_addrs, type_ids)
+    fptrs = template.func_ptrs(function_addrs)
+    if len(fptrs) != template.num_defined_funcs:  # the native loop reads that many
+        raise ValueError(f"{len(fptrs)} function addresses for "
+                         f"{template.num_defined_funcs} functions")
     store.bump_counts(len(info.memories), len(info.tables))
     inst = InstanceData(store, template)
     v = inst.vmctx
@@ -195,7 +200,7 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     inst.funcref_array = arr = template.funcref_type()
     if n:
         base = ctypes.addressof(arr)
-        native.fill_funcrefs(base, template.func_ptrs(function_addrs).buffer_info()[0],
+        native.fill_funcrefs(base, fptrs.buffer_info()[0],
                              template.func_type_ids.buffer_info()[0], vaddr, n)
         native.fill_affine(vaddr + 8 * (f0 + nimp), base, vo.FUNCREF_SIZE, n)
 

@@ -216,6 +216,7 @@ class InstanceTemplate:
         self.offsets = off = VMOffsets.for_module(info)
         nslots = off.size // 8
         self.vmctx_type = ctypes.c_uint64 * nslots
+        self.vmctx_size = off.size
         #: slot numbers (8-byte units) of the function, memory, table and global slots
         self.funcs_slot = off.funcs // 8
         self.memories_slot = off.memories // 8

@@ -51,8 +51,14 @@ IMAGE_WAT = f"""(module
   (func (export "size") (result i32) (memory.size)))"""
 
 
-def test_memory_image_is_private_to_each_instance(wt: Any) -> None:
-    engine = wt.Engine()
+@pytest.mark.parametrize("signals", [True, False], ids=["guard", "explicit"])
+def test_memory_image_is_private_to_each_instance(wt: Any, signals: bool) -> None:
+    config = wt.Config()
+    if not signals:
+        if wt is _wasmtime:
+            pytest.skip("wasmlite's bounds-check modes")
+        config.signals_based_traps = False
+    engine = wt.Engine(config)
     module = wt.Module(engine, wasm(IMAGE_WAT))
     store = wt.Store(engine)
     a = wt.Instance(store, module, []).exports(store)
@@ -103,6 +109,23 @@ def test_memory_image_paths() -> None:
     assert images(f'(module (memory 1) (data (i32.const {PAGE - 1}) "ab"))') is None
     assert images(f'(module (memory 1) (data (i32.const {PAGE + 1}) ""))') is None
     assert images(f'(module (memory 1) (data (i32.const {PAGE}) ""))') == [None]
+
+
+@pytest.mark.parametrize("cow", [True, False])
+def test_memory_init_cow_switch(wt: Any, cow: bool) -> None:
+    """``Config.memory_init_cow = False`` copies the segments: same contents."""
+    config = wt.Config()
+    config.memory_init_cow = cow
+    engine = wt.Engine(config)
+    module = wt.Module(engine, wasm(IMAGE_WAT))
+    store = wt.Store(engine)
+    ex = wt.Instance(store, module, []).exports(store)
+    assert ex["mem"].read(store, 16, 21) == b"fiXYt"
+    assert ex["mem"].read(store, PAGE - 2, PAGE + 6) == b"straddle"
+    assert ex["grow"](store, 1) == 4 and ex["load"](store, 2 * PAGE + 100) == ord("t")
+    if wt is _wasmlite:
+        images = module._instance_template().memory_images
+        assert (images[0].fd >= 0) is cow
 
 
 def test_failing_data_segment_applies_the_earlier_ones(wt: Any) -> None:
@@ -296,21 +319,30 @@ def test_instance_pre(wt: Any) -> None:
         pre.instantiate(other)
 
 
-def test_native_routines() -> None:
+@pytest.mark.parametrize("n", [0, 1, 5, native.SMALL, native.SMALL + 1, 1000])
+def test_native_routines(n: int) -> None:
+    """The fill and gather routines, on both sides of the size where they switch from
+    Python to the JIT-compiled loops."""
     from array import array
 
-    dst = (ctypes.c_uint64 * 6)()
-    native.fill_affine(ctypes.addressof(dst), 1000, 24, 5)
-    assert list(dst) == [1000, 1024, 1048, 1072, 1096, 0]
-    fptrs, tids = array("Q", [11, 12]), array("Q", [21, 22])
+    size = 3 * n + 2
+    dst = (ctypes.c_uint64 * size)()
+    native.fill_affine(ctypes.addressof(dst), 1000, 24, n)
+    assert list(dst) == [1000 + 24 * i for i in range(n)] + [0] * (size - n)
+    fptrs = array("Q", range(7, 7 + n))
+    tids = array("Q", range(50_000, 50_000 + n))
+    dst = (ctypes.c_uint64 * size)()
     native.fill_funcrefs(ctypes.addressof(dst), fptrs.buffer_info()[0],
-                         tids.buffer_info()[0], 99, 2)
-    assert list(dst) == [11, 21, 99, 12, 22, 99]
-    src = array("Q", [5, 6, 7])
-    idx = array("I", [2, native.NULL_INDEX, 0, 1])
-    native.gather(ctypes.addressof(dst), src.buffer_info()[0], idx.buffer_info()[0], 4)
-    assert list(dst)[:4] == [7, 0, 5, 6]
-    native.gather(ctypes.addressof(dst), 0, 0, 0)  # n = 0 touches nothing
+                         tids.buffer_info()[0], 99, n)
+    want = [x for i in range(n) for x in (7 + i, 50_000 + i, 99)]
+    assert list(dst) == want + [0, 0]
+    src = array("Q", [(i + 1) * 11 for i in range(max(n, 1))])
+    idx = array("I", [(i * 7) % max(n, 1) if i % 3 else native.NULL_INDEX
+                      for i in range(n)])
+    dst = (ctypes.c_uint64 * size)(*([5] * size))
+    native.gather(ctypes.addressof(dst), src.buffer_info()[0], idx.buffer_info()[0], n)
+    want = [0 if j == native.NULL_INDEX else src[j] for j in idx]
+    assert list(dst) == want + [5] * (size - n)
 
 
 def test_template_reads_array_function_addresses_in_place() -> None:
@@ -377,3 +409,27 @@ def test_caller_sees_the_importing_instance(wt: Any) -> None:
     # called from Python, the function has no calling instance
     assert f(store) == 0
     assert seen[-1] is None
+
+
+def test_small_modules_do_not_compile_the_native_routines() -> None:
+    """The native loops are JIT-compiled only when a module needs them (start-up time
+    of small programs), in a fresh process."""
+    import subprocess
+    import sys
+
+    code = f"""if True:
+        import wasmlite
+        from wasmlite.runtime import native
+        engine = wasmlite.Engine()
+        store = wasmlite.Store(engine)
+        wasmlite.Instance(store, wasmlite.Module(engine, {IMAGE_WAT!r}), [])
+        assert "routines" not in native._state
+        big = "(module (table 100 funcref) (elem (i32.const 0) func " + "$f " * 100 + ")"
+        big += " (func $f) " + "(func) " * 99 + ")"
+        wasmlite.Instance(store, wasmlite.Module(engine, big), [])
+        assert "routines" in native._state
+        print("ok")
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.stdout.strip() == "ok", out.stderr

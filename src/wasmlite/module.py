@@ -127,8 +127,9 @@ class Module(Managed):
         if tpl is None:
             from .runtime.template import InstanceTemplate
 
+            cow = self._engine._flags.get("memory_init_cow") is not False
             tpl = self._template = InstanceTemplate(self._info, self._compiled.function_addrs,
-                                                    self._type_ids)
+                                                    self._type_ids, cow)
         return tpl
 
     def _load(self, engine: Engine, artifact: bytes | bytearray | memoryview) -> None:

@@ -124,19 +124,20 @@ class MemoryImage:
     ``[start, start + length)`` of it ``MAP_PRIVATE | MAP_FIXED`` over the instance's
     memory: the pages are shared until an instance writes to them, and nothing is
     copied at instantiation.  ``start`` and ``length`` are multiples of the host page
-    size.  Where ``memfd_create`` is missing or fails, ``fd`` is -1 and :meth:`apply`
-    copies the segments.  The descriptor is closed when the image is collected.
+    size.  Where ``memfd_create`` is missing or fails, or with ``cow`` false
+    (``Config.memory_init_cow = False``), ``fd`` is -1 and :meth:`apply` copies the
+    segments.  The descriptor is closed when the image is collected.
     """
 
     __slots__ = ("segments", "start", "length", "fd", "__weakref__")
 
-    def __init__(self, segments: list[tuple[int, bytes]]):
+    def __init__(self, segments: list[tuple[int, bytes]], cow: bool = True):
         self.segments = segments
         page = libc.HOST_PAGE_SIZE
         self.start = min(off for off, d in segments) // page * page
         end = -(-max(off + len(d) for off, d in segments) // page) * page
         self.length = end - self.start
-        self.fd = fd = _image_file(segments, end)
+        self.fd = fd = _image_file(segments, end) if cow else -1
         if fd >= 0:
             weakref.finalize(self, os.close, fd)
 
@@ -201,18 +202,21 @@ class InstanceTemplate:
     """Everything instantiation needs from ``info`` that does not depend on the store
     or the imports (see the module docstring).  ``type_ids`` are the engine-wide
     signature ids of the module's types (``Engine._sig_id``); ``function_addrs`` the
-    native addresses of the defined functions (read only by :meth:`func_ptrs`).
+    native addresses of the defined functions (read only by :meth:`func_ptrs`);
+    ``memory_init_cow`` false (Wasmtime's ``Config::memory_init_cow``) copies the data
+    segments into each instance instead of mapping them.
 
     Raises :class:`~wasmlite.errors.WasmtimeError` for a constant expression that is
     not one (possible only for modules that skipped validation).
     """
 
     def __init__(self, info: ModuleInfo, function_addrs: Sequence[int],
-                 type_ids: Sequence[int]):
+                 type_ids: Sequence[int], memory_init_cow: bool = True):
         self.info = info
         self.offsets = off = VMOffsets.for_module(info)
         nslots = off.size // 8
         self.vmctx_type = ctypes.c_uint64 * nslots
+        self.vmctx_size = off.size
         #: slot numbers (8-byte units) of the function, memory, table and global slots
         self.funcs_slot = off.funcs // 8
         self.memories_slot = off.memories // 8
@@ -271,9 +275,11 @@ class InstanceTemplate:
         self.datas_initial = [seg.data for seg in info.datas]
         self.datas_after_init = tuple(b"" if seg.mode == "active" else seg.data
                                       for seg in info.datas)
-        self.memory_images: list[MemoryImage | None] | None = self._memory_images(info)
+        self.memory_images: list[MemoryImage | None] | None = self._memory_images(
+            info, memory_init_cow)
 
-    def _memory_images(self, info: ModuleInfo) -> list[MemoryImage | None] | None:
+    def _memory_images(self, info: ModuleInfo,
+                       cow: bool) -> list[MemoryImage | None] | None:
         """One image (or ``None``: nothing to write) per defined memory, or ``None``
         when the segments must be applied one by one."""
         nimp = self.num_imported_memories
@@ -290,7 +296,7 @@ class InstanceTemplate:
                 return None  # traps: the slow path applies the earlier ones first
             if seg.data:
                 per_mem[m].append((off, seg.data))
-        return [MemoryImage(segs) if segs else None for segs in per_mem]
+        return [MemoryImage(segs, cow) if segs else None for segs in per_mem]
 
     def func_ptrs(self, function_addrs: Sequence[int]) -> array:
         """The defined functions' addresses as an ``array('Q')``: ``function_addrs``

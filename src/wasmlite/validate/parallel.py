@@ -10,7 +10,7 @@ caller re-checks those in module order with the reference path, which raises the
 error, so the error reported is the same as with one process.
 
 Worker processes only pay off on big enough modules: forking one costs a few
-milliseconds, starting a forkserver about half a second.  Below
+milliseconds, a forkserver worker seconds (it imports wasmlite).  Below
 :data:`MIN_PARALLEL_CODE_BYTES` of code (:data:`MIN_FORKSERVER_CODE_BYTES` when other
 threads run), or with one core, everything runs in this process.  The measurements
 behind the thresholds are in ``docs/architecture.md``, "Decoding and validation
@@ -39,8 +39,8 @@ __all__ = ["rejected_bodies", "MIN_PARALLEL_CODE_BYTES", "MIN_FORKSERVER_CODE_BY
 #: Bytes of function bodies from which :func:`rejected_bodies` uses worker processes
 #: when ``workers`` is ``None`` and they can be forked (this process runs one thread).
 MIN_PARALLEL_CODE_BYTES = 500_000
-#: The same when they must come from a forkserver (starting one costs ~0.5 s).
-MIN_FORKSERVER_CODE_BYTES = 8_000_000
+#: The same when they must come from a forkserver (its workers import wasmlite: seconds).
+MIN_FORKSERVER_CODE_BYTES = 16_000_000
 
 
 def default_workers(code_bytes: int, forked: bool = True) -> int:

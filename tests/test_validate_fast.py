@@ -243,3 +243,17 @@ def test_worker_processes_with_other_threads_running():
     finally:
         release.set()
         other.join()
+
+
+def test_default_workers_thresholds():
+    """One process below the size thresholds, one per usable CPU (at most 8) above;
+    a forkserver needs a bigger module than os.fork."""
+    import os
+
+    cpus = min(len(os.sched_getaffinity(0)), 8)
+    small = parallel.MIN_PARALLEL_CODE_BYTES - 1
+    assert parallel.default_workers(small) == 1
+    assert parallel.default_workers(parallel.MIN_PARALLEL_CODE_BYTES) == cpus
+    assert parallel.default_workers(parallel.MIN_PARALLEL_CODE_BYTES, forked=False) == 1
+    assert parallel.default_workers(parallel.MIN_FORKSERVER_CODE_BYTES, forked=False) == cpus
+    assert parallel.MIN_PARALLEL_CODE_BYTES < parallel.MIN_FORKSERVER_CODE_BYTES

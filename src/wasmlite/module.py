@@ -297,7 +297,6 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) -
     optimized = settings["opt_level"]
     # the first tier; an engine at opt level 0 has just one tier
     first = TIER1 if optimized != "0" else "0"
-    first = os.environ.get("WASMLITE_TIER1_LEVEL") or first
 
     def batch(funcs: list[int], hotness: Any = None, level: str = first) -> Any:
         return compile_batch(info, bodies, funcs, level, guard_key,

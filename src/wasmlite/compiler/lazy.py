@@ -387,20 +387,29 @@ class LazyCode:
                     if not self.is_compiled(j) and j not in self._pending]
             self._left_instrs = 0
             return left
+        batch, size = self._callee_batch(
+            i, BATCH_INSTRS, lambda j: j not in self._pending and not self.is_compiled(j))
+        self._left_instrs -= size
+        return batch
+
+    def _callee_batch(self, i: int, budget: int,
+                      take: Callable[[int], bool]) -> tuple[list[int], int]:
+        """``i`` and the functions it reaches by direct calls for which ``take`` holds,
+        breadth first, until they hold ``budget`` instructions: ``(sorted indices,
+        instructions)``."""
         batch = [i]
         taken = {i}
         size = len(self.bodies[i])
         queue = deque(self._direct_callees(i))
-        while queue and size < BATCH_INSTRS:
+        while queue and size < budget:
             j = queue.popleft()
-            if j in taken or j in self._pending or self.is_compiled(j):
+            if j in taken or not take(j):
                 continue
             taken.add(j)
             batch.append(j)
             size += len(self.bodies[j])
             queue.extend(self._direct_callees(j))
-        self._left_instrs -= size
-        return sorted(batch)
+        return sorted(batch), size
 
     def _compile(self, batch: list[int]) -> None:
         t0 = time.perf_counter()
@@ -446,21 +455,12 @@ class LazyCode:
         with self._lock:
             if i in self._optimized:
                 return
-            batch = [i]
-            taken = {i}
-            size = len(self.bodies[i])
-            queue = deque(self._direct_callees(i))
-            while queue and size < TIER2_BATCH_INSTRS:
-                j = queue.popleft()
-                if (j in taken or j in self._optimized or not self.is_compiled(j)
-                        or self.counters[j] >= HOT_THRESHOLD):
-                    continue
-                taken.add(j)
-                batch.append(j)
-                size += len(self.bodies[j])
-                queue.extend(self._direct_callees(j))
+            batch, _ = self._callee_batch(
+                i, TIER2_BATCH_INSTRS,
+                lambda j: (j not in self._optimized and self.is_compiled(j)
+                           and self.counters[j] < HOT_THRESHOLD))
             self._optimized.update(batch)
-        TIERUP.submit(self, sorted(batch))
+        TIERUP.submit(self, batch)
 
     def _compile_tier2(self, batch: list[int]) -> None:
         assert self._compile_optimized is not None

@@ -139,7 +139,7 @@ def test_a_failed_compilation_raises_and_the_process_lives(
     module = wasmlite.Module(engine, _many_functions(2, 4))
     code = module._compiled
 
-    def broken(funcs: list[int], hotness: object = None) -> object:
+    def broken(funcs: list[int], hotness: object = None, **options: object) -> object:
         raise RuntimeError("no code today")
 
     monkeypatch.setattr(code, "_compile_batch", broken)

@@ -287,7 +287,7 @@ def _eager_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) 
 def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) -> Any:
     """A ``LazyCode`` for ``info`` (``Config.strategy = "auto"``): nothing compiled yet
     but the entry trampolines and host stubs of its types (the engine's, shared)."""
-    from .compiler import compile_batch
+    from .compiler import compile_batch, compile_osr
     from .compiler.codegen import TIER1
     from .compiler.lazy import LazyCode
 
@@ -298,19 +298,27 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) -
     # the first tier; an engine at opt level 0 has just one tier
     first = TIER1 if optimized != "0" else "0"
 
-    def batch(funcs: list[int], hotness: Any = None, level: str = first) -> Any:
+    def batch(funcs: list[int], hotness: Any = None, level: str = first,
+              osr: Any = None) -> Any:
         return compile_batch(info, bodies, funcs, level, guard_key,
                              consume_fuel=settings["consume_fuel"],
                              epoch_interruption=settings["epoch_interruption"],
-                             tls_key=settings["tls_key"], hotness=hotness)
+                             tls_key=settings["tls_key"], hotness=hotness, osr=osr)
 
     def tier2(funcs: list[int]) -> Any:
         return batch(funcs, None, optimized)
 
+    def osr_entry(defidx: int, loop_offset: int) -> Any:
+        return compile_osr(info, bodies, defidx, loop_offset, optimized, guard_key,
+                           consume_fuel=settings["consume_fuel"],
+                           epoch_interruption=settings["epoch_interruption"],
+                           tls_key=settings["tls_key"])
+
+    tiered = first != optimized
     return LazyCode(info, bodies, settings["tls_key"], batch, [t[0] for t in tramps],
                     [t[1] for t in tramps],
                     _register_range if guard_key is not None else None,
-                    tier2 if first != optimized else None)
+                    tier2 if tiered else None, osr_entry if tiered else None)
 
 
 def _register_range(start: int, end: int, part: Any) -> None:

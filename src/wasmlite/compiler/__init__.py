@@ -33,7 +33,7 @@ from .translate import DEBUG_METADATA, METADATA, ModuleTranslator
 if TYPE_CHECKING:
     from .debuginfo import DebugMap
 
-__all__ = ["CompiledCode", "compile_batch", "compile_module", "compile_trampolines", "load_compiled",
+__all__ = ["CompiledCode", "compile_batch", "compile_module", "compile_osr", "compile_trampolines", "load_compiled",
            "module_ir", "host_description", "host_target"]
 
 
@@ -380,19 +380,23 @@ def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
                   opt_level: str = "2", signals_tls_key: int | None = None, *,
                   consume_fuel: bool = False, epoch_interruption: bool = False,
                   tls_key: int | None = None, keep_objects: bool = True,
-                  hotness: tuple[int, int, int] | None = None) -> CompiledCode:
+                  hotness: tuple[int, int, int] | None = None,
+                  osr: tuple[int, Any] | None = None) -> CompiledCode:
     """Compile the defined functions ``funcs`` (indices into ``info.funcs``) of a module
     as one LLVM module, without trampolines: a batch of lazy compilation
     (``compiler/lazy.py``).  Calls among ``funcs`` are direct, calls to other defined
     functions go through their VMFuncRef (all calls do with ``hotness``).  The result's ``function_addrs`` has one entry
     per defined function, 0 for those not in ``funcs``.  ``opt_level`` may also be
-    ``codegen.TIER1``.  ``hotness`` instruments the code for tier-up (see
-    ``ModuleTranslator``).  Other arguments as for :func:`compile_module`."""
+    ``codegen.TIER1``.  ``hotness`` instruments the code for tier-up and ``osr`` (with
+    it) for on-stack replacement at loop headers (see ``ModuleTranslator``).  Other
+    arguments as for :func:`compile_module`."""
     if opt_level != TIER1:
         opt_level = check_opt_level(opt_level)
     options: dict[str, Any] = dict(_translator_options(consume_fuel, epoch_interruption))
     if hotness is not None:
         options["hotness"] = hotness
+        if osr is not None:
+            options["osr"] = osr
     t0 = time.perf_counter()
     nimp = info.num_imported_funcs
     # the first tier calls even its batch's functions through their VMFuncRefs (their
@@ -403,6 +407,31 @@ def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
     t1 = time.perf_counter()
     jit = JitCode(ir, opt_level, keep_object=keep_objects)
     return CompiledCode([jit], [funcs], [], t1 - t0, len(ir), time.perf_counter() - t0,
+                        num_funcs=len(info.funcs))
+
+
+def compile_osr(info: ModuleInfo, bodies: list[list[tuple]], defidx: int, loop_offset: int,
+                opt_level: str = "2", signals_tls_key: int | None = None, *,
+                consume_fuel: bool = False, epoch_interruption: bool = False,
+                tls_key: int | None = None) -> CompiledCode:
+    """The OSR entry of defined function ``defidx`` for its ``loop`` at module offset
+    ``loop_offset``: the function translated as ``R (ptr vmctx, ptr state)``, starting
+    at that loop with the locals and the operand stack read from ``state`` (16-byte
+    slots, as the first tier's transfer stores them; ``FunctionTranslator.osr_tick``),
+    compiled at ``opt_level`` as one LLVM module in which every call goes through the
+    callee's VMFuncRef.  ``function_addrs[defidx]`` of the result is the entry (its
+    symbol and DWARF name the function, so backtraces through it are the function's).
+    Other arguments as for :func:`compile_batch`; raises what the compiler raises."""
+    opt_level = check_opt_level(opt_level)
+    options: dict[str, Any] = dict(_translator_options(consume_fuel, epoch_interruption))
+    nimp = info.num_imported_funcs
+    options["osr_target"] = (nimp + defidx, loop_offset)
+    t0 = time.perf_counter()
+    ir = _part_ir(info, bodies, [defidx], opt_level, False, set(), signals_tls_key, options,
+                  tls_key)
+    t1 = time.perf_counter()
+    jit = JitCode(ir, opt_level, keep_object=True)
+    return CompiledCode([jit], [[defidx]], [], t1 - t0, len(ir), time.perf_counter() - t0,
                         num_funcs=len(info.funcs))
 
 

@@ -47,6 +47,7 @@ from typing import Any
 from ..environ import vmoffsets as vo
 from ..environ.module import ModuleInfo
 from ..errors import WasmtimeError
+from .translate import OSR_LINE
 
 #: Bytes of machine code per thunk.
 THUNK_SIZE = 16
@@ -62,6 +63,7 @@ _libc.mprotect.restype = ctypes.c_int
 
 _CALLBACK_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_uint64)
 _HOT_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_uint64)
+_LOOP_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_uint64, ctypes.c_uint64)
 
 #: Calls plus loop iterations after which a first-tier function is recompiled by the
 #: optimizing tier, in the background.
@@ -70,6 +72,9 @@ HOT_THRESHOLD = 2000
 #: that ran in the first tier, breadth first (calls between them become direct and may
 #: be inlined).
 TIER2_BATCH_INSTRS = 6000
+#: Ticks after a function became hot by its calls before one of its loops, in a frame
+#: still running first-tier code, asks for an OSR entry.
+OSR_DELAY = 10_000
 
 _lock = threading.Lock()
 #: registered slot arrays: sorted start addresses, and (end, weakref to LazyCode)
@@ -189,13 +194,37 @@ def _on_hot(slot: int) -> None:
     try:
         owner = _owner_of(slot)
         if owner is not None:
-            owner.request_tier2((slot - owner.slots_addr) // 8)
+            i = (slot - owner.slots_addr) // 8
+            owner.request_tier2(i)
+            if owner.osr is not None:
+                # a loop of a frame still in the first tier asks for an OSR entry only
+                # after this many more ticks: a function hot by its calls does not get
+                # one for every loop its last first-tier frames run through
+                owner.counters[i] = OSR_DELAY
     except BaseException:  # noqa: BLE001, S110 - must not escape a ctypes callback
         pass
 
 
 _HOT_CB = _HOT_TYPE(_on_hot)
 HOT_CALLBACK = ctypes.cast(_HOT_CB, ctypes.c_void_p).value or 0
+
+
+def _on_hot_loop(slot: int, loop_offset: int) -> None:
+    """The first tier's loop callback (on the wasm thread, with the GIL): the loop at
+    module offset ``loop_offset`` of the function of ``slot`` ran hot and has no OSR
+    entry yet: queue one, and the function, for the optimizing tier.  Never raises."""
+    try:
+        owner = _owner_of(slot)
+        if owner is not None:
+            i = (slot - owner.slots_addr) // 8
+            owner.request_osr(i, loop_offset)
+            owner.request_tier2(i)
+    except BaseException:  # noqa: BLE001, S110 - must not escape a ctypes callback
+        pass
+
+
+_LOOP_CB = _LOOP_TYPE(_on_hot_loop)
+LOOP_CALLBACK = ctypes.cast(_LOOP_CB, ctypes.c_void_p).value or 0
 
 
 class _TierUp:
@@ -205,16 +234,17 @@ class _TierUp:
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self.jobs: deque[tuple[Any, list[int]]] = deque()
+        #: (weakref to a LazyCode, its method to call, the argument)
+        self.jobs: deque[tuple[Any, str, Any]] = deque()
         self.thread: threading.Thread | None = None
         self.stopping = False
         self.busy = False
 
-    def submit(self, code: LazyCode, batch: list[int]) -> None:
+    def submit(self, code: LazyCode, batch: Any, method: str = "_compile_tier2") -> None:
         with self.cond:
             if self.stopping:
                 return
-            self.jobs.append((weakref.ref(code), batch))  # type: ignore[arg-type]
+            self.jobs.append((weakref.ref(code), method, batch))
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="wasmlite-tierup",
                                                daemon=True)
@@ -231,12 +261,12 @@ class _TierUp:
                     self.cond.wait()
                 if self.stopping:
                     return
-                ref, batch = self.jobs.popleft()
+                ref, method, arg = self.jobs.popleft()
                 self.busy = True
             try:
                 code = ref()
                 if code is not None:
-                    code._compile_tier2(batch)
+                    getattr(code, method)(arg)
             except BaseException:  # noqa: BLE001 - the first tier's code keeps running
                 pass
             finally:
@@ -296,8 +326,10 @@ class LazyCode:
                  compile_batch: Callable[..., Any],
                  entry_trampolines: list[int], host_stubs: list[int],
                  on_code: Callable[[int, int, Any], None] | None = None,
-                 compile_optimized: Callable[[list[int]], Any] | None = None):
+                 compile_optimized: Callable[[list[int]], Any] | None = None,
+                 compile_osr: Callable[[int, int], Any] | None = None):
         self.info = info
+        self._compile_osr = compile_osr
         self.bodies = bodies
         self.tls_key = tls_key
         self._compile_batch = compile_batch
@@ -320,6 +352,18 @@ class LazyCode:
         if compile_optimized is not None:
             self.hotness = (ctypes.addressof(self.counters), HOT_CALLBACK, self.slots_addr)
         self._optimized: set[int] = set()
+        #: on-stack replacement (first tier at loop headers): ``(loop callback,
+        #: osr_table)`` for the translator, and per defined function its table of OSR
+        #: entries (``u64`` per loop: 0 not asked, 1 compiling, else the entry) and the
+        #: index of each loop offset in it
+        self.osr: tuple[int, Callable[[int, list[int]], int], int] | None = None
+        self._osr_transfers = ctypes.c_uint64(0)
+        if compile_optimized is not None and compile_osr is not None:
+            self.osr = (LOOP_CALLBACK, self._osr_table,
+                        ctypes.addressof(self._osr_transfers))
+        self._osr_tables: dict[int, tuple[Any, dict[int, int]]] = {}
+        self.osr_entries = 0
+        self.osr_time = 0.0
         self.tier2_batches = 0
         self.tier2_time = 0.0
         self._lock = threading.Lock()
@@ -414,7 +458,10 @@ class LazyCode:
     def _compile(self, batch: list[int]) -> None:
         t0 = time.perf_counter()
         try:
-            part = self._compile_batch(batch, self.hotness)
+            if self.osr is not None:
+                part = self._compile_batch(batch, self.hotness, osr=self.osr)
+            else:
+                part = self._compile_batch(batch, self.hotness)
         except BaseException:
             with self._lock:
                 for j in batch:
@@ -432,6 +479,13 @@ class LazyCode:
     def _install(self, part: Any, batch: list[int]) -> None:
         """Make ``part``'s code known (backtraces, the signal handler) and point the
         slots of ``batch`` at it (with ``self._lock`` held)."""
+        self._add_part(part)
+        for j in batch:
+            self.slots[j] = part.function_addrs[j]
+
+    def _add_part(self, part: Any) -> None:
+        """Make ``part``'s code known to backtraces and the signal handler (with
+        ``self._lock`` held)."""
         ranges = list(part.code_ranges)
         if self._on_code is not None:
             for start, end in ranges:
@@ -442,8 +496,6 @@ class LazyCode:
             self._range_starts.insert(k, start)
             self._range_parts.insert(k, (end, part))
             self.code_ranges.append((start, end))
-        for j in batch:
-            self.slots[j] = part.function_addrs[j]
 
     # -- the optimizing tier -------------------------------------------------------------
     def request_tier2(self, i: int) -> None:
@@ -471,6 +523,50 @@ class LazyCode:
             self.tier2_batches += 1
             self.tier2_time += time.perf_counter() - t0
 
+    # -- on-stack replacement ----------------------------------------------------------
+    @property
+    def osr_transfers(self) -> int:
+        """How many first-tier frames moved to an OSR entry so far."""
+        return self._osr_transfers.value
+
+    def _osr_table(self, i: int, loops: list[int]) -> int:
+        """The address of defined function ``i``'s table of OSR entries, one ``u64`` per
+        loop (``loops``: their module offsets, in body order), made on first use."""
+        with self._lock:
+            entry = self._osr_tables.get(i)
+            if entry is None:
+                table = (ctypes.c_uint64 * len(loops))()
+                entry = self._osr_tables[i] = (table, {off: k for k, off in enumerate(loops)})
+            return ctypes.addressof(entry[0])
+
+    def request_osr(self, i: int, loop_offset: int) -> None:
+        """Queue the OSR entry of defined function ``i`` at its loop at ``loop_offset``
+        for the background thread (nothing when it is done or queued)."""
+        if self._compile_osr is None:
+            return
+        with self._lock:
+            entry = self._osr_tables.get(i)
+            if entry is None or loop_offset not in entry[1]:
+                return
+            table, index = entry
+            k = index[loop_offset]
+            if table[k] != 0:
+                return
+            table[k] = 1
+        TIERUP.submit(self, (i, loop_offset), "_compile_osr_entry")
+
+    def _compile_osr_entry(self, job: tuple[int, int]) -> None:
+        assert self._compile_osr is not None
+        i, loop_offset = job
+        t0 = time.perf_counter()
+        part = self._compile_osr(i, loop_offset)
+        with self._lock:
+            self._add_part(part)
+            table, index = self._osr_tables[i]
+            table[index[loop_offset]] = part.function_addrs[i]
+            self.osr_entries += 1
+            self.osr_time += time.perf_counter() - t0
+
     # -- backtraces --------------------------------------------------------------------
     def _part_at(self, addr: int) -> Any:
         k = bisect.bisect_right(self._range_starts, addr - 1) - 1
@@ -485,9 +581,16 @@ class LazyCode:
         return None if part is None else part.symbolize(addr)
 
     def symbolize_frames(self, addr: int) -> list[tuple[int, int | None]] | None:
-        """As ``CompiledCode.symbolize_frames``, over every batch compiled so far."""
+        """As ``CompiledCode.symbolize_frames``, over every batch compiled so far; the
+        first tier's frame that transferred to an OSR entry gives no frame (the entry's
+        frame, above it, stands for the function)."""
         part = self._part_at(addr)
-        return None if part is None else part.symbolize_frames(addr)
+        if part is None:
+            return None
+        frames = part.symbolize_frames(addr)
+        if frames and frames[-1][1] == OSR_LINE:
+            return []
+        return frames
 
 
 def _unregister(slots_addr: int) -> None:

@@ -93,6 +93,11 @@ isOptimized: true, runtimeVersion: 0, emissionKind: LineTablesOnly)
 !17 = !DISubroutineType(types: !{})
 """
 MD_FIRST_SUBPROGRAM = 18
+#: The debug line of the first tier's call into an OSR entry: backtraces leave that
+#: frame out (``LazyCode.symbolize_frames``).  No module offset reaches it.
+OSR_LINE = 0xFFFFFFFF
+#: Ticks a first-tier loop waits between looks at its OSR entry while it is compiled.
+OSR_RETRY = 1000
 
 
 
@@ -386,8 +391,21 @@ class ModuleTranslator:
     def __init__(self, info: ModuleInfo, optsize: bool = False,
                  local_funcs: set[int] | None = None, guard_pages: bool = False,
                  consume_fuel: bool = False, epoch_interruption: bool = False,
-                 hotness: tuple[int, int, int] | None = None):
+                 hotness: tuple[int, int, int] | None = None,
+                 osr: tuple[int, Callable[[int, list[int]], int], int] | None = None,
+                 osr_target: tuple[int, int] | None = None):
         self.info = info
+        #: on-stack replacement, first tier (with ``hotness``): ``(loop callback,
+        #: osr_table, transfers)``; ``osr_table(defidx, loop offsets)`` gives the address
+        #: of a ``u64`` per loop of the function (0: not asked for, 1: being compiled,
+        #: else the OSR entry's address), checked when the counter runs out at a loop
+        #: header (see :meth:`FunctionTranslator.osr_tick`); ``transfers`` is the
+        #: address of a ``u64`` counting the transfers
+        self.osr = osr
+        #: ``(funcidx, loop offset)``: translate function ``funcidx`` as the OSR entry
+        #: for its loop at that module offset, ``R (ptr vmctx, ptr state)`` (see
+        #: :meth:`FunctionTranslator.osr_join`)
+        self.osr_target = osr_target
         #: first tier of lazy compilation (compiler/lazy.py): ``(counters, callback,
         #: slots)`` addresses; every function entry and loop iteration decrements the
         #: function's i32 counter and calls ``callback(&slots[i])`` when it reaches 0
@@ -416,6 +434,8 @@ class ModuleTranslator:
 
     def signature(self, funcidx: int) -> str:
         ft = self.func_types[funcidx]
+        if self.osr_target is not None and self.osr_target[0] == funcidx:
+            return f"{result_type(ft)} @wasm_func_{funcidx}(ptr %vmctx, ptr %state)"
         params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
         return f"{result_type(ft)} @wasm_func_{funcidx}(ptr %vmctx{params})"
 
@@ -474,6 +494,22 @@ class FunctionTranslator:
         #: that LLVM keeps them in order with the (volatile) linear-memory accesses, any
         #: of which may fault (see :meth:`heap_load`)
         self.state_store = "store volatile" if mt.guard_pages else "store"
+        #: translating the OSR entry for the loop at this module offset (else None)
+        self.osr_loop = (mt.osr_target[1] if mt.osr_target is not None
+                         and mt.osr_target[0] == funcidx else None)
+        #: the OSR entry's block that loads the operand stack from the state
+        self.osr_enter: list[str] = []
+        #: first tier with OSR: address of this function's table of OSR entries, the
+        #: index of each loop (by module offset) in it, and the 16-byte state slots the
+        #: biggest transfer needs
+        self.osr_table = 0
+        self.osr_index: dict[int, int] = {}
+        self.osr_slots = 0
+        if mt.osr is not None and mt.hotness is not None:
+            loops = [off for opcode, _imm, off in body if opcode == op.LOOP]
+            if loops:
+                self.osr_table = mt.osr[1](funcidx - mt.num_imported_funcs, loops)
+                self.osr_index = {off: k for k, off in enumerate(loops)}
 
     # -- helpers --------------------------------------------------------------------------
     def new(self) -> str:
@@ -603,19 +639,29 @@ class FunctionTranslator:
         nparams = len(ft.params)
         for i, t in enumerate(lt):
             entry.append(f"  %l{i} = alloca {t}")
+        osr = self.osr_loop is not None
         for i, t in enumerate(lt):
-            entry.append(f"  store {t} {f'%p{i}' if i < nparams else ZERO[t]}, ptr %l{i}")
+            if osr:
+                # the OSR entry starts with the locals the first tier's frame had
+                entry.append(f"  %osr.l{i}.p = getelementptr i8, ptr %state, i64 {16 * i}")
+                entry.append(f"  %osr.l{i} = load {t}, ptr %osr.l{i}.p")
+                entry.append(f"  store {t} %osr.l{i}, ptr %l{i}")
+            else:
+                entry.append(f"  store {t} {f'%p{i}' if i < nparams else ZERO[t]}, "
+                             f"ptr %l{i}")
         self.frames.append(Frame(BLOCK_KIND, "ret", 0, (), ft.results))
         if self.mt.consume_fuel:
             # Wasmtime: the fuel counter lives in a local while the function runs; a call
-            # of the function costs 1 unit, checked at once
+            # of the function costs 1 unit, checked at once (not by an OSR entry: the
+            # first tier's frame paid it)
             entry.append("  %fuel = alloca i64")
             entry.append(f"  %fuelp = getelementptr i8, ptr %sc, i64 {vo.STORE_FUEL}")
             entry.append(f"  %fuel.in = load i64, ptr %fuelp, !tbaa {TBAA_VMCTX}")
             entry.append("  store i64 %fuel.in, ptr %fuel")
-            self.fuel_pending = 1
-            self.fuel_check()
-        if self.mt.epoch_interruption:
+            if not osr:
+                self.fuel_pending = 1
+                self.fuel_check()
+        if self.mt.epoch_interruption and not osr:
             self.epoch_check()
         if self.mt.hotness is not None:
             self.hot_tick()
@@ -623,6 +669,11 @@ class FunctionTranslator:
         if self.frames:  # a body given without its final ``end``
             self.close_frame()
         self.emit_return()
+        if osr and not self.osr_enter:
+            raise WasmtimeError(f"internal error: no loop at offset {self.osr_loop:#x} "
+                                f"in function {self.funcidx} to enter")
+        if self.osr_slots:
+            entry.append(f"  %osr.state = alloca [{self.osr_slots} x i128], align 16")
 
         attrs = "#0"
         out.append(f"define internal {self.mt.signature(self.funcidx)} {attrs} "
@@ -631,13 +682,14 @@ class FunctionTranslator:
         out.extend(entry)
         # the stack check is LLVM's "split-stack" prologue (attributes #0): it compares
         # rsp - frame size with %fs:0x70 and calls @__morestack, which traps
-        out.append("  br label %start")
+        out.append("  br label %osr.enter" if osr else "  br label %start")
         out.append("start:")
         out.extend(self.lines)
         for label, status, offset in self.traps:
             out.append(f"{label}:")
             out.append(f"  call void @wasmlite_trap(ptr %sc, i32 {status}){self.dbg(offset)}")
             out.append("  unreachable")
+        out.extend(self.osr_enter)
         out.append("}")
 
     def emit_return(self) -> None:
@@ -1233,6 +1285,14 @@ class FunctionTranslator:
         fuel = mt.consume_fuel
         if fuel or mt.epoch_interruption or mt.hotness is not None:
             self.instrument(handlers)
+        if self.osr_loop is not None:
+            loop = handlers[op.LOOP]
+
+            def osr_loop(bt: int) -> None:
+                if self.offset == self.osr_loop:
+                    self.osr_join()
+                loop(bt)
+            handlers[op.LOOP] = osr_loop
         depth_dead = 0
         for opcode, imm, offset in self.body:
             self.offset = offset
@@ -1442,7 +1502,7 @@ class FunctionTranslator:
             if self.mt.epoch_interruption:
                 self.epoch_check()
             if self.mt.hotness is not None:
-                self.hot_tick()
+                self.hot_tick(loop=True)
 
         handlers[op.LOOP] = after(handlers[op.LOOP], loop_header)
         if not fuel:
@@ -1568,9 +1628,10 @@ class FunctionTranslator:
                 self.fuel_check(post)
         return run
 
-    def hot_tick(self) -> None:
+    def hot_tick(self, loop: bool = False) -> None:
         """Count one call or loop iteration against this function's hotness counter
-        (first tier only); at 0, ask for the optimizing tier (``compiler/lazy.py``)."""
+        (first tier only); at 0, ask for the optimizing tier (``compiler/lazy.py``).
+        At a loop header (``loop``) with OSR, see :meth:`osr_tick`."""
         counters, callback, slots = self.mt.hotness  # type: ignore[misc]
         defidx = self.funcidx - self.mt.num_imported_funcs
         ptr = f"inttoptr (i64 {counters + 4 * defidx} to ptr)"
@@ -1579,6 +1640,9 @@ class FunctionTranslator:
         L.append(f"  {h} = load i32, ptr {ptr}")
         L.append(f"  {h1} = sub i32 {h}, 1")
         L.append(f"  store i32 {h1}, ptr {ptr}")
+        if loop and self.offset in self.osr_index:
+            self.osr_tick(h1, ptr, slots + 8 * defidx)
+            return
         L.append(f"  {hot} = icmp eq i32 {h1}, 0")
         ask, go = self.new_label("hot"), self.new_label("warm")
         L.append(f"  br i1 {hot}, label %{ask}, label %{go}, !prof {PROF_UNLIKELY}")
@@ -1587,6 +1651,94 @@ class FunctionTranslator:
                  f"{self.dbg()}")
         L.append(f"  br label %{go}")
         self.start_block(go)
+
+    def osr_tick(self, count: str, counter: str, slot: int) -> None:
+        """The first tier's loop header, the function's counter (``count``, just
+        decremented) run out: on-stack replacement.  When the loop's entry in the OSR
+        table is an address, spill the locals and the operand stack into
+        ``%osr.state`` (16-byte slots: the locals, then the stack from the bottom),
+        call the OSR entry and return what it returns (this frame is done); when it is
+        0, ask for it (the loop callback queues the OSR entry and the function for the
+        optimizing tier); then wait :data:`OSR_RETRY` more ticks before looking again.
+        The call carries the line :data:`OSR_LINE`, by which backtraces drop this
+        frame (the OSR entry's frame stands for the function)."""
+        L = self.lines
+        loop_cb = self.mt.osr[0]  # type: ignore[index]
+        entry = f"inttoptr (i64 {self.osr_table + 8 * self.osr_index[self.offset]} to ptr)"
+        hot, e, ready, new = self.new(), self.new(), self.new(), self.new()
+        ask, go = self.new_label("hot"), self.new_label("warm")
+        transfer, wait = self.new_label("osr"), self.new_label("osrwait")
+        call, retry = self.new_label("osrask"), self.new_label("osrretry")
+        L.append(f"  {hot} = icmp slt i32 {count}, 1")
+        L.append(f"  br i1 {hot}, label %{ask}, label %{go}, !prof {PROF_UNLIKELY}")
+        self.start_block(ask)
+        L.append(f"  {e} = load atomic i64, ptr {entry} monotonic, align 8")
+        L.append(f"  {ready} = icmp ugt i64 {e}, 1")
+        L.append(f"  br i1 {ready}, label %{transfer}, label %{wait}")
+        self.start_block(wait)
+        L.append(f"  {new} = icmp eq i64 {e}, 0")
+        L.append(f"  br i1 {new}, label %{call}, label %{retry}")
+        self.start_block(call)
+        L.append(f"  call void inttoptr (i64 {loop_cb} to ptr)(i64 {slot}, i64 {self.offset})"
+                 f"{self.dbg()}")
+        L.append(f"  br label %{retry}")
+        self.start_block(retry)
+        L.append(f"  store i32 {OSR_RETRY}, ptr {counter}")
+        L.append(f"  br label %{go}")
+        self.start_block(transfer)
+        if self.mt.consume_fuel:
+            self.fuel_save()
+        values = [(f"%l{i}", t, True) for i, t in enumerate(self.local_types)]
+        values += [(v, t, False) for v, t in self.stack]
+        self.osr_slots = max(self.osr_slots, len(values), 1)
+        for k, (v, t, local) in enumerate(values):
+            if local:
+                x = self.new()
+                L.append(f"  {x} = load {t}, ptr {v}")
+                v = x
+            p = self.new()
+            L.append(f"  {p} = getelementptr i8, ptr %osr.state, i64 {16 * k}")
+            L.append(f"  store {t} {v}, ptr {p}")
+        L.append(f"  atomicrmw add ptr inttoptr (i64 {self.mt.osr[2]} to ptr), "  # type: ignore[index]
+                 "i64 1 monotonic")
+        fp = self.new()
+        L.append(f"  {fp} = inttoptr i64 {e} to ptr")
+        rt = result_type(self.ft)
+        call_text = f"call {rt} {fp}(ptr %vmctx, ptr %osr.state){self.dbg(OSR_LINE)}"
+        if rt == "void":
+            L.append(f"  {call_text}")
+            L.append("  ret void")
+        else:
+            r = self.new()
+            L.append(f"  {r} = {call_text}")
+            L.append(f"  ret {rt} {r}")
+        self.start_block(go)
+
+    def osr_join(self) -> None:
+        """The OSR entry reaching its loop (before the loop's own code): the operand
+        stack becomes phis of what the code before computed (dead in this function:
+        its entry jumps to ``osr.enter``) and what ``osr.enter`` loads from the state
+        (after the locals, bottom first), as :meth:`osr_tick` stored them."""
+        L = self.lines
+        if self.mt.consume_fuel:
+            self.fuel_flush()   # the OSR path must not pay for the code before the loop
+        base = len(self.local_types)
+        enter = ["osr.enter:"]
+        loaded = []
+        for j, (_v, t) in enumerate(self.stack):
+            name = f"%osr.s{j}"
+            enter.append(f"  {name}.p = getelementptr i8, ptr %state, i64 {16 * (base + j)}")
+            enter.append(f"  {name} = load {t}, ptr {name}.p")
+            loaded.append(name)
+        enter.append("  br label %osr.join")
+        self.osr_enter = enter
+        pred = self.cur
+        L.append("  br label %osr.join")
+        self.start_block("osr.join")
+        for j, (v, t) in enumerate(self.stack):
+            name = self.new()
+            L.append(f"  {name} = phi {t} [ {loaded[j]}, %osr.enter ], [ {v}, %{pred} ]")
+            self.stack[j] = (name, t)
 
     def epoch_check(self) -> None:
         """Trap with "interrupt" when the engine's epoch (``*STORE_EPOCH_PTR``, read

@@ -1,0 +1,148 @@
+"""On-stack replacement (``compiler/lazy.py``, ``FunctionTranslator.osr_tick``).
+
+A first-tier frame whose loop runs hot moves, at that loop's header, into the OSR entry
+the optimizing tier compiled for it, taking its locals and operand stack along.
+Nothing observable may change: results, traps, backtraces, fuel and epochs are those of
+eager compilation (``Config.strategy = "cranelift"``), which never transfers.
+
+To make the transfer happen at a known point, the loop calls a host function every
+iteration, and at iteration :data:`WAIT_AT` (past the hotness threshold, so the OSR
+entry has been asked for) it waits until the optimizing tier is idle; within
+``OSR_RETRY`` more iterations the frame moves."""
+
+from __future__ import annotations
+
+import pytest
+
+import wasmlite
+from wasmlite.compiler import lazy
+from wasmlite.compiler.translate import OSR_RETRY
+
+#: the iteration at which the host waits for the optimizing tier
+WAIT_AT = lazy.HOT_THRESHOLD + 1000
+#: iterations of a run: enough for the transfer to happen after WAIT_AT
+N = WAIT_AT + OSR_RETRY + 2000
+
+#: ``run(n, trap_at, interrupt_at)`` loops ``n`` times inside an ``if`` inside a block,
+#: with values of two enclosing frames below the loop on the operand stack, loop
+#: parameters (``i32 i64``), and locals of every number type and ``v128`` (a NaN with a
+#: payload among them); it traps "out of bounds" at iteration ``trap_at`` and bumps the
+#: engine's epoch (host) at ``interrupt_at``.  Four results.
+WAT = """
+(module
+  (import "host" "tick" (func $tick (param i32)))
+  (memory 1)
+  (global $g (mut i64) (i64.const 0))
+  (type $lp (func (param i32 i64) (result i32 i64)))
+  (func $helper (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+  (func (export "run") (param $n i32) (param $trap_at i32) (result i64 i32 f64 i32)
+    (local $i i32) (local $f f32) (local $d f64) (local $v v128) (local $acc i64)
+    (local $t32 i32) (local $t64 i64)
+    (local.set $f (f32.reinterpret_i32 (i32.const 0x7fa00001)))
+    (local.set $v (v128.const i32x4 1 2 3 4))
+    (local.set $d (f64.const 0.25))
+    i64.const 5
+    (block $outer (result i32 i64)
+      f64.const 2.5
+      (if (result i32 i64) (i32.const 1)
+        (then
+          i32.const 0
+          i64.const 0
+          (loop $l (type $lp)
+            (local.set $acc) (local.set $i)
+            (call $tick (local.get $i))
+            (if (i32.eq (local.get $i) (local.get $trap_at))
+              (then (drop (i32.load (i32.const 70000)))))
+            (local.set $v (i32x4.add (local.get $v) (v128.const i32x4 1 1 1 1)))
+            (local.set $d (f64.add (local.get $d) (f64.const 1)))
+            (global.set $g (i64.add (global.get $g) (i64.const 1)))
+            (i32.add (local.get $i) (i32.const 1))
+            (i64.add (local.get $acc) (i64.extend_i32_u (call $helper (local.get $i))))
+            (br_if $l (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $n)))))
+        (else (i32.const 0) (i64.const 0)))
+      (local.set $t64) (local.set $t32)
+      (local.set $d (f64.add (local.get $d)))
+      (local.get $t32) (local.get $t64))
+    (local.set $acc) (local.set $i)
+    (i64.add (local.get $acc))
+    (i32.reinterpret_f32 (local.get $f))
+    (f64.add (local.get $d) (f64.convert_i32_s (i32x4.extract_lane 3 (local.get $v))))
+    (i32.add (i32.wrap_i64 (global.get $g)) (local.get $i))))
+"""
+
+
+def _session(strategy: str, trap_at: int = -1, interrupt_at: int = -1,
+             fuel: bool = False) -> tuple:
+    """Run :data:`WAT` under ``strategy`` at opt level 2: ``(outcome, fuel left,
+    transfers)``, where the outcome is the results or ``(trap code, frames)`` with
+    each frame's ``(func_index, module_offset)``."""
+    config = wasmlite.Config()
+    config.strategy = strategy
+    config.opt_level = "2"
+    config.consume_fuel = fuel
+    config.epoch_interruption = interrupt_at >= 0
+    engine = wasmlite.Engine(config)
+    store = wasmlite.Store(engine)
+    if fuel:
+        store.set_fuel(10**9)
+    if interrupt_at >= 0:
+        store.set_epoch_deadline(1)
+
+    def tick(i: int) -> None:
+        if i == WAIT_AT:
+            assert lazy.TIERUP.wait_idle(120)
+        if i == interrupt_at:
+            engine.increment_epoch()
+
+    ty = wasmlite.FuncType([wasmlite.ValType.i32()], [])
+    module = wasmlite.Module(engine, WAT)
+    inst = wasmlite.Instance(store, module, [wasmlite.Func(store, ty, tick)])
+    run = inst.exports(store)["run"]
+    try:
+        outcome: object = run(store, N, trap_at)
+    except wasmlite.Trap as t:
+        outcome = (t.trap_code, [(f.func_index, f.module_offset) for f in t.frames])
+    code = module._compiled
+    transfers = code.osr_transfers if isinstance(code, lazy.LazyCode) else 0
+    return outcome, store.get_fuel() if fuel else None, transfers
+
+
+@pytest.mark.parametrize(("trap_at", "interrupt_at", "fuel"), [
+    (-1, -1, False), (N - 100, -1, False), (-1, N - 100, False), (-1, -1, True),
+    (N - 100, -1, True)],
+    ids=["results", "trap", "interrupt", "fuel", "fuel-trap"])
+def test_osr_changes_nothing_observable(trap_at: int, interrupt_at: int, fuel: bool) -> None:
+    """Results (a NaN payload, a v128 lane, loop parameters, values below the loop),
+    the trap and its frames, an epoch interrupt at a loop header and the fuel left are
+    those of eager compilation — and the first-tier frame did move."""
+    lazy_outcome, lazy_fuel, transfers = _session("auto", trap_at, interrupt_at, fuel)
+    eager_outcome, eager_fuel, _ = _session("cranelift", trap_at, interrupt_at, fuel)
+    assert transfers == 1
+    assert lazy_outcome == eager_outcome
+    assert lazy_fuel == eager_fuel
+    if trap_at < 0 and interrupt_at < 0:
+        assert eager_outcome[1] == 0x7fa00001
+
+
+def test_osr_entry_is_compiled_once_per_loop() -> None:
+    """Two frames of the same function running the same hot loop (two calls) share one
+    OSR entry; later calls run the optimized function itself."""
+    config = wasmlite.Config()
+    config.opt_level = "2"
+    engine = wasmlite.Engine(config)
+    store = wasmlite.Store(engine)
+    ty = wasmlite.FuncType([wasmlite.ValType.i32()], [])
+
+    def tick(i: int) -> None:
+        if i == WAIT_AT:
+            assert lazy.TIERUP.wait_idle(120)
+
+    module = wasmlite.Module(engine, WAT)
+    inst = wasmlite.Instance(store, module, [wasmlite.Func(store, ty, tick)])
+    run = inst.exports(store)["run"]
+    first = run(store, N, -1)
+    code = module._compiled
+    assert (code.osr_entries, code.osr_transfers) == (1, 1)
+    assert lazy.TIERUP.wait_idle(120)
+    assert list(run(store, N, -1)) == [first[0], first[1], first[2], first[3] + N]
+    assert (code.osr_entries, code.osr_transfers) == (1, 1)

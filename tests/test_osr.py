@@ -146,3 +146,73 @@ def test_osr_entry_is_compiled_once_per_loop() -> None:
     assert lazy.TIERUP.wait_idle(120)
     assert list(run(store, N, -1)) == [first[0], first[1], first[2], first[3] + N]
     assert (code.osr_entries, code.osr_transfers) == (1, 1)
+
+
+#: ``nest(n)``: an outer loop of 4 iterations, with an ``i64`` and an ``f64`` computed
+#: from ``n`` on the operand stack below it, around an inner loop of ``n`` iterations; the frame moves in
+#: the inner loop, and the OSR entry's outer loop then runs again (its header is
+#: reached by the back edge only, so it carries the values below it itself)
+NESTED_WAT = """
+(module
+  (import "host" "tick" (func $tick (param i32)))
+  (func (export "nest") (param $n i32) (result i64)
+    (local $i i32) (local $j i32) (local $acc i64)
+    (i64.extend_i32_u (local.get $n))
+    (f64.convert_i32_u (local.get $n))
+    (loop $outer
+      (local.set $j (i32.const 0))
+      (loop $inner
+        (call $tick (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)))
+        (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (local.get $j))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $inner (i32.lt_u (local.get $j) (local.get $n))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $outer (i32.lt_u (local.get $i) (i32.const 4))))
+    i64.trunc_f64_s
+    i64.add
+    local.get $acc
+    i64.add))
+"""
+
+
+def test_osr_in_a_loop_nest() -> None:
+    """The frame moves inside the inner loop of the first outer iteration; the outer
+    loop's later iterations run in the OSR entry, with the values below it intact."""
+    n = WAIT_AT + OSR_RETRY + 500
+    results = []
+    for strategy in ("auto", "cranelift"):
+        config = wasmlite.Config()
+        config.strategy = strategy
+        config.opt_level = "2"
+        engine = wasmlite.Engine(config)
+        store = wasmlite.Store(engine)
+
+        def tick(k: int) -> None:
+            if k == WAIT_AT:
+                assert lazy.TIERUP.wait_idle(120)
+
+        ty = wasmlite.FuncType([wasmlite.ValType.i32()], [])
+        module = wasmlite.Module(engine, NESTED_WAT)
+        inst = wasmlite.Instance(store, module, [wasmlite.Func(store, ty, tick)])
+        results.append(inst.exports(store)["nest"](store, n))
+        if strategy == "auto":
+            assert module._compiled.osr_transfers == 1
+    assert results[0] == results[1] == 2 * n + 4 * (n * (n - 1) // 2)
+
+
+@pytest.mark.parametrize("wat", [WAT, NESTED_WAT], ids=["blocks", "nest"])
+def test_every_loop_has_a_valid_osr_entry(wat: str) -> None:
+    """An OSR entry compiles (valid IR, LLVM's verifier) for every loop of the test
+    modules, at every optimizing level, in both bounds-check modes."""
+    from wasmlite.binary import opcodes as op
+    from wasmlite.compiler import compile_osr
+
+    module = wasmlite.Module(wasmlite.Engine(), wat)
+    info, bodies = module._info, module._compiled.bodies
+    loops = [(i, off) for i, body in enumerate(bodies) for o, _imm, off in body if o == op.LOOP]
+    assert loops
+    for opt in ("1", "2", "s"):
+        for guard in (None, module._engine._signals_tls_key):
+            for i, off in loops:
+                code = compile_osr(info, bodies, i, off, opt, guard)
+                assert code.function_addrs[i]

@@ -364,7 +364,7 @@ class Frame:
 
     __slots__ = ("kind", "label", "end", "height", "params", "results", "incoming",
                  "header_incoming", "phi_slot", "phi_names", "else_label", "has_else",
-                 "param_vals")
+                 "param_vals", "carry", "phi_types")
 
     def __init__(self, kind: int, end: str, height: int, params: tuple, results: tuple):
         self.kind = kind
@@ -380,6 +380,12 @@ class Frame:
         self.else_label = ""
         self.has_else = False
         self.param_vals: list[tuple[str, str]] = []
+        #: a loop of an OSR entry that encloses the entry's loop: how many operand stack
+        #: values below its parameters its header carries as phis too (see
+        #: ``FunctionTranslator.osr_join``)
+        self.carry = 0
+        #: the LLVM types of a loop header's phis
+        self.phi_types: list[str] = []
 
 
 class ModuleTranslator:
@@ -455,6 +461,20 @@ class ModuleTranslator:
         return md
 
 
+def _enclosing_loops(body: list[tuple], target: int) -> set[int]:
+    """Module offsets of the ``loop`` instructions of ``body`` that enclose the
+    instruction at module offset ``target``."""
+    open_: list[tuple[int, int]] = []   # (opcode, offset) of the open blocks
+    for opcode, _imm, offset in body:
+        if offset == target:
+            return {off for o, off in open_ if o == op.LOOP}
+        if opcode in (op.BLOCK, op.LOOP, op.IF):
+            open_.append((opcode, offset))
+        elif opcode == op.END and open_:
+            open_.pop()
+    return set()
+
+
 class FunctionTranslator:
     """The translation state of one function body (see the module docstring)."""
 
@@ -497,6 +517,12 @@ class FunctionTranslator:
         #: translating the OSR entry for the loop at this module offset (else None)
         self.osr_loop = (mt.osr_target[1] if mt.osr_target is not None
                          and mt.osr_target[0] == funcidx else None)
+        #: the loops enclosing the OSR entry's loop (module offsets): reached again by
+        #: their back edges from inside, where the code before them is dead, their
+        #: headers carry the whole operand stack below them as phis
+        self.osr_enclosing: set[int] = set()
+        if self.osr_loop is not None:
+            self.osr_enclosing = _enclosing_loops(body, self.osr_loop)
         #: the OSR entry's block that loads the operand stack from the state
         self.osr_enter: list[str] = []
         #: first tier with OSR: address of this function's table of OSR entries, the
@@ -717,7 +743,10 @@ class FunctionTranslator:
 
     # -- control flow ---------------------------------------------------------------------
     def branch_values(self, f: Frame) -> list[str]:
-        return self.top_n(len(f.params) if f.kind == LOOP_KIND else len(f.results))
+        if f.kind == LOOP_KIND:
+            below = [v for v, _ in self.stack[:f.carry]] if f.carry else []
+            return below + self.top_n(len(f.params))
+        return self.top_n(len(f.results))
 
     def add_edge(self, f: Frame, pred: str) -> str:
         """Record an edge from block ``pred`` to frame ``f``'s target; return the label."""
@@ -742,7 +771,7 @@ class FunctionTranslator:
         if f.kind == LOOP_KIND and f.phi_names:
             phis = []
             for i, name in enumerate(f.phi_names):
-                t = LLTYPE[f.params[i]]
+                t = f.phi_types[i]
                 inc = ", ".join(f"[ {vals[i]}, %{pred} ]" for pred, vals in f.header_incoming)
                 phis.append(f"  {name} = phi {t} {inc}")
             L[f.phi_slot] = "\n".join(phis)
@@ -782,17 +811,22 @@ class FunctionTranslator:
         f = Frame(LOOP_KIND, self.new_label("E"), len(self.stack) - len(params), params,
                   results)
         f.label = self.new_label("H")
+        if self.offset in self.osr_enclosing:
+            f.carry = f.height
         L = self.lines
-        f.header_incoming.append((self.cur, self.top_n(len(params))))
+        f.header_incoming.append((self.cur, self.branch_values(f)))
         L.append(f"  br label %{f.label}")
         self.start_block(f.label)
-        if params:
+        if params or f.carry:
             f.phi_slot = len(L)
             L.append("")
-            for i, t in enumerate(params):
+            carried = list(range(f.carry)) + [f.height + i for i in range(len(params))]
+            for pos in carried:
                 name = self.new()
+                t = self.stack[pos][1] if pos < f.carry else LLTYPE[params[pos - f.height]]
                 f.phi_names.append(name)
-                self.stack[f.height + i] = (name, LLTYPE[t])
+                f.phi_types.append(t)
+                self.stack[pos] = (name, t)
         self.frames.append(f)
 
     def op_if(self, bt: int) -> None:

@@ -546,8 +546,14 @@ def parse_args(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
                         "name other modules")
     p.add_argument("--replay", nargs="+", metavar="FILE",
                    help="run these .wasm files instead of seeds and print both outcomes")
+    p.add_argument("--stress-tiers", action="store_true",
+                   help="make functions and loops hot after a few ticks "
+                        "(WASMLITE_STRESS_TIERS=1): the optimizing tier and on-stack "
+                        "replacement run in the middle of nearly every call")
     p.add_argument("-q", "--quiet", action="store_true", help="no line per failure while running")
     a = p.parse_args(argv)
+    if a.stress_tiers:
+        os.environ["WASMLITE_STRESS_TIERS"] = "1"   # the workers inherit it
     cases = a.cases if a.cases is not None else (None if a.seconds else 100)
     opts = Options(
         mode=a.mode, opt_levels=tuple(dict.fromkeys(a.opt_level or ["2"])),

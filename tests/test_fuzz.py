@@ -117,6 +117,24 @@ def test_fuzz_slice_eager(opt: str, tmp_path: Path) -> None:
 
 
 @needs_wasm_tools
+def test_fuzz_slice_stress_tiers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seeds with ``WASMLITE_STRESS_TIERS=1`` in the workers: functions and loops turn
+    hot after a few ticks, so optimized code and on-stack replacement land in the
+    middle of nearly every call; results, traps and fuel must still match wasmtime-py.
+    (Found a broken OSR entry for a loop inside a loop, seed 500361, before it landed.)"""
+    monkeypatch.setenv("WASMLITE_STRESS_TIERS", "1")
+    opts = Options(opt_levels=("2",), seeds=range(500_340, 500_340 + CHUNK), jobs=1,
+                   out=tmp_path, quiet=True, timeout=120)
+    campaign = Campaign(opts)
+    summary = campaign.run()
+    assert not campaign.errors, campaign.errors
+    failed = [f"seed {r.seed}: {r.verdict.kind}: {r.verdict.detail[:300]}"
+              for r in summary.by_status("fail")]
+    assert not failed, "fuzz failures with stressed tiers:\n" + "\n".join(failed)
+    assert len(summary.by_status("pass")) >= CHUNK // 2
+
+
+@needs_wasm_tools
 @pytest.mark.parametrize(("mode", "opt", "bounds", "start", "count"), SLICE,
                          ids=[f"{m}-O{o}-{b}-{s}" for m, o, b, s, _ in SLICE])
 def test_fuzz_slice(mode: str, opt: str, bounds: str, start: int, count: int,

@@ -75,6 +75,13 @@ TIER2_BATCH_INSTRS = 6000
 #: Ticks after a function became hot by its calls before one of its loops, in a frame
 #: still running first-tier code, asks for an OSR entry.
 OSR_DELAY = 10_000
+#: ``WASMLITE_STRESS_TIERS=1`` (tests and the fuzzer's ``--stress-tiers``): functions
+#: and loops turn hot after a few ticks, so that the optimizing tier and on-stack
+#: replacement run in the middle of nearly every call, at whatever point the
+#: background compilation lands
+STRESS_TIERS = os.environ.get("WASMLITE_STRESS_TIERS", "") not in ("", "0")
+if STRESS_TIERS:
+    HOT_THRESHOLD, OSR_DELAY = 20, 30
 
 _lock = threading.Lock()
 #: registered slot arrays: sorted start addresses, and (end, weakref to LazyCode)

@@ -22,6 +22,7 @@ Raises :class:`~wasmlite.errors.WasmtimeError` for instructions it does not know
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -98,6 +99,8 @@ MD_FIRST_SUBPROGRAM = 18
 OSR_LINE = 0xFFFFFFFF
 #: Ticks a first-tier loop waits between looks at its OSR entry while it is compiled.
 OSR_RETRY = 1000
+if os.environ.get("WASMLITE_STRESS_TIERS", "") not in ("", "0"):  # see lazy.STRESS_TIERS
+    OSR_RETRY = 5
 
 
 

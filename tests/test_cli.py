@@ -209,7 +209,15 @@ def test_compile_cache_option(tmp_path: Path) -> None:
     env = {**os.environ, "WASMLITE_CACHE_DIR": str(tmp_path / "cache"),
            "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     for _ in range(2):  # a miss that fills the cache, then a hit
+        # lazy (the default): the batches compiled at -O 0 (one tier) are cached
         proc = run_wasmlite(["run", "-C", "cache", "-O", "0", str(DEMO)], env=env)
+        assert proc.returncode == 0, _text(proc.stderr)
+        assert _text(proc.stdout) == DEMO_EXPECTED.read_text()
+    assert list((tmp_path / "cache").glob("tier2/**/*.obj")), "no batch in the cache"
+    for _ in range(2):
+        # eager: the whole module is cached
+        proc = run_wasmlite(["run", "-C", "cache,strategy=cranelift", "-O", "0", str(DEMO)],
+                            env=env)
         assert proc.returncode == 0, _text(proc.stderr)
         assert _text(proc.stdout) == DEMO_EXPECTED.read_text()
     assert list((tmp_path / "cache").glob("**/*.cwasm")), "nothing in $WASMLITE_CACHE_DIR"

@@ -34,8 +34,8 @@ from .translate import DEBUG_METADATA, METADATA, ModuleTranslator
 if TYPE_CHECKING:
     from .debuginfo import DebugMap
 
-__all__ = ["CompiledCode", "compile_batch", "compile_module", "compile_trampolines", "load_compiled",
-           "module_ir", "host_description", "host_target"]
+__all__ = ["CompiledCode", "compile_batch", "compile_module", "compile_trampolines", "load_batch",
+           "load_compiled", "module_ir", "host_description", "host_target"]
 
 
 class CompiledCode:
@@ -482,4 +482,24 @@ def load_compiled(objects: list[bytes], part_funcs: list[list[int]], type_names:
     except BaseException:
         for j in jits:
             j.close()
+        raise
+
+
+def load_batch(obj: bytes, funcs: list[int], num_funcs: int,
+               opt_level: str = "2") -> CompiledCode:
+    """The :class:`CompiledCode` of a :func:`compile_batch` result rebuilt from its
+    object file (``CompiledCode.objects[0]``, as the compile cache stores optimized
+    batches): ``funcs`` are the batch's defined-function indices, ``num_funcs`` the
+    module's number of defined functions.  The object must come from this host and
+    these settings (the caller's cache key says so).  Raises :class:`WasmtimeError` when
+    it is not an ELF object or lacks a symbol."""
+    if not funcs or any(not 0 <= i < num_funcs for i in funcs):
+        raise WasmtimeError("compiled code has inconsistent function lists")
+    t0 = time.perf_counter()
+    jit = JitCode.from_object(obj, check_opt_level(opt_level))
+    try:
+        return CompiledCode([jit], [sorted(funcs)], [], 0.0, 0, time.perf_counter() - t0,
+                            num_funcs=num_funcs)
+    except BaseException:
+        jit.close()
         raise

@@ -289,14 +289,24 @@ class LazyCode:
     is the compiler (``funcs``: defined-function indices; returns a ``CompiledCode``
     whose ``function_addrs`` has their addresses); ``on_code(start, end, part)`` is told
     of every new code range (for the signal handler).  Counters: ``batches``,
-    ``compiled`` (functions), ``compile_time`` (seconds, summed over batches).
+    ``compiled`` (functions), ``compile_time`` (seconds, summed over batches) of the
+    first tier; ``tier2_batches``, ``tier2_time`` of the optimizing tier;
+    ``cache_loads``, ``cache_funcs``, ``cache_time`` of optimized batches loaded from
+    the compile cache.
+
+    With ``tier_cache`` (a ``cache.TierCache``) every optimized batch is stored in the
+    compile cache once installed (at opt level 0, which has one tier, every batch), and a function's first call loads a cached optimized
+    batch holding it (``load_optimized(funcs, object)`` → ``CompiledCode``) instead of
+    compiling the first tier.
     """
 
     def __init__(self, info: ModuleInfo, bodies: list[list[tuple]], tls_key: int,
                  compile_batch: Callable[..., Any],
                  entry_trampolines: list[int], host_stubs: list[int],
                  on_code: Callable[[int, int, Any], None] | None = None,
-                 compile_optimized: Callable[[list[int]], Any] | None = None):
+                 compile_optimized: Callable[[list[int]], Any] | None = None,
+                 tier_cache: Any = None,
+                 load_optimized: Callable[[list[int], bytes], Any] | None = None):
         self.info = info
         self.bodies = bodies
         self.tls_key = tls_key
@@ -322,6 +332,14 @@ class LazyCode:
         self._optimized: set[int] = set()
         self.tier2_batches = 0
         self.tier2_time = 0.0
+        #: the compile cache's optimized batches of this module (``cache.TierCache``)
+        #: and how to load one (``compiler.load_batch``); None without Config.cache
+        self._tier_cache = tier_cache
+        self._load_optimized = load_optimized
+        #: optimized batches loaded from the cache, their functions, seconds spent
+        self.cache_loads = 0
+        self.cache_funcs = 0
+        self.cache_time = 0.0
         self._lock = threading.Lock()
         self._pending: dict[int, Future] = {}
         self._callees: dict[int, list[int]] = {}
@@ -345,20 +363,66 @@ class LazyCode:
         return self.slots[i] != self._stub_addr
 
     def ensure_compiled(self, i: int) -> int:
-        """Compile defined function ``i`` (and its batch) unless done; its code address.
+        """Compile defined function ``i`` (and its batch) unless done — or load an
+        optimized batch holding it from the compile cache —; its code address.
         Raises what the compiler raised."""
+        while True:
+            with self._lock:
+                addr = self.slots[i]
+                if addr != self._stub_addr:
+                    return addr
+                fut = self._pending.get(i)
+                if fut is None:
+                    cached = self._cached_batch(i)
+                    if cached is not None:
+                        fresh = [j for j in cached if not self.is_compiled(j)]
+                        self._left_instrs -= sum(len(self.bodies[j]) for j in fresh)
+                        fut = _compile_pool().submit(self._load_cached, cached, fresh)
+                        batch = fresh
+                    else:
+                        batch = self._pick_batch(i)
+                        fut = _compile_pool().submit(self._compile, batch)
+                    for j in batch:
+                        self._pending[j] = fut
+            # a cached batch that would not load leaves the slot at the stub: go round
+            # again and compile the first tier
+            fut.result()
+
+    def _cached_batch(self, i: int) -> list[int] | None:
+        """An optimized batch holding ``i`` that the compile cache lists and that does
+        not overlap a compilation in progress (with ``self._lock`` held), or None."""
+        if self._tier_cache is None:
+            return None
+        for batch in self._tier_cache.batches_with(i):
+            if not any(j in self._pending or j in self._optimized for j in batch):
+                return batch
+        return None
+
+    def _load_cached(self, batch: list[int], fresh: list[int]) -> None:
+        """Load optimized ``batch`` from the compile cache and install it (its functions
+        count as optimized: the first tier never compiles them); on a miss or a bad
+        entry, forget it (``fresh``: its functions that were not compiled yet)."""
+        assert self._tier_cache is not None and self._load_optimized is not None
+        t0 = time.perf_counter()
+        part = None
+        try:
+            obj = self._tier_cache.load(batch)
+            if obj is not None:
+                part = self._load_optimized(batch, obj)
+        except WasmtimeError:
+            part = None
         with self._lock:
-            addr = self.slots[i]
-            if addr != self._stub_addr:
-                return addr
-            fut = self._pending.get(i)
-            if fut is None:
-                batch = self._pick_batch(i)
-                fut = _compile_pool().submit(self._compile, batch)
-                for j in batch:
-                    self._pending[j] = fut
-        fut.result()
-        return self.slots[i]
+            for j in fresh:
+                self._pending.pop(j, None)
+            if part is None:
+                self._tier_cache.forget(batch)
+                self._left_instrs += sum(len(self.bodies[j]) for j in fresh)
+                return
+            self._install(part, batch)
+            self._optimized.update(batch)
+            self.cache_loads += 1
+            self.cache_funcs += len(batch)
+            self.cache_time += time.perf_counter() - t0
 
     def compile_all(self) -> None:
         """Compile every function not compiled yet (in batches of :data:`BATCH_INSTRS`)."""
@@ -428,6 +492,12 @@ class LazyCode:
             self.batches += 1
             self.compiled += len(batch)
             self.compile_time += time.perf_counter() - t0
+        if self._tier_cache is not None and self.hotness is None:
+            # one tier only (opt level 0): this is the final code, cache it too — off
+            # the calling thread's path
+            objects = part.objects
+            if objects and batch == sorted(batch):
+                _compile_pool().submit(self._tier_cache.store, batch, objects[0])
 
     def _install(self, part: Any, batch: list[int]) -> None:
         """Make ``part``'s code known (backtraces, the signal handler) and point the
@@ -470,6 +540,10 @@ class LazyCode:
             self._install(part, batch)
             self.tier2_batches += 1
             self.tier2_time += time.perf_counter() - t0
+        # on this background thread, after the code is in use: keep it for the next run
+        objects = part.objects
+        if self._tier_cache is not None and objects and batch == sorted(batch):
+            self._tier_cache.store(batch, objects[0])
 
     # -- backtraces --------------------------------------------------------------------
     def _part_at(self, addr: int) -> Any:

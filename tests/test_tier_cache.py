@@ -96,6 +96,13 @@ def test_second_engine_starts_hot(tmp_path: Path) -> None:
     # every function that ran was in a cached optimized batch: no first-tier compilation
     assert _first_tier(code2) == 0, (code2.batches, code2.compiled)
     assert code2.cache_loads >= 1 and code2.tier2_batches == 0
+    # functions that never got hot were optimized for the cache too (in the background,
+    # after the hot ones): `cold`, compiled in the first tier's batch but never called
+    engine = _engine(directory)
+    module = wasmlite.Module(engine, WAT.format(k=100))
+    store = wasmlite.Store(engine)
+    assert wasmlite.Instance(store, module, []).exports(store)["cold"](store, 5) == 15
+    assert _first_tier(module._compiled) == 0 and module._compiled.cache_loads == 1
     # and the same as without any cache, eager compilation included
     assert _exercise(_engine(None))[0] == first
     assert _exercise(_engine(None, strategy="cranelift"))[0][:2] == first[:2]

@@ -200,21 +200,25 @@ HOT_CALLBACK = ctypes.cast(_HOT_CB, ctypes.c_void_p).value or 0
 
 class _TierUp:
     """One background thread compiling hot functions with the optimizing tier, in the
-    order they became hot.  At interpreter exit the queue is dropped and the batch in
+    order they became hot — and, with ``Config.cache``, once no hot function waits, the
+    other functions that ran (``background`` jobs), so that the cache holds optimized
+    code for all of them.  At interpreter exit the queues are dropped and the batch in
     progress finishes before LLVM is torn down."""
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.jobs: deque[tuple[Any, list[int]]] = deque()
+        self.fill: deque[tuple[Any, list[int]]] = deque()
         self.thread: threading.Thread | None = None
         self.stopping = False
         self.busy = False
 
-    def submit(self, code: LazyCode, batch: list[int]) -> None:
+    def submit(self, code: LazyCode, batch: list[int], background: bool = False) -> None:
         with self.cond:
             if self.stopping:
                 return
-            self.jobs.append((weakref.ref(code), batch))  # type: ignore[arg-type]
+            queue = self.fill if background else self.jobs
+            queue.append((weakref.ref(code), batch))  # type: ignore[arg-type]
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="wasmlite-tierup",
                                                daemon=True)
@@ -227,16 +231,17 @@ class _TierUp:
     def _run(self) -> None:
         while True:
             with self.cond:
-                while not self.jobs and not self.stopping:
+                while not self.jobs and not self.fill and not self.stopping:
                     self.cond.wait()
                 if self.stopping:
                     return
-                ref, batch = self.jobs.popleft()
+                background = not self.jobs
+                ref, batch = (self.fill if background else self.jobs).popleft()
                 self.busy = True
             try:
                 code = ref()
                 if code is not None:
-                    code._compile_tier2(batch)
+                    code._compile_tier2(batch, background)
             except BaseException:  # noqa: BLE001 - the first tier's code keeps running
                 pass
             finally:
@@ -247,12 +252,14 @@ class _TierUp:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no job is queued or running (tests, benchmarks); False on timeout."""
         with self.cond:
-            return self.cond.wait_for(lambda: not self.jobs and not self.busy, timeout)
+            return self.cond.wait_for(
+                lambda: not self.jobs and not self.fill and not self.busy, timeout)
 
     def stop(self) -> None:
         with self.cond:
             self.stopping = True
             self.jobs.clear()
+            self.fill.clear()
             self.cond.notify_all()
             self.cond.wait_for(lambda: not self.busy, 60)
 
@@ -492,12 +499,17 @@ class LazyCode:
             self.batches += 1
             self.compiled += len(batch)
             self.compile_time += time.perf_counter() - t0
-        if self._tier_cache is not None and self.hotness is None:
-            # one tier only (opt level 0): this is the final code, cache it too — off
-            # the calling thread's path
-            objects = part.objects
-            if objects and batch == sorted(batch):
-                _compile_pool().submit(self._tier_cache.store, batch, objects[0])
+        if self._tier_cache is not None:
+            if self.hotness is None:
+                # one tier only (opt level 0): this is the final code, cache it too —
+                # off the calling thread's path
+                objects = part.objects
+                if objects and batch == sorted(batch):
+                    _compile_pool().submit(self._tier_cache.store, batch, objects[0])
+            else:
+                # the next run should start hot for everything that runs, not only for
+                # what got hot: optimize the batch in the background, after hot batches
+                TIERUP.submit(self, sorted(batch), background=True)
 
     def _install(self, part: Any, batch: list[int]) -> None:
         """Make ``part``'s code known (backtraces, the signal handler) and point the
@@ -532,8 +544,15 @@ class LazyCode:
             self._optimized.update(batch)
         TIERUP.submit(self, batch)
 
-    def _compile_tier2(self, batch: list[int]) -> None:
+    def _compile_tier2(self, batch: list[int], background: bool = False) -> None:
         assert self._compile_optimized is not None
+        if background:
+            # a batch queued to fill the cache: what a hot batch has not optimized since
+            with self._lock:
+                batch = [j for j in batch if j not in self._optimized]
+                self._optimized.update(batch)
+            if not batch:
+                return
         t0 = time.perf_counter()
         part = self._compile_optimized(batch)
         with self._lock:

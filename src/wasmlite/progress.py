@@ -140,9 +140,14 @@ def terminal_progress(description: str, stream: IO[str] | None = None,
                       delay: float = 1.0) -> contextlib.AbstractContextManager[Any]:
     """A :class:`ProgressBar` on ``stream`` (default ``sys.stderr``) when it is a
     terminal, else a context that does nothing (no thread, no ``tqdm`` import).
-    ``WASMLITE_PROGRESS=0`` switches bars off, ``=1`` forces them on (tests)."""
+    ``WASMLITE_PROGRESS=0`` switches bars off, ``=1`` forces them on;
+    ``WASMLITE_PROGRESS_DELAY`` (seconds) replaces ``delay`` (tests)."""
     stream = stream if stream is not None else sys.stderr
     setting = os.environ.get("WASMLITE_PROGRESS", "")
+    try:
+        delay = float(os.environ.get("WASMLITE_PROGRESS_DELAY", delay))
+    except ValueError:
+        pass
     if setting == "0":
         return contextlib.nullcontext()
     try:

@@ -46,7 +46,8 @@ so ``wasmlite --help`` stays fast.
 
 For cross-checking, the environment variable ``WASMLITE_CLI_ENGINE=wasmtime`` makes the
 command run the module with wasmtime-py instead (a developer aid; wasmtime-py must be
-installed).
+installed); ``wasmlite compile`` then writes wasmtime-py's ``Module.serialize`` artifact
+and ``run --allow-precompiled`` loads such an artifact (an ELF file, as Wasmtime checks).
 """
 
 from __future__ import annotations

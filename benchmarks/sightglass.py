@@ -135,14 +135,15 @@ def _describe_mismatch(stream: str, actual: bytes, expected: bytes) -> str:
 
 def run_program(program: Program, runtime: str = "wasmlite",
                 opt_level: str | None = None, bounds_checks: str | None = None,
-                strategy: str | None = None) -> RunResult:
+                strategy: str | None = None, cache: str | None = None) -> RunResult:
     """Compile and run ``program`` in this process under ``runtime`` and check its output.
 
     ``runtime`` is ``"wasmlite"`` or ``"wasmtime"`` (wasmtime-py; ``opt_level`` maps to
     its Cranelift setting).  ``bounds_checks`` (``"guard"`` or ``"explicit"``) sets
     wasmlite's ``Config.signals_based_traps``, ``strategy`` (``"auto"``: lazy and tiered,
-    ``"cranelift"``: everything compiled first) its ``Config.strategy``.  Errors in the program (traps, bad exit status, wrong
-    output) are recorded in the result, not raised.
+    ``"cranelift"``: everything compiled first) its ``Config.strategy``; ``cache`` (a
+    Wasmtime cache configuration file) sets ``Config.cache``.  Errors in the program
+    (traps, bad exit status, wrong output) are recorded in the result, not raised.
     """
     result = RunResult(program.name, runtime)
     rt = _import_runtime(runtime)
@@ -157,6 +158,8 @@ def run_program(program: Program, runtime: str = "wasmlite",
         config.signals_based_traps = bounds_checks == "guard"
     if strategy is not None and runtime == "wasmlite":
         config.strategy = strategy
+    if cache is not None:
+        config.cache = cache
     engine = rt.Engine(config)
     data = program.wasm.read_bytes()
 
@@ -226,7 +229,7 @@ def run_program(program: Program, runtime: str = "wasmlite",
 
 def run_isolated(program: Program, runtime: str = "wasmlite", opt_level: str | None = None,
                  timeout: float | None = None, bounds_checks: str | None = None,
-                 strategy: str | None = None) -> RunResult:
+                 strategy: str | None = None, cache: str | None = None) -> RunResult:
     """:func:`run_program` in a fresh Python subprocess (a crash or hang fails one run)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(program.wasm),
            "--runtime", runtime]
@@ -236,6 +239,8 @@ def run_isolated(program: Program, runtime: str = "wasmlite", opt_level: str | N
         cmd += ["--bounds-checks", bounds_checks]
     if strategy is not None:
         cmd += ["--strategy", strategy]
+    if cache is not None:
+        cmd += ["--cache", cache]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
@@ -314,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds allowed per run (default 1800)")
     parser.add_argument("--json", metavar="FILE", help="also write all results as JSON")
+    parser.add_argument("--cache", metavar="TOML",
+                        help="Config.cache: a Wasmtime cache configuration file (each run "
+                             "starts from what earlier runs left there; not cold)")
     parser.add_argument("--worker", metavar="WASM", help=argparse.SUPPRESS)
     parser.add_argument("--runtime", choices=RUNTIMES, default="wasmlite",
                         help=argparse.SUPPRESS)
@@ -325,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         if program is None:
             program = Program(wasm.stem, wasm, None, None)
         result = run_program(program, args.runtime, args.opt_level, args.bounds_checks,
-                             args.strategy)
+                             args.strategy, args.cache)
         print(json.dumps(asdict(result)))
         return 0
 
@@ -348,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     for program in programs:
         for runtime in runtimes:
             runs = [run_isolated(program, runtime, args.opt_level, args.timeout,
-                                 args.bounds_checks, args.strategy)
+                                 args.bounds_checks, args.strategy, args.cache)
                     for _ in range(max(1, args.repeat))]
             res = results[program.name, runtime] = _summarise(runs)
             status = "ok" if res.ok else "FAIL: " + "; ".join(

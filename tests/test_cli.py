@@ -209,7 +209,15 @@ def test_compile_cache_option(tmp_path: Path) -> None:
     env = {**os.environ, "WASMLITE_CACHE_DIR": str(tmp_path / "cache"),
            "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     for _ in range(2):  # a miss that fills the cache, then a hit
+        # lazy (the default): the batches compiled at -O 0 (one tier) are cached
         proc = run_wasmlite(["run", "-C", "cache", "-O", "0", str(DEMO)], env=env)
+        assert proc.returncode == 0, _text(proc.stderr)
+        assert _text(proc.stdout) == DEMO_EXPECTED.read_text()
+    assert list((tmp_path / "cache").glob("tier2/**/*.obj")), "no batch in the cache"
+    for _ in range(2):
+        # eager: the whole module is cached
+        proc = run_wasmlite(["run", "-C", "cache,strategy=cranelift", "-O", "0", str(DEMO)],
+                            env=env)
         assert proc.returncode == 0, _text(proc.stderr)
         assert _text(proc.stdout) == DEMO_EXPECTED.read_text()
     assert list((tmp_path / "cache").glob("**/*.cwasm")), "nothing in $WASMLITE_CACHE_DIR"
@@ -440,3 +448,204 @@ def test_wast_subcommand_reports_and_sets_exit_status(tmp_path: Path) -> None:
     assert failed.returncode == 1
     assert b"bad.wast:2" in failed.stdout + failed.stderr
     assert b"total: 4 passed, 1 failed" in failed.stdout
+
+
+# ----------------------------------------------------------------------------- compile
+
+
+@pytest.fixture(scope="module")
+def demo_cwasm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/demo.wasm precompiled at -O 0 (fast to compile) with `wasmlite compile`."""
+    out = tmp_path_factory.mktemp("aot") / "demo-o0.cwasm"
+    proc = run_wasmlite(["compile", "-O", "0", "-o", str(out), str(DEMO)])
+    assert proc.returncode == 0, _text(proc.stderr)
+    assert proc.stdout == b"" and proc.stderr == b""  # stderr is a pipe: no progress bar
+    return out
+
+
+def test_compile_then_run_precompiled(demo_cwasm: Path) -> None:
+    from wasmlite.cache import MAGIC
+
+    assert demo_cwasm.read_bytes()[:len(MAGIC)] == MAGIC
+    proc = run_wasmlite(["run", "--allow-precompiled", "-O", "0", str(demo_cwasm)])
+    assert proc.returncode == 0, _text(proc.stderr)
+    assert _text(proc.stdout) == DEMO_EXPECTED.read_text()
+    assert proc.stderr == b""
+
+
+def test_compile_default_output_is_the_module_name_with_cwasm(tmp_path: Path) -> None:
+    """As `wasmtime compile`: `<MODULE>.cwasm`, in the current directory."""
+    src = tmp_path / "src"
+    src.mkdir()
+    wasm = _wasm(src, "prog.wasm", TRAP_WAT)
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = run_wasmlite(["compile", str(wasm)], cwd=work)
+    assert proc.returncode == 0, _text(proc.stderr)
+    assert (work / "prog.cwasm").is_file()
+    assert not (src / "prog.cwasm").exists()
+    # the artifact is fully optimized (engine opt level 2, the default) and runs as the
+    # module does, trap report and backtrace included
+    proc = run_wasmlite(["run", "--allow-precompiled", "prog.cwasm"], cwd=work)
+    plain = run_wasmlite(["run", "prog.wasm"], cwd=src)
+    assert proc.returncode == plain.returncode == 134
+    assert _text(proc.stderr).replace("prog.cwasm", "F") == \
+        _text(plain.stderr).replace("prog.wasm", "F")
+
+
+def test_compile_with_fuel_and_invoke(tmp_path: Path) -> None:
+    wasm = _wasm(tmp_path, "loop.wasm", LOOP_WAT)
+    out = tmp_path / "loop.cwasm"
+    proc = run_wasmlite(["compile", "-W", "fuel=1", "-O", "0", "-o", str(out), str(wasm)])
+    assert proc.returncode == 0, _text(proc.stderr)
+    proc = run_wasmlite(["run", "--allow-precompiled", "-W", "fuel=5000", "-O", "0",
+                         str(out)])
+    assert proc.returncode == 134
+    assert _text(proc.stderr).rstrip().endswith("wasm trap: all fuel consumed by WebAssembly")
+    # without fuel the host refuses code compiled for it (Wasmtime's wording)
+    _assert_one_line_error(
+        run_wasmlite(["run", "--allow-precompiled", "-O", "0", str(out)]),
+        f"failed to load precompiled module `{out}`",
+        "Module was compiled with fuel support but it is not enabled for the host")
+
+
+def test_precompiled_needs_allow_precompiled(demo_cwasm: Path) -> None:
+    _assert_one_line_error(
+        run_wasmlite(["run", "-O", "0", str(demo_cwasm)]),
+        f"cannot load precompiled module `{demo_cwasm}` unless --allow-precompiled is passed")
+
+
+def test_allow_precompiled_still_runs_wasm(tmp_path: Path) -> None:
+    """As in Wasmtime, the flag allows a precompiled FILE; a .wasm still compiles."""
+    proc = run_wasmlite(["run", "--allow-precompiled", str(DEMO)])
+    assert proc.returncode == 0, _text(proc.stderr)
+    assert _text(proc.stdout) == DEMO_EXPECTED.read_text()
+    garbage = tmp_path / "garbage.cwasm"
+    garbage.write_bytes(b"\0asm\x01\0\0\0\x99garbage")
+    _assert_one_line_error(run_wasmlite(["run", "--allow-precompiled", str(garbage)]),
+                           f"failed to compile module `{garbage}`")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "short"])
+def test_damaged_artifact_is_one_line_error(demo_cwasm: Path, tmp_path: Path,
+                                            damage: str) -> None:
+    good = demo_cwasm.read_bytes()
+    bad = tmp_path / f"{damage}.cwasm"
+    if damage == "truncated":
+        bad.write_bytes(good[:len(good) // 2])
+    elif damage == "flipped":
+        data = bytearray(good)
+        data[len(data) * 3 // 4] ^= 0x55
+        bad.write_bytes(bytes(data))
+    else:  # the magic and a few bytes of header
+        bad.write_bytes(good[:20])
+    line = _assert_one_line_error(run_wasmlite(["run", "--allow-precompiled", "-O", "0",
+                                                str(bad)]),
+                                  f"failed to load precompiled module `{bad}`")
+    assert "corrupt" in line or "not a compatible" in line
+
+
+def test_artifact_from_other_settings_is_one_line_error(demo_cwasm: Path) -> None:
+    _assert_one_line_error(
+        run_wasmlite(["run", "--allow-precompiled", str(demo_cwasm)]),   # -O 2 here
+        "Module was compiled with a different 'opt_level' setting")
+    _assert_one_line_error(
+        run_wasmlite(["run", "--allow-precompiled", "-O", "0", "-W", "timeout=60s",
+                      str(demo_cwasm)]),
+        "Module was compiled without epoch interruption but it is enabled for the host")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["/"], "'/' is not a valid input module path"),
+    (["missing.wasm"], "failed to read input file `missing.wasm`"),
+    (["-O", "9", "x.wasm"], "invalid optimisation level `9`"),
+    (["-W", "bogus", "x.wasm"], "unknown -W option `bogus`"),
+])
+def test_compile_errors_are_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
+    _assert_one_line_error(run_wasmlite(["compile", *args], cwd=tmp_path), needle)
+
+
+def test_compile_bad_module_and_unwritable_output(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\0asm\x02\0\0\0")
+    _assert_one_line_error(run_wasmlite(["compile", str(bad)], cwd=tmp_path),
+                           f"failed to compile module `{bad}`")
+    assert not (tmp_path / "bad.cwasm").exists()
+    wasm = _wasm(tmp_path, "ok.wasm", RETURN_WAT)
+    out = tmp_path / "no-such-dir" / "ok.cwasm"
+    _assert_one_line_error(run_wasmlite(["compile", "-O", "0", "-o", str(out), str(wasm)]),
+                           f"failed to write output: {out}")
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+def _run_on_pty(args: list[str], cwd: Path,
+                delay: str | None = "0") -> tuple[int, bytes, bytes]:
+    """Run ``wasmlite ARGS`` with stderr on a pseudo-terminal of 100 columns (stdout a
+    pipe): ``(exit status, stdout, what the terminal received)``.  ``delay`` is the
+    progress bar's delay in seconds (``None``: the default, one second); 0 by default,
+    so that a compilation that is quick on a fast machine still shows its bar."""
+    import fcntl
+    import pty
+    import subprocess
+    import termios
+
+    from conftest import subprocess_timeout, wasmlite_command
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    env = dict(os.environ)
+    env.pop("WASMLITE_PROGRESS", None)
+    env.pop("WASMLITE_PROGRESS_DELAY", None)
+    if delay is not None:
+        env["WASMLITE_PROGRESS_DELAY"] = delay
+    proc = subprocess.Popen(wasmlite_command() + args, cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    out = proc.stdout.read() if proc.stdout is not None else b""
+    status = proc.wait(timeout=subprocess_timeout())
+    return status, out, b"".join(chunks)
+
+
+def test_compile_shows_progress_on_a_terminal(tmp_path: Path) -> None:
+    status, out, term = _run_on_pty(["compile", str(DEMO)], tmp_path)
+    assert status == 0, _text(term)
+    assert (tmp_path / "demo.cwasm").is_file()
+    text = _text(term)
+    assert "Compiling:" in text and "%|" in text, text
+    # it moved with the compiler's stages and was erased at the end
+    assert len(set(re.findall(r"(\d+)%\|", text))) >= 2, text
+    assert text.rstrip(" \r").endswith("\r") or text.endswith("\r"), repr(text[-200:])
+    assert out == b""
+
+
+def test_a_quick_compile_shows_nothing(tmp_path: Path) -> None:
+    """Under a second (the default delay): no bar, even on a terminal."""
+    wasm = _wasm(tmp_path, "tiny.wasm", RETURN_WAT)
+    status, _out, term = _run_on_pty(["compile", "-O", "0", str(wasm)], tmp_path, None)
+    assert status == 0 and term == b"", _text(term)
+
+
+def test_eager_run_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    args = ["run", "-C", "strategy=cranelift", str(DEMO)]
+    status, out, term = _run_on_pty(args, tmp_path)
+    assert status == 0, _text(term)
+    assert _text(out) == DEMO_EXPECTED.read_text()   # the program's output is untouched
+    assert "Compiling:" in _text(term), _text(term)
+    # stderr not a terminal: nothing but the program's own stderr (none)
+    proc = run_wasmlite(args)
+    assert proc.returncode == 0 and proc.stderr == b"", _text(proc.stderr)
+    # the lazy default compiles as functions are called: no bar
+    status, out, term = _run_on_pty(["run", str(DEMO)], tmp_path)
+    assert status == 0 and b"Compiling" not in term, _text(term)

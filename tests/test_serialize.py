@@ -289,9 +289,11 @@ def test_truncated_corrupt_and_garbage_rejected(wasm: bytes) -> None:
 # -- the compile cache --------------------------------------------------------------------
 
 def _cached_engine(directory, **settings: object) -> Engine:  # noqa: ANN001
+    """An engine caching in ``directory``; eager (whole modules cached) unless
+    ``strategy="auto"`` is given (optimized batches cached, tests/test_tier_cache.py)."""
     conf = directory.parent / f"{directory.name}.toml"
     conf.write_text(f'[cache]\ndirectory = "{directory}"\n')
-    config = _config(**settings)
+    config = _config(**{"strategy": "cranelift", **settings})
     config.cache = str(conf)
     return Engine(config)
 

@@ -252,6 +252,9 @@ import wasmlite
 config = wasmlite.Config()
 config.opt_level = sys.argv[1]
 config.cache = sys.argv[2]
+# eager: whole modules go into the cache (a lazy engine caches optimized batches only
+# as they are compiled); `wasmlite run`'s lazy engine finds them there
+config.strategy = "cranelift"
 engine = wasmlite.Engine(config)
 for path in sys.argv[3:]:
     with open(path, "rb") as f:

@@ -34,6 +34,20 @@ the wasm bytes, the header fields above and the settings; ``Module(engine, wasm)
 looks there first and, on a hit, runs neither the validator nor LLVM.  Writes are
 atomic (a temporary file renamed into place); an entry that fails to load is
 recompiled and overwritten.
+
+**Optimized batches** (the lazy strategy with ``Config.cache``, Wasmtime's incremental
+cache role; :class:`TierCache`).  When the tier-up thread has compiled a batch of hot
+functions, its object file is stored under ``tier2/<k[:2]>/<k>.obj`` (the artifact
+format above, with no wasm and one object) with ``k`` = :func:`batch_key`: a SHA-256 of
+the *layout key* (:func:`layout_key`: this host, wasmlite/compiler/LLVM versions, every
+compile setting, the module's non-code sections and its vmctx layout) and of each
+function of the batch — its index, its offset in the module and its bytes (locals and
+body).  The batch is also added to the layout key's *manifest*
+(``tier2/<l[:2]>/<l>.json``, a list of function-index lists).  A later process reads
+the manifest once; when a function listed there is first called, the key of its batch
+is recomputed from the module in hand and the object loaded instead of compiling the
+first tier.  A changed function body, offset, section or setting gives another key: a
+miss, never stale code.
 """
 
 from __future__ import annotations
@@ -331,7 +345,12 @@ class ModuleCache:
     def store(self, key: str, data: bytes | bytearray) -> bool:
         """Write ``data`` for ``key`` atomically (temporary file, then ``os.replace``);
         ``False`` when it could not be written."""
-        path = self.path(key)
+        if not self._write(self.path(key), data):
+            return False
+        self.stores += 1
+        return True
+
+    def _write(self, path: str, data: bytes | bytearray) -> bool:
         tmp = None
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -348,11 +367,182 @@ class ModuleCache:
                     os.unlink(tmp)
                 except OSError:
                     pass
-        self.stores += 1
         return True
+
+    def tier2_path(self, key: str, suffix: str) -> str:
+        """Where the optimized-batch entry (``.obj``) or manifest (``.json``) of ``key``
+        lives."""
+        return os.path.join(self.directory, "tier2", key[:2], key + suffix)
+
+    def _read(self, path: str) -> bytes | None:
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
 
     def __repr__(self) -> str:
         return f"<wasmlite.cache.ModuleCache {self.directory!r}>"
+
+
+# -- optimized batches of the lazy strategy ----------------------------------------------
+
+#: Bumped whenever what a batch key covers or a batch entry holds changes.
+BATCH_FORMAT = 1
+_SECTION_CUSTOM = 0
+_SECTION_CODE = 10
+
+
+def _leb_u32(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(data) or shift > 28:
+            raise ValueError("bad LEB128")
+        b = data[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+
+
+def layout_digest(info: Any) -> str:
+    """Hex SHA-256 of what every function's code is compiled against besides its own
+    body: each section of the module but the custom sections and the code section (the
+    types, imports, function types — so the index space —, tables, memories, globals,
+    exports, start, elements, data count and data), and the module's vmctx layout
+    (``VMOffsets``; its code is also in :func:`compiler_fingerprint`)."""
+    from .environ.vmoffsets import VMCTX_HEADER_SIZE, VMOffsets
+
+    data = info.bytes
+    h = hashlib.sha256(b"wasmlite-layout\0")
+    pos = 8
+    try:
+        while pos < len(data):
+            sid = data[pos]
+            size, start = _leb_u32(data, pos + 1)
+            end = start + size
+            if sid not in (_SECTION_CUSTOM, _SECTION_CODE):
+                h.update(b"%d:%d\0" % (sid, size))
+                h.update(data[start:end])
+            pos = end
+    except ValueError:  # pragma: no cover - the module was decoded already
+        h.update(data)
+    off = VMOffsets.for_module(info)
+    h.update(json.dumps([VMCTX_HEADER_SIZE, dataclasses.astuple(off), off.size]).encode())
+    return h.hexdigest()
+
+
+def layout_key(info: Any, host: dict[str, Any]) -> str:
+    """Hex SHA-256 of :func:`layout_digest` and ``host`` (:func:`host_header`: wasmlite
+    and compiler digest, LLVM and llvmlite versions, target and CPU, and every compile
+    setting: opt level, bounds checks, TLS key, fuel, epochs, features)."""
+    h = hashlib.sha256(b"wasmlite-tier2\0%d\0" % BATCH_FORMAT)
+    h.update(json.dumps(host, sort_keys=True, separators=(",", ":")).encode())
+    h.update(b"\0" + layout_digest(info).encode())
+    return h.hexdigest()
+
+
+def batch_key(layout: str, info: Any, funcs: list[int]) -> str:
+    """Hex SHA-256 of ``layout`` (:func:`layout_key`) and, for each defined function of
+    ``funcs`` (sorted), its index, its entry's offset in the module (backtraces map code
+    to module offsets) and its bytes (local declarations and instructions)."""
+    h = hashlib.sha256(b"wasmlite-batch\0" + layout.encode())
+    data = info.bytes
+    for i in sorted(funcs):
+        code = info.codes[i]
+        h.update(b"\0%d:%d:%d\0" % (i, code.offset, code.body_end - code.offset))
+        h.update(data[code.offset:code.body_end])
+    return h.hexdigest()
+
+
+class TierCache:
+    """The optimized batches of one module in a :class:`ModuleCache` (see the module
+    docstring).  ``lookups``, ``hits`` and ``stores`` count batch loads tried, loaded and
+    written.  Every operation is best effort: what cannot be read is a miss, what cannot
+    be written is skipped."""
+
+    def __init__(self, cache: ModuleCache, info: Any, host: dict[str, Any]):
+        self.cache = cache
+        self.info = info
+        self.layout = layout_key(info, host)
+        self._batches: dict[int, list[list[int]]] | None = None
+        self._lock = threading.Lock()
+        self.lookups = 0
+        self.hits = 0
+        self.stores = 0
+
+    def _manifest(self) -> list[list[int]]:
+        raw = self.cache._read(self.cache.tier2_path(self.layout, ".json"))
+        if raw is None:
+            return []
+        try:
+            doc = json.loads(raw)
+            n = len(self.info.funcs)
+            return [[int(i) for i in b] for b in doc
+                    if isinstance(b, list) and b and all(
+                        isinstance(i, int) and 0 <= i < n for i in b)]
+        except (ValueError, TypeError):
+            return []
+
+    def batches_with(self, i: int) -> list[list[int]]:
+        """The cached batches (sorted defined-function indices) that hold function
+        ``i``, as listed in the manifest read on first use."""
+        if self._batches is None:
+            with self._lock:
+                if self._batches is None:
+                    index: dict[int, list[list[int]]] = {}
+                    for b in self._manifest():
+                        for j in b:
+                            index.setdefault(j, []).append(b)
+                    self._batches = index
+        return self._batches.get(i, [])
+
+    def forget(self, funcs: list[int]) -> None:
+        """Stop offering batch ``funcs`` (its entry was missing or would not load)."""
+        with self._lock:
+            for j in funcs:
+                lst = (self._batches or {}).get(j)
+                if lst and funcs in lst:
+                    lst.remove(funcs)
+
+    def load(self, funcs: list[int]) -> bytes | None:
+        """The object file of batch ``funcs`` compiled from this module's current
+        bytes and settings, or ``None`` (no entry, or truncated/corrupt/foreign)."""
+        self.lookups += 1
+        key = batch_key(self.layout, self.info, funcs)
+        raw = self.cache._read(self.cache.tier2_path(key, ".obj"))
+        if raw is None:
+            return None
+        try:
+            header, _wasm, objects = parse_artifact(raw)
+        except WasmtimeError:
+            return None
+        if header.get("batch_key") != key or header.get("funcs") != sorted(funcs) \
+                or len(objects) != 1:
+            return None
+        self.hits += 1
+        return objects[0]
+
+    def store(self, funcs: list[int], obj: bytes) -> bool:
+        """Write batch ``funcs``'s object file and list the batch in the manifest."""
+        funcs = sorted(funcs)
+        key = batch_key(self.layout, self.info, funcs)
+        entry = build_artifact({"batch_key": key, "funcs": funcs, "layout": self.layout},
+                               b"", [obj])
+        if not self.cache._write(self.cache.tier2_path(key, ".obj"), entry):
+            return False
+        with _manifest_lock:
+            batches = self._manifest()
+            if funcs not in batches:
+                batches.append(funcs)
+                self.cache._write(self.cache.tier2_path(self.layout, ".json"),
+                                  json.dumps(batches, separators=(",", ":")).encode())
+        self.stores += 1
+        return True
+
+
+_manifest_lock = threading.Lock()
 
 
 _caches: dict[str, ModuleCache] = {}

@@ -69,9 +69,11 @@ class Module(Managed):
     modules using a WebAssembly feature the engine's :class:`~wasmlite.Config` switched
     off — and :class:`WasmtimeError` for unsupported features.
 
-    With ``Config.cache`` set, the compiled code is looked up in (and stored into) the
-    compile cache (:class:`wasmlite.cache.ModuleCache`); a hit runs neither the
-    validator nor LLVM.
+    With ``Config.cache`` set, the compiled code is looked up in the compile cache
+    (:class:`wasmlite.cache.ModuleCache`); a hit runs neither the validator nor LLVM.
+    An eager engine (``Config.strategy = "cranelift"``) stores the whole module there;
+    a lazy one stores what its optimizing tier compiles, batch by batch, and loads such
+    batches on first calls in later runs (:class:`wasmlite.cache.TierCache`).
 
     A closed engine raises :class:`ValueError`; after :meth:`close` the module's
     properties and methods, and instantiating it, raise :class:`ValueError` ("already
@@ -101,8 +103,13 @@ class Module(Managed):
                     return
             mc.misses += 1
         info, bodies = _decode_and_validate(data, _features(engine))
-        if engine._lazy and mc is None:
-            self._setup(engine, info, _lazy_code(engine, info, bodies, settings))
+        if engine._lazy:
+            # lazy and tiered; with the cache, the optimizing tier's batches are stored
+            # and loaded per batch (``cache.TierCache``) instead of the whole module
+            tier_cache = None
+            if mc is not None:
+                tier_cache = ca.TierCache(mc, info, ca.host_header(settings))
+            self._setup(engine, info, _lazy_code(engine, info, bodies, settings, tier_cache))
             return
         compiled = _eager_code(engine, info, bodies, settings)
         self._setup(engine, info, compiled)
@@ -284,10 +291,12 @@ def _eager_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) 
                           epoch_interruption=settings["epoch_interruption"])
 
 
-def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) -> Any:
+def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict,
+               tier_cache: Any = None) -> Any:
     """A ``LazyCode`` for ``info`` (``Config.strategy = "auto"``): nothing compiled yet
-    but the entry trampolines and host stubs of its types (the engine's, shared)."""
-    from .compiler import compile_batch, compile_osr
+    but the entry trampolines and host stubs of its types (the engine's, shared).
+    ``tier_cache``: the compile cache's optimized batches (``cache.TierCache``)."""
+    from .compiler import compile_batch, compile_osr, load_batch
     from .compiler.codegen import TIER1
     from .compiler.lazy import LazyCode
 
@@ -314,11 +323,15 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) -
                            epoch_interruption=settings["epoch_interruption"],
                            tls_key=settings["tls_key"])
 
+    def load_tier2(funcs: list[int], obj: bytes) -> Any:
+        return load_batch(obj, funcs, len(info.funcs), optimized)
+
     tiered = first != optimized
     return LazyCode(info, bodies, settings["tls_key"], batch, [t[0] for t in tramps],
                     [t[1] for t in tramps],
                     _register_range if guard_key is not None else None,
-                    tier2 if tiered else None, osr_entry if tiered else None)
+                    tier2 if tiered else None, osr_entry if tiered else None,
+                    tier_cache, load_tier2)
 
 
 def _register_range(start: int, end: int, part: Any) -> None:

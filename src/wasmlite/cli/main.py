@@ -4,8 +4,10 @@ Usage::
 
     wasmlite run [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--invoke FUNC]
                  [--argv0 NAME] [-O|--opt-level 0|1|2|s] [-W fuel=N,timeout=T]
-                 [-C cache[=y|n],cache-config=PATH] FILE [ARGS...]
+                 [-C cache[=y|n],cache-config=PATH,strategy=auto|cranelift]
+                 [--allow-precompiled] FILE [ARGS...]
     wasmlite FILE [ARGS...]              (shorthand for ``wasmlite run``)
+    wasmlite compile [-O LEVEL] [-W fuel=N,epoch-interruption[=y|n]] [-o OUTPUT] MODULE
     wasmlite --version
 
 Behaviour follows the Wasmtime CLI (``wasmtime run``, src/commands/run.rs):
@@ -25,14 +27,27 @@ Behaviour follows the Wasmtime CLI (``wasmtime run``, src/commands/run.rs):
   (``Config.cache``), ``-C strategy=auto|cranelift`` sets ``Config.strategy``; several settings may share one option, comma-separated, as in
   Wasmtime's ``-W``/``-C`` option groups;
 * a file that cannot be read, a malformed or invalid module, an unknown import or a bad
-  ``--invoke`` argument prints a single ``Error: ...`` line on stderr and exits with 1.
+  ``--invoke`` argument prints a single ``Error: ...`` line on stderr and exits with 1;
+* a precompiled module (``wasmlite compile``'s output, ``Module.serialize``'s format)
+  runs only with ``--allow-precompiled``; without it, it is refused with Wasmtime's
+  message, and one compiled for other settings, truncated or corrupt is a one-line
+  error too;
+* compiling everything before the run (``-C strategy=cranelift``) shows a progress bar
+  on stderr when it is a terminal and the compilation takes more than a second.
+
+``wasmlite compile MODULE`` (Wasmtime's ``wasmtime compile``, src/commands/compile.rs)
+compiles every function of MODULE at the engine's opt level and writes the artifact
+``Module.serialize`` produces to ``-o OUTPUT`` (default: MODULE's file name, in the
+current directory, with the extension ``.cwasm``), with a progress bar as above.  The
+``-O``/``-W`` settings that shape code must be given to ``run`` again.
 
 Everything heavy (the compiler, llvmlite) is imported only once a module is to be run,
 so ``wasmlite --help`` stays fast.
 
 For cross-checking, the environment variable ``WASMLITE_CLI_ENGINE=wasmtime`` makes the
 command run the module with wasmtime-py instead (a developer aid; wasmtime-py must be
-installed).
+installed); ``wasmlite compile`` then writes wasmtime-py's ``Module.serialize`` artifact
+and ``run --allow-precompiled`` loads such an artifact (an ELF file, as Wasmtime checks).
 """
 
 from __future__ import annotations
@@ -52,11 +67,13 @@ TRAP_EXIT_STATUS = 134
 #: Exit status for every other error (unreadable file, bad module, link error, ...).
 ERROR_EXIT_STATUS = 1
 
-_SUBCOMMANDS = ("run", "wast")
+_SUBCOMMANDS = ("run", "wast", "compile")
 _TOP_LEVEL_FLAGS = ("-h", "--help", "-V", "--version", "help")
 #: Options of ``run`` that take a value as the next argument.
 _VALUE_OPTIONS = ("--dir", "--env", "--invoke", "--argv0", "-O", "--opt-level", "-W", "--wasm",
                   "-C", "--codegen")
+#: ``-W`` settings ``run`` and ``compile`` know
+_WASM_SETTINGS = ("fuel", "timeout", "epoch-interruption")
 _OPT_LEVELS = ("0", "1", "2", "s")
 
 
@@ -87,6 +104,23 @@ class RunOptions:
     cache: bool | str | None = None
     #: Config.strategy: "auto" (lazy, tiered), "cranelift" (everything compiled first)
     strategy: str | None = None
+    #: ``-W epoch-interruption``: compile with epoch checks (implied by ``timeout``)
+    epoch_interruption: bool = False
+    #: ``--allow-precompiled``: FILE may be a ``wasmlite compile`` artifact
+    allow_precompiled: bool = False
+
+
+@dataclass
+class CompileOptions:
+    """The parsed options of ``wasmlite compile``: the input ``module``, the ``output``
+    path (``None``: the default, ``<MODULE>.cwasm``), ``opt_level`` as for
+    :class:`RunOptions`, and whether the code counts fuel / checks epochs."""
+
+    module: str
+    output: str | None = None
+    opt_level: str | None = None
+    consume_fuel: bool = False
+    epoch_interruption: bool = False
 
 
 # --------------------------------------------------------------------------- parsing
@@ -126,7 +160,12 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-W", "--wasm", action="append", default=[], metavar="OPT[=VAL],...",
         help="WebAssembly settings: fuel=N (run with N units of fuel), timeout=T "
-             "(interrupt after T, e.g. 10s or 500ms)",
+             "(interrupt after T, e.g. 10s or 500ms), epoch-interruption[=y|n]",
+    )
+    parser.add_argument(
+        "--allow-precompiled", action="store_true",
+        help="allow FILE to be a precompiled module (`wasmlite compile`); only run "
+             "artifacts you trust: their machine code runs as is",
     )
     parser.add_argument(
         "-C", "--codegen", action="append", default=[], metavar="OPT[=VAL],...",
@@ -152,6 +191,8 @@ def _top_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run a WebAssembly module", add_help=False)
     sub.add_parser("wast", help="run WebAssembly spec test scripts (.wast)", add_help=False)
+    sub.add_parser("compile", help="compile a WebAssembly module ahead of time (.cwasm)",
+                   add_help=False)
     sub.add_parser("help", help="show this help")
     return parser
 
@@ -260,7 +301,7 @@ def parse_run_args(argv: Sequence[str],
     head, guest_args = _split_guest_args(argv)
     ns = _run_parser().parse_args(head)
     env = [pair for pair in (_parse_env(s, environ) for s in ns.env) if pair is not None]
-    wasm = _settings(ns.wasm, "-W", ("fuel", "timeout"))
+    wasm = _settings(ns.wasm, "-W", _WASM_SETTINGS)
     codegen = _settings(ns.codegen, "-C", ("cache", "cache-config", "strategy"))
     strategy = codegen.get("strategy")
     if strategy is not None and strategy not in ("auto", "cranelift"):
@@ -290,7 +331,69 @@ def parse_run_args(argv: Sequence[str],
         timeout=_parse_duration(wasm["timeout"]) if "timeout" in wasm else None,
         cache=cache,
         strategy=strategy,
+        epoch_interruption=("timeout" in wasm or _parse_bool(
+            wasm.get("epoch-interruption", "n"), "-W epoch-interruption")),
+        allow_precompiled=ns.allow_precompiled,
     )
+
+
+def _compile_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wasmlite compile",
+        description="Compile a WebAssembly module ahead of time: every function at the "
+                    "opt level, written as a precompiled module for `wasmlite run "
+                    "--allow-precompiled` or `Module.deserialize_file`.",
+        epilog="Usage examples: `wasmlite compile example.wasm` writes example.cwasm; "
+               "`wasmlite compile -o output.cwasm input.wasm`.  Code-shaping settings "
+               "(-O, -W fuel, -W epoch-interruption) must be given to `run` as well.",
+    )
+    parser.add_argument(
+        "-O", "--opt-level", dest="opt_level", metavar="LEVEL",
+        help="LLVM optimisation level: 0, 1, 2 or s (also accepted as opt-level=LEVEL)",
+    )
+    parser.add_argument(
+        "-W", "--wasm", action="append", default=[], metavar="OPT[=VAL],...",
+        help="WebAssembly settings the code is compiled for: fuel=N (count fuel), "
+             "epoch-interruption[=y|n] (check epochs; timeout=T implies it)",
+    )
+    parser.add_argument("-o", "--output", metavar="OUTPUT",
+                        help="the path of the output compiled module; defaults to "
+                             "`<MODULE>.cwasm`")
+    parser.add_argument("module", metavar="MODULE",
+                        help="the path of the WebAssembly to compile")
+    return parser
+
+
+def parse_compile_args(argv: Sequence[str]) -> CompileOptions:
+    """Parse the arguments of ``wasmlite compile`` (without the word ``compile``).
+    Raises :class:`CliError` for bad settings; argparse exits with 2 on usage errors."""
+    ns = _compile_parser().parse_args(list(argv))
+    wasm = _settings(ns.wasm, "-W", _WASM_SETTINGS)
+    if "fuel" in wasm:
+        try:
+            fuel = int(wasm["fuel"], 0)
+        except ValueError:
+            fuel = -1
+        if fuel < 0:
+            raise CliError(f"invalid fuel `{wasm['fuel']}`: expected a non-negative integer")
+    if "timeout" in wasm:
+        _parse_duration(wasm["timeout"])
+    return CompileOptions(
+        module=ns.module, output=ns.output, opt_level=_parse_opt_level(ns.opt_level),
+        consume_fuel="fuel" in wasm,
+        epoch_interruption=("timeout" in wasm or _parse_bool(
+            wasm.get("epoch-interruption", "n"), "-W epoch-interruption")))
+
+
+def default_output(module: str) -> str:
+    """Where ``wasmlite compile MODULE`` writes without ``-o``: MODULE's file name, in
+    the current directory, with the extension ``.cwasm`` (as ``wasmtime compile``).
+    Raises :class:`CliError` when MODULE names no file (``..``, ``dir/``)."""
+    name = os.path.basename(module)
+    if not name or name in (".", ".."):
+        raise CliError(f"'{module}' is not a valid input module path")
+    stem, ext = os.path.splitext(name)
+    return (stem if ext else name) + ".cwasm"
 
 
 # --------------------------------------------------------------------------- running
@@ -440,7 +543,7 @@ def run(opts: RunOptions) -> int:
         config.strategy = opts.strategy
     if opts.fuel is not None:
         config.consume_fuel = True
-    if opts.timeout is not None:
+    if opts.timeout is not None or opts.epoch_interruption:
         config.epoch_interruption = True
     if opts.cache is not None:
         try:
@@ -448,10 +551,7 @@ def run(opts: RunOptions) -> int:
         except rt.WasmtimeError as e:
             raise CliError(f"failed to configure the compile cache: {_one_line(e)}") from None
     engine = rt.Engine(config)
-    try:
-        module = rt.Module(engine, data)
-    except rt.WasmtimeError as e:
-        raise CliError(f"failed to compile module `{opts.file}`: {_one_line(e)}") from None
+    module = _load_module(rt, engine, data, opts)
 
     store = rt.Store(engine)
     if opts.fuel is not None:
@@ -502,6 +602,82 @@ def run(opts: RunOptions) -> int:
         return TRAP_EXIT_STATUS
     except rt.WasmtimeError as e:
         raise CliError(f"failed to run main module `{opts.file}`: {_one_line(e)}") from None
+
+
+def _is_precompiled(rt: Any, data: bytes) -> bool:
+    """Whether ``data`` is a precompiled module of runtime ``rt`` (wasmlite's artifact
+    magic; an ELF file for wasmtime-py, as Wasmtime checks)."""
+    if rt.__name__ == "wasmtime":
+        return data[:4] == b"\x7fELF"
+    from ..cache import MAGIC
+
+    return data[:len(MAGIC)] == MAGIC
+
+
+def _load_module(rt: Any, engine: Any, data: bytes, opts: RunOptions) -> Any:
+    """The module of FILE for ``run``: deserialized when it is a precompiled module
+    (only with ``--allow-precompiled``), else compiled — with a progress bar when
+    everything is compiled first."""
+    if _is_precompiled(rt, data):
+        if not opts.allow_precompiled:
+            raise CliError(f"cannot load precompiled module `{opts.file}` unless "
+                           "--allow-precompiled is passed")
+        try:
+            return rt.Module.deserialize(engine, data)
+        except rt.WasmtimeError as e:
+            raise CliError(f"failed to load precompiled module `{opts.file}`: "
+                           f"{_one_line(e)}") from None
+    try:
+        if opts.strategy == "cranelift" and rt.__name__ != "wasmtime":
+            from ..progress import terminal_progress
+
+            with terminal_progress("Compiling"):
+                return rt.Module(engine, data)
+        return rt.Module(engine, data)
+    except rt.WasmtimeError as e:
+        raise CliError(f"failed to compile module `{opts.file}`: {_one_line(e)}") from None
+
+
+def compile_file(opts: CompileOptions) -> int:
+    """Run ``wasmlite compile``: compile MODULE eagerly at the settings and write the
+    precompiled module; returns the exit status (0).  Raises :class:`CliError` for an
+    unreadable input, a bad module or an unwritable output."""
+    output = opts.output if opts.output is not None else default_output(opts.module)
+    try:
+        with open(opts.module, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise CliError(f"failed to read input file `{opts.module}`: "
+                       f"{e.strerror or e}") from None
+    rt = _runtime()
+    config = rt.Config()
+    if opts.opt_level is not None:
+        if rt.__name__ == "wasmtime":
+            config.cranelift_opt_level = "none" if opts.opt_level == "0" else (
+                "speed_and_size" if opts.opt_level == "s" else "speed")
+        else:
+            config.opt_level = opts.opt_level
+    if rt.__name__ != "wasmtime":
+        config.strategy = "cranelift"   # everything compiled now, at the opt level
+    config.consume_fuel = opts.consume_fuel
+    config.epoch_interruption = opts.epoch_interruption
+    engine = rt.Engine(config)
+    try:
+        if rt.__name__ == "wasmtime":
+            artifact = rt.Module(engine, data).serialize()
+        else:
+            from ..progress import terminal_progress
+
+            with terminal_progress("Compiling"):
+                artifact = rt.Module(engine, data).serialize()
+    except rt.WasmtimeError as e:
+        raise CliError(f"failed to compile module `{opts.module}`: {_one_line(e)}") from None
+    try:
+        with open(output, "wb") as f:
+            f.write(artifact)
+    except OSError as e:
+        raise CliError(f"failed to write output: {output}: {e.strerror or e}") from None
+    return 0
 
 
 def _get_export(exports: Any, name: str) -> Any:
@@ -556,9 +732,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..wast import main as wast_main
 
         return wast_main(argv[1:])
+    command = "run"
     if argv[0] in _SUBCOMMANDS:
-        argv = argv[1:]
+        command, argv = argv[0], argv[1:]
     try:
+        if command == "compile":
+            return compile_file(parse_compile_args(argv))
         opts = parse_run_args(argv)
         return run(opts)
     except CliError as e:

@@ -24,6 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from .. import progress
 from ..environ.module import FuncType, ModuleInfo
 from ..errors import WasmtimeError
 from . import trampolines as tr
@@ -33,8 +34,9 @@ from .translate import DEBUG_METADATA, METADATA, ModuleTranslator
 if TYPE_CHECKING:
     from .debuginfo import DebugMap
 
-__all__ = ["CompiledCode", "compile_batch", "compile_module", "compile_osr", "compile_trampolines", "load_compiled",
-           "module_ir", "host_description", "host_target"]
+__all__ = ["CompiledCode", "compile_batch", "compile_module", "compile_osr",
+           "compile_trampolines", "load_batch", "load_compiled", "module_ir",
+           "host_description", "host_target"]
 
 
 class CompiledCode:
@@ -350,12 +352,18 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
     nimp = info.num_imported_funcs
     translate_time = 0.0
     ir_size = 0
+    stages = [_stage_reporter(bodies, g) for g in groups] if progress.active() else None
+    if stages is not None:
+        progress.expect(sum(len(b) for b in bodies))
     if len(groups) == 1:
         t0 = time.perf_counter()
         ir = _part_ir(info, bodies, groups[0], opt_level, True, None, signals_tls_key,
                       options, tls_key)
         translate_time = time.perf_counter() - t0
-        jits = [JitCode(ir, opt_level, keep_object=True)]
+        if stages is not None:
+            stages[0]("translated")
+        jits = [JitCode(ir, opt_level, keep_object=True,
+                        on_stage=stages[0] if stages is not None else None)]
         ir_size = len(ir)
     else:
         futures = []
@@ -368,12 +376,34 @@ def compile_module(info: ModuleInfo, bodies: list[list[tuple]] | None = None,
                                   tls_key)
                     translate_time += time.perf_counter() - t0
                     ir_size += len(ir)
-                    futures.append(pool.submit(JitCode, ir, opt_level, True, True))
+                    on_stage = None
+                    if stages is not None:
+                        on_stage = stages[k]
+                        on_stage("translated")
+                    futures.append(pool.submit(JitCode, ir, opt_level, True, True,
+                                               on_stage))
                     del ir
             finally:
                 jits = [f.result() for f in futures]
     return CompiledCode(jits, groups, _unique_types(info.types), translate_time, ir_size,
                         time.perf_counter() - t_start)
+
+
+#: Shares of a part's compile time by stage, measured at opt level 2 (sightglass
+#: quicksort: translation 2.5 %, IR parsing 2 %, optimisation 52 %, code generation
+#: 43.5 %): how far a progress bar moves when a part's stage ends.
+STAGE_SHARES = {"translated": 0.025, "parsed": 0.02, "optimized": 0.52, "generated": 0.435}
+
+
+def _stage_reporter(bodies: list[list[tuple]], funcs: list[int]) -> Any:
+    """A callback moving the progress bar by the part's instruction count times the
+    share of the stage that just ended (``JitCode``'s ``on_stage``)."""
+    size = sum(len(bodies[i]) for i in funcs)
+
+    def on_stage(stage: str) -> None:
+        progress.advance(size * STAGE_SHARES.get(stage, 0.0))
+
+    return on_stage
 
 
 def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
@@ -482,4 +512,24 @@ def load_compiled(objects: list[bytes], part_funcs: list[list[int]], type_names:
     except BaseException:
         for j in jits:
             j.close()
+        raise
+
+
+def load_batch(obj: bytes, funcs: list[int], num_funcs: int,
+               opt_level: str = "2") -> CompiledCode:
+    """The :class:`CompiledCode` of a :func:`compile_batch` result rebuilt from its
+    object file (``CompiledCode.objects[0]``, as the compile cache stores optimized
+    batches): ``funcs`` are the batch's defined-function indices, ``num_funcs`` the
+    module's number of defined functions.  The object must come from this host and
+    these settings (the caller's cache key says so).  Raises :class:`WasmtimeError` when
+    it is not an ELF object or lacks a symbol."""
+    if not funcs or any(not 0 <= i < num_funcs for i in funcs):
+        raise WasmtimeError("compiled code has inconsistent function lists")
+    t0 = time.perf_counter()
+    jit = JitCode.from_object(obj, check_opt_level(opt_level))
+    try:
+        return CompiledCode([jit], [sorted(funcs)], [], 0.0, 0, time.perf_counter() - t0,
+                            num_funcs=num_funcs)
+    except BaseException:
+        jit.close()
         raise

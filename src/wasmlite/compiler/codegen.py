@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import llvmlite.binding as llvm
 from llvmlite.binding import ffi
@@ -128,13 +129,16 @@ class JitCode:
     context).  ``parse_time``, ``opt_time`` and ``codegen_time`` are in seconds.
     With ``keep_object`` the relocatable object file MCJIT generated is kept in
     ``object`` (``bytes``; ``None`` otherwise), for :meth:`from_object`.
+    ``on_stage`` (optional) is called with ``"parsed"``, ``"optimized"`` and
+    ``"generated"`` as those stages end (progress bars).
     """
 
     #: the object file MCJIT emitted (``keep_object``), else ``None``
     object: bytes | None = None
 
     def __init__(self, ir_text: str, opt_level: str, verify: bool = True,
-                 keep_object: bool = False):
+                 keep_object: bool = False,
+                 on_stage: Callable[[str], None] | None = None):
         _init()
         tm = target_machine(opt_level)
         t0 = time.perf_counter()
@@ -151,6 +155,8 @@ class JitCode:
         mod.triple = tm.triple
         mod.data_layout = str(tm.target_data)
         t1 = time.perf_counter()
+        if on_stage is not None:
+            on_stage("parsed")
         if opt_level == TIER1:
             pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(0))
             pm = llvm.create_new_module_pass_manager()
@@ -169,6 +175,8 @@ class JitCode:
             pm = pb.getModulePassManager()
             _unlocked("LLVMPY_RunNewModulePassManager")(pm, mod, pb)
         t2 = time.perf_counter()
+        if on_stage is not None:
+            on_stage("optimized")
         self.engine = _mcjit(mod, tm)
         objects: list[bytes] = []
         if keep_object:
@@ -181,6 +189,8 @@ class JitCode:
                                     f"{len(objects)} object files")
             self.object = objects[0]
         t3 = time.perf_counter()
+        if on_stage is not None:
+            on_stage("generated")
         self.module = mod
         self.parse_time = t1 - t0
         self.opt_time = t2 - t1

@@ -236,22 +236,32 @@ LOOP_CALLBACK = ctypes.cast(_LOOP_CB, ctypes.c_void_p).value or 0
 
 class _TierUp:
     """One background thread compiling hot functions with the optimizing tier, in the
-    order they became hot.  At interpreter exit the queue is dropped and the batch in
+    order they became hot — and, with ``Config.cache``, once no hot function waits, the
+    other functions that ran (``background`` jobs), so that the cache holds optimized
+    code for all of them.  At interpreter exit the queues are dropped and the batch in
     progress finishes before LLVM is torn down."""
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        #: (weakref to a LazyCode, its method to call, the argument)
-        self.jobs: deque[tuple[Any, str, Any]] = deque()
+        #: (weakref to a LazyCode, its method to call, the arguments): hot batches and
+        #: OSR entries, in order
+        self.jobs: deque[tuple[Any, str, tuple]] = deque()
+        #: the same for background batches (Config.cache), run when no hot job waits
+        self.fill: deque[tuple[Any, str, tuple]] = deque()
         self.thread: threading.Thread | None = None
         self.stopping = False
         self.busy = False
 
-    def submit(self, code: LazyCode, batch: Any, method: str = "_compile_tier2") -> None:
+    def submit(self, code: LazyCode, batch: Any, background: bool = False,
+               method: str = "_compile_tier2") -> None:
+        """Queue ``code.<method>(batch[, background])`` (``_compile_tier2`` takes the
+        flag, ``_compile_osr_entry`` does not)."""
+        args = (batch, background) if method == "_compile_tier2" else (batch,)
         with self.cond:
             if self.stopping:
                 return
-            self.jobs.append((weakref.ref(code), method, batch))
+            queue = self.fill if background else self.jobs
+            queue.append((weakref.ref(code), method, args))
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="wasmlite-tierup",
                                                daemon=True)
@@ -264,16 +274,17 @@ class _TierUp:
     def _run(self) -> None:
         while True:
             with self.cond:
-                while not self.jobs and not self.stopping:
+                while not self.jobs and not self.fill and not self.stopping:
                     self.cond.wait()
                 if self.stopping:
                     return
-                ref, method, arg = self.jobs.popleft()
+                background = not self.jobs
+                ref, method, args = (self.fill if background else self.jobs).popleft()
                 self.busy = True
             try:
                 code = ref()
                 if code is not None:
-                    getattr(code, method)(arg)
+                    getattr(code, method)(*args)
             except BaseException:  # noqa: BLE001 - the first tier's code keeps running
                 pass
             finally:
@@ -284,12 +295,14 @@ class _TierUp:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no job is queued or running (tests, benchmarks); False on timeout."""
         with self.cond:
-            return self.cond.wait_for(lambda: not self.jobs and not self.busy, timeout)
+            return self.cond.wait_for(
+                lambda: not self.jobs and not self.fill and not self.busy, timeout)
 
     def stop(self) -> None:
         with self.cond:
             self.stopping = True
             self.jobs.clear()
+            self.fill.clear()
             self.cond.notify_all()
             self.cond.wait_for(lambda: not self.busy, 60)
 
@@ -326,7 +339,15 @@ class LazyCode:
     is the compiler (``funcs``: defined-function indices; returns a ``CompiledCode``
     whose ``function_addrs`` has their addresses); ``on_code(start, end, part)`` is told
     of every new code range (for the signal handler).  Counters: ``batches``,
-    ``compiled`` (functions), ``compile_time`` (seconds, summed over batches).
+    ``compiled`` (functions), ``compile_time`` (seconds, summed over batches) of the
+    first tier; ``tier2_batches``, ``tier2_time`` of the optimizing tier;
+    ``cache_loads``, ``cache_funcs``, ``cache_time`` of optimized batches loaded from
+    the compile cache.
+
+    With ``tier_cache`` (a ``cache.TierCache``) every optimized batch is stored in the
+    compile cache once installed (at opt level 0, which has one tier, every batch), and a function's first call loads a cached optimized
+    batch holding it (``load_optimized(funcs, object)`` → ``CompiledCode``) instead of
+    compiling the first tier.
     """
 
     def __init__(self, info: ModuleInfo, bodies: list[list[tuple]], tls_key: int,
@@ -334,7 +355,9 @@ class LazyCode:
                  entry_trampolines: list[int], host_stubs: list[int],
                  on_code: Callable[[int, int, Any], None] | None = None,
                  compile_optimized: Callable[[list[int]], Any] | None = None,
-                 compile_osr: Callable[[int, int], Any] | None = None):
+                 compile_osr: Callable[[int, int], Any] | None = None,
+                 tier_cache: Any = None,
+                 load_optimized: Callable[[list[int], bytes], Any] | None = None):
         self.info = info
         self._compile_osr = compile_osr
         self.bodies = bodies
@@ -373,6 +396,14 @@ class LazyCode:
         self.osr_time = 0.0
         self.tier2_batches = 0
         self.tier2_time = 0.0
+        #: the compile cache's optimized batches of this module (``cache.TierCache``)
+        #: and how to load one (``compiler.load_batch``); None without Config.cache
+        self._tier_cache = tier_cache
+        self._load_optimized = load_optimized
+        #: optimized batches loaded from the cache, their functions, seconds spent
+        self.cache_loads = 0
+        self.cache_funcs = 0
+        self.cache_time = 0.0
         self._lock = threading.Lock()
         self._pending: dict[int, Future] = {}
         self._callees: dict[int, list[int]] = {}
@@ -396,20 +427,66 @@ class LazyCode:
         return self.slots[i] != self._stub_addr
 
     def ensure_compiled(self, i: int) -> int:
-        """Compile defined function ``i`` (and its batch) unless done; its code address.
+        """Compile defined function ``i`` (and its batch) unless done — or load an
+        optimized batch holding it from the compile cache —; its code address.
         Raises what the compiler raised."""
+        while True:
+            with self._lock:
+                addr = self.slots[i]
+                if addr != self._stub_addr:
+                    return addr
+                fut = self._pending.get(i)
+                if fut is None:
+                    cached = self._cached_batch(i)
+                    if cached is not None:
+                        fresh = [j for j in cached if not self.is_compiled(j)]
+                        self._left_instrs -= sum(len(self.bodies[j]) for j in fresh)
+                        fut = _compile_pool().submit(self._load_cached, cached, fresh)
+                        batch = fresh
+                    else:
+                        batch = self._pick_batch(i)
+                        fut = _compile_pool().submit(self._compile, batch)
+                    for j in batch:
+                        self._pending[j] = fut
+            # a cached batch that would not load leaves the slot at the stub: go round
+            # again and compile the first tier
+            fut.result()
+
+    def _cached_batch(self, i: int) -> list[int] | None:
+        """An optimized batch holding ``i`` that the compile cache lists and that does
+        not overlap a compilation in progress (with ``self._lock`` held), or None."""
+        if self._tier_cache is None:
+            return None
+        for batch in self._tier_cache.batches_with(i):
+            if not any(j in self._pending or j in self._optimized for j in batch):
+                return batch
+        return None
+
+    def _load_cached(self, batch: list[int], fresh: list[int]) -> None:
+        """Load optimized ``batch`` from the compile cache and install it (its functions
+        count as optimized: the first tier never compiles them); on a miss or a bad
+        entry, forget it (``fresh``: its functions that were not compiled yet)."""
+        assert self._tier_cache is not None and self._load_optimized is not None
+        t0 = time.perf_counter()
+        part = None
+        try:
+            obj = self._tier_cache.load(batch)
+            if obj is not None:
+                part = self._load_optimized(batch, obj)
+        except Exception:  # noqa: BLE001 - whatever the entry holds: compile instead
+            part = None
         with self._lock:
-            addr = self.slots[i]
-            if addr != self._stub_addr:
-                return addr
-            fut = self._pending.get(i)
-            if fut is None:
-                batch = self._pick_batch(i)
-                fut = _compile_pool().submit(self._compile, batch)
-                for j in batch:
-                    self._pending[j] = fut
-        fut.result()
-        return self.slots[i]
+            for j in fresh:
+                self._pending.pop(j, None)
+            if part is None:
+                self._tier_cache.forget(batch)
+                self._left_instrs += sum(len(self.bodies[j]) for j in fresh)
+                return
+            self._install(part, batch)
+            self._optimized.update(batch)
+            self.cache_loads += 1
+            self.cache_funcs += len(batch)
+            self.cache_time += time.perf_counter() - t0
 
     def compile_all(self) -> None:
         """Compile every function not compiled yet (in batches of :data:`BATCH_INSTRS`)."""
@@ -482,6 +559,17 @@ class LazyCode:
             self.batches += 1
             self.compiled += len(batch)
             self.compile_time += time.perf_counter() - t0
+        if self._tier_cache is not None:
+            if self.hotness is None:
+                # one tier only (opt level 0): this is the final code, cache it too —
+                # off the calling thread's path
+                objects = part.objects
+                if objects and batch == sorted(batch):
+                    _compile_pool().submit(self._tier_cache.store, batch, objects[0])
+            else:
+                # the next run should start hot for everything that runs, not only for
+                # what got hot: optimize the batch in the background, after hot batches
+                TIERUP.submit(self, sorted(batch), background=True)
 
     def _install(self, part: Any, batch: list[int]) -> None:
         """Make ``part``'s code known (backtraces, the signal handler) and point the
@@ -521,14 +609,25 @@ class LazyCode:
             self._optimized.update(batch)
         TIERUP.submit(self, batch)
 
-    def _compile_tier2(self, batch: list[int]) -> None:
+    def _compile_tier2(self, batch: list[int], background: bool = False) -> None:
         assert self._compile_optimized is not None
+        if background:
+            # a batch queued to fill the cache: what a hot batch has not optimized since
+            with self._lock:
+                batch = [j for j in batch if j not in self._optimized]
+                self._optimized.update(batch)
+            if not batch:
+                return
         t0 = time.perf_counter()
         part = self._compile_optimized(batch)
         with self._lock:
             self._install(part, batch)
             self.tier2_batches += 1
             self.tier2_time += time.perf_counter() - t0
+        # on this background thread, after the code is in use: keep it for the next run
+        objects = part.objects
+        if self._tier_cache is not None and objects and batch == sorted(batch):
+            self._tier_cache.store(batch, objects[0])
 
     # -- on-stack replacement ----------------------------------------------------------
     @property
@@ -560,7 +659,7 @@ class LazyCode:
             if table[k] != 0:
                 return
             table[k] = 1
-        TIERUP.submit(self, (i, loop_offset), "_compile_osr_entry")
+        TIERUP.submit(self, (i, loop_offset), method="_compile_osr_entry")
 
     def _compile_osr_entry(self, job: tuple[int, int]) -> None:
         assert self._compile_osr is not None

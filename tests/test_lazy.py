@@ -55,6 +55,8 @@ def test_big_modules_compile_only_what_runs() -> None:
     engine = _engine(opt="0")
     module = wasmlite.Module(engine, _many_functions(12, per_func))
     code = module._compiled
+    # validated without keeping a body; each is decoded when it is compiled
+    assert code.bodies.decoded == 0
     store = wasmlite.Store(engine)
     exports = wasmlite.Instance(store, module, []).exports(store)
     adds = max(1, per_func // 4)
@@ -63,6 +65,7 @@ def test_big_modules_compile_only_what_runs() -> None:
     compiled = [i for i in range(code.num_funcs) if code.is_compiled(i)]
     assert 12 in compiled and 0 in compiled and 1 in compiled
     assert len(compiled) < 12
+    assert code.bodies.decoded == len(compiled)
     assert exports["f7"](store, 0) == adds + 7
     assert code.is_compiled(7)
 

@@ -48,16 +48,23 @@ def _features(engine: Engine) -> Any:
     return _features_of(engine)
 
 
-def _decode_and_validate(data: bytes, features: Any = None) -> tuple[ModuleInfo, list]:
+def _decode_and_validate(data: bytes, features: Any = None,
+                         keep_bodies: bool = True) -> tuple[ModuleInfo, Any]:
+    """Decode and validate ``data``: ``(info, bodies)``.  ``keep_bodies=False``: the
+    validator keeps no body (its fast path, on several processes for a big module) and
+    ``bodies`` decodes each on first use (``binary.decoder.FunctionBodies``), for lazy
+    compilation."""
     from .binary import decode_module
+    from .binary.decoder import FunctionBodies
     from .validate import validate_module
 
     info = decode_module(data)
+    kwargs: dict[str, Any] = {} if keep_bodies else {"keep_bodies": False}
     if features is None:
-        bodies = validate_module(info)
+        bodies = validate_module(info, **kwargs)
     else:
-        bodies = validate_module(info, features)
-    return info, bodies
+        bodies = validate_module(info, features, **kwargs)
+    return info, (bodies if keep_bodies else FunctionBodies(info))
 
 
 class Module(Managed):
@@ -102,7 +109,8 @@ class Module(Managed):
                     mc.hits += 1
                     return
             mc.misses += 1
-        info, bodies = _decode_and_validate(data, _features(engine))
+        info, bodies = _decode_and_validate(data, _features(engine),
+                                            keep_bodies=not engine._lazy)
         if engine._lazy:
             # lazy and tiered; with the cache, the optimizing tier's batches are stored
             # and loaded per batch (``cache.TierCache``) instead of the whole module
@@ -184,7 +192,7 @@ class Module(Managed):
         if not isinstance(wasm, (bytes, bytearray)):
             raise TypeError("expected wasm bytes")
         managed_arg(engine, Engine, 1)
-        _decode_and_validate(bytes(wasm), _features(engine))
+        _decode_and_validate(bytes(wasm), _features(engine), keep_bodies=False)
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: bytes | bytearray) -> Module:

@@ -34,6 +34,8 @@ like wasmparser); more than ``2**32 - 1`` is the spec's "too many locals".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from wasmlite.binary import opcodes as _op
 from wasmlite.binary.leb128 import EOS_MESSAGE, read_signed, read_unsigned
 from wasmlite.environ.module import (
@@ -386,6 +388,40 @@ def read_function_body(info: ModuleInfo, index: int) -> list[tuple]:
     code = info.codes[index]
     return read_instructions(info.bytes, code.body_start, code.body_end,
                              has_data_count=info.data_count is not None)
+
+
+class FunctionBodies(Sequence):
+    """The instruction lists of a module's defined functions, each decoded
+    (:func:`read_function_body`) the first time it is asked for and kept: what a lazily
+    compiling module holds grows with the code it compiles, not with the module.
+    ``bodies[i]`` is defined function ``i``'s list; ``estimate(i)`` its instruction
+    count without decoding it (half its byte size: about two bytes per instruction in
+    compiled C and Rust, 1.97–2.47 on Sightglass programs).  Safe to read from several
+    threads (at worst a body is decoded twice)."""
+
+    def __init__(self, info: ModuleInfo):
+        self.info = info
+        self._bodies: list[list[tuple] | None] = [None] * len(info.codes)
+
+    def __len__(self) -> int:
+        return len(self._bodies)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._bodies)))]
+        body = self._bodies[index]
+        if body is None:
+            body = self._bodies[index] = read_function_body(self.info, index)
+        return body
+
+    def estimate(self, index: int) -> int:
+        code = self.info.codes[index]
+        return max(1, (code.body_end - code.body_start) // 2)
+
+    @property
+    def decoded(self) -> int:
+        """How many bodies have been decoded."""
+        return sum(b is not None for b in self._bodies)
 
 
 # -- module ------------------------------------------------------------------------------

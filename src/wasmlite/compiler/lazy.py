@@ -408,7 +408,7 @@ class LazyCode:
         self._pending: dict[int, Future] = {}
         self._callees: dict[int, list[int]] = {}
         #: instructions of the functions neither compiled nor being compiled
-        self._left_instrs = sum(len(b) for b in bodies)
+        self._left_instrs = sum(self._instrs(j) for j in range(len(bodies)))
         self.parts: list[Any] = []
         self.code_ranges: list[tuple[int, int]] = []
         self._range_starts: list[int] = []
@@ -440,7 +440,7 @@ class LazyCode:
                     cached = self._cached_batch(i)
                     if cached is not None:
                         fresh = [j for j in cached if not self.is_compiled(j)]
-                        self._left_instrs -= sum(len(self.bodies[j]) for j in fresh)
+                        self._left_instrs -= sum(self._instrs(j) for j in fresh)
                         fut = _compile_pool().submit(self._load_cached, cached, fresh)
                         batch = fresh
                     else:
@@ -480,7 +480,7 @@ class LazyCode:
                 self._pending.pop(j, None)
             if part is None:
                 self._tier_cache.forget(batch)
-                self._left_instrs += sum(len(self.bodies[j]) for j in fresh)
+                self._left_instrs += sum(self._instrs(j) for j in fresh)
                 return
             self._install(part, batch)
             self._optimized.update(batch)
@@ -493,6 +493,12 @@ class LazyCode:
         for i in range(self.num_funcs):
             if not self.is_compiled(i):
                 self.ensure_compiled(i)
+
+    def _instrs(self, i: int) -> int:
+        """Defined function ``i``'s instruction count, or its estimate when the bodies
+        are decoded on demand (``binary.decoder.FunctionBodies``) and ``i``'s is not."""
+        estimate = getattr(self.bodies, "estimate", None)
+        return estimate(i) if estimate is not None else len(self.bodies[i])
 
     def _direct_callees(self, i: int) -> list[int]:
         c = self._callees.get(i)
@@ -527,7 +533,7 @@ class LazyCode:
         instructions)``."""
         batch = [i]
         taken = {i}
-        size = len(self.bodies[i])
+        size = self._instrs(i)
         queue = deque(self._direct_callees(i))
         while queue and size < budget:
             j = queue.popleft()
@@ -535,7 +541,7 @@ class LazyCode:
                 continue
             taken.add(j)
             batch.append(j)
-            size += len(self.bodies[j])
+            size += self._instrs(j)
             queue.extend(self._direct_callees(j))
         return sorted(batch), size
 
@@ -550,7 +556,7 @@ class LazyCode:
             with self._lock:
                 for j in batch:
                     self._pending.pop(j, None)
-                self._left_instrs += sum(len(self.bodies[j]) for j in batch)
+                self._left_instrs += sum(self._instrs(j) for j in batch)
             raise
         with self._lock:
             self._install(part, batch)

@@ -54,7 +54,9 @@ class Engine(Managed):
             self._signals_tls_key = self._tls_key
         self._flags = dict(config._flags)
         #: Config.strategy "auto": functions are compiled on their first call
-        self._lazy = self._flags.get("strategy", "auto") == "auto"
+        self._lazy = self._flags.get("strategy", "auto") in ("auto", "winch")
+        #: Config.strategy "winch": the first tier is the baseline compiler
+        self._baseline = self._flags.get("strategy", "auto") == "winch"
         #: Config.consume_fuel / Config.epoch_interruption: code compiled for this engine
         #: counts fuel / checks the epoch (``compile_module(consume_fuel=...,
         #: epoch_interruption=...)``)

@@ -68,7 +68,8 @@ class Options:
     mode: str = "generate"
     opt_levels: tuple[str, ...] = ("2",)
     bounds_checks: str = "guard"
-    #: wasmlite's Config.strategy: "auto" (lazy, tiered) or "cranelift" (eager)
+    #: wasmlite's Config.strategy: "auto" (lazy, tiered), "cranelift" (eager) or
+    #: "winch" (lazy, the baseline compiler first)
     strategy: str = "auto"
     seeds: range | list[int] | None = None
     seconds: float | None = None
@@ -514,9 +515,10 @@ def parse_args(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
                    help="wasmlite Config.opt_level; repeat for several (default 2)")
     p.add_argument("--bounds-checks", choices=("guard", "explicit"), default="guard",
                    help="guard: Config.signals_based_traps = True (default); explicit: False")
-    p.add_argument("--strategy", choices=("auto", "cranelift"), default="auto",
+    p.add_argument("--strategy", choices=("auto", "cranelift", "winch"), default="auto",
                    help="wasmlite's Config.strategy: auto = functions compiled on first "
-                        "call, tiered (default); cranelift = all compiled up front")
+                        "call, tiered (default); cranelift = all compiled up front; "
+                        "winch = on first call by the baseline compiler, tiered")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--cases", type=int, help="number of seeds (modules) to run (default 100)")
     g.add_argument("--seconds", type=float, help="run new seeds until this many seconds passed")

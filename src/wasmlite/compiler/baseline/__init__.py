@@ -73,14 +73,11 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
                        consume_fuel: bool = False,
                        epoch_interruption: bool = False) -> str | None:
     """Why defined function ``defidx`` is left to LLVM's first tier, or ``None`` when
-    the baseline compiler takes it.  Reasons: ``"fuel"``, ``"epochs"`` (not
-    instrumented yet), ``"multi-value result"`` (LLVM returns a struct),
-    ``"calls a multi-value type"``, ``"v128"`` (SIMD values or instructions),
-    ``"multi-memory"`` (an access to a memory other than 0)."""
-    if consume_fuel:
-        return "fuel"
-    if epoch_interruption:
-        return "epochs"
+    the baseline compiler takes it.  Reasons: ``"multi-value result"`` (LLVM returns
+    a struct), ``"calls a multi-value type"``, ``"v128"`` (SIMD values or
+    instructions), ``"multi-memory"`` (an access to a memory other than 0).  Fuel and
+    epochs are supported (the arguments are kept for callers that measure coverage
+    per setting)."""
     nimp = info.num_imported_funcs
     types = info.types
     ftidx = info.func_typeidx()
@@ -222,7 +219,8 @@ def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
             part.function_addrs[i] = llvm.function_addrs[i]
         part.code_ranges.extend(llvm.code_ranges)
     if mine:
-        env = Env(_trap_address(), guard_pages, hotness, _MEMMOVE, _MEMSET)
+        env = Env(_trap_address(), guard_pages, hotness, _MEMMOVE, _MEMSET,
+                  consume_fuel, epoch_interruption)
         offsets = vo.VMOffsets.for_module(info)
         ftidx = info.func_typeidx()
         func_types = [info.types[t] for t in ftidx]

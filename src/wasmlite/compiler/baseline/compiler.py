@@ -16,7 +16,9 @@ Frame (``rbp``-relative)::
     rbp         caller's rbp
     rbp-8       vmctx
     rbp-16      VMMemory* of memory 0     rbp-24   its base
-    rbp-32-8i   local i
+    rbp-32      the fuel counter (Config.consume_fuel)
+    rbp-40      scratch (an operand kept across a builtin call)
+    rbp-48-8i   local i
     below       operand stack slots, then the outgoing stack arguments at rsp
 """
 
@@ -26,8 +28,14 @@ from ...binary import opcodes as op
 from ...environ import vmoffsets as vo
 from ...environ.module import F32, F64, FUNCREF, I32, I64, ModuleInfo
 from ..translate import (
+    FUEL_BULK,
+    FUEL_BULK_SMALL,
+    FUEL_FLUSH_BEFORE,
+    FUEL_FREE,
+    FUEL_SAVE_BEFORE,
     ST_BADCONV,
     ST_DIV0,
+    ST_INTERRUPT,
     ST_NULL,
     ST_OOB,
     ST_OVERFLOW,
@@ -140,7 +148,10 @@ class Env:
     bounds-check mode."""
 
     def __init__(self, trap_addr: int, guard_pages: bool,
-                 hotness: tuple[int, int, int] | None, memmove: int, memset: int) -> None:
+                 hotness: tuple[int, int, int] | None, memmove: int, memset: int,
+                 consume_fuel: bool = False, epoch_interruption: bool = False) -> None:
+        self.consume_fuel = consume_fuel
+        self.epoch_interruption = epoch_interruption
         self.trap_addr = trap_addr
         self.guard_pages = guard_pages
         self.hotness = hotness
@@ -179,13 +190,16 @@ class FunctionCompiler:
         self.offset = self.start_offset
         self.reachable = True
         self.has_memory = bool(info.memory_types())
+        self.fuel = env.consume_fuel
+        #: fuel cost of the instructions since the last flush into the fuel slot
+        self.fuel_pending = 0
 
     # -- slots ----------------------------------------------------------------------------
     def local_slot(self, i: int) -> tuple:
-        return (RBP, -1, 0, -32 - 8 * i)
+        return (RBP, -1, 0, -48 - 8 * i)
 
     def slot(self, k: int) -> tuple:
-        return (RBP, -1, 0, -32 - 8 * (len(self.local_types) + k))
+        return (RBP, -1, 0, -48 - 8 * (len(self.local_types) + k))
 
     def push_slot(self, t: int) -> tuple:
         """Push a slot entry; return its slot (the caller stores the value there)."""
@@ -315,6 +329,12 @@ class FunctionCompiler:
             a.store(mem(RBP, -16), RAX)
             a.mov(RAX, mem(RAX, vo.MEMORY_BASE))
             a.store(mem(RBP, -24), RAX)
+        if self.fuel:
+            self.fuel_reload()
+            self.fuel_pending = 1
+            self.fuel_check()
+        if self.env.epoch_interruption:
+            self.epoch_check()
         if self.env.hotness is not None:
             self.hot_tick()
         end = a.label()
@@ -351,7 +371,7 @@ class FunctionCompiler:
         a.mov_imm(RSI, ST_STACK, False)
         a.mov_imm(RAX, self.env.trap_addr)
         a.call(RAX)
-        frame = 24 + 8 * (len(self.local_types) + self.max_depth + self.max_out)
+        frame = 40 + 8 * (len(self.local_types) + self.max_depth + self.max_out)
         frame = (frame + 15) & ~15
         a.b[frame_at:frame_at + 4] = (-frame & 0xFFFFFFFF).to_bytes(4, "little")
         a.b[frame_at2:frame_at2 + 4] = frame.to_bytes(4, "little")
@@ -359,6 +379,8 @@ class FunctionCompiler:
     def emit_return(self) -> None:
         a = self.a
         res = self.ft.results
+        if self.fuel:
+            self.fuel_save()
         if res:
             t = res[0]
             k = len(self.stack) - 1
@@ -377,6 +399,124 @@ class FunctionCompiler:
         a.jcc(A.CC_E, stub)
         a.bind(back)
         self.cold.append((stub, back, self.offset))
+
+    # -- fuel and epochs (as the LLVM translator: compiler/translate.py) -------------------
+    def fuel_before(self, opcode: int) -> None:
+        if opcode not in FUEL_FREE:
+            self.fuel_pending += 1
+        if opcode in FUEL_SAVE_BEFORE:
+            self.fuel_save()
+        elif opcode in FUEL_FLUSH_BEFORE:
+            self.fuel_flush()
+
+    def fuel_add(self, amount_in_rax: bool = False) -> None:
+        """fuel += pending (+ rax)."""
+        a = self.a
+        pending = self.fuel_pending
+        self.fuel_pending = 0
+        if amount_in_rax:
+            if pending:
+                a.alu_imm(A.ADD, RAX, pending, True)
+            a.alu_mr(A.ADD, mem(RBP, -32), RAX, True)
+        elif pending:
+            a.alu_imm(A.ADD, mem(RBP, -32), pending, True)
+
+    def fuel_flush(self) -> None:
+        if self.fuel_pending:
+            self.fuel_add()
+
+    def fuel_save(self) -> None:
+        self.fuel_flush()
+        a = self.a
+        a.mov(RAX, mem(RBP, -32))
+        a.mov(RCX, mem(RBP, -8))
+        a.mov(RCX, mem(RCX, vo.VMCTX_STORE_CTX))
+        a.store(mem(RCX, vo.STORE_FUEL), RAX)
+
+    def fuel_reload(self) -> None:
+        a = self.a
+        a.mov(RAX, mem(RBP, -8))
+        a.mov(RAX, mem(RAX, vo.VMCTX_STORE_CTX))
+        a.mov(RAX, mem(RAX, vo.STORE_FUEL))
+        a.store(mem(RBP, -32), RAX)
+
+    def fuel_check(self, amount_in_rax: bool = False) -> None:
+        """Add the pending cost (and ``rax``); when the counter is ``>= 0`` save it
+        and call ``BUILTIN_OUT_OF_GAS`` (refuel and go on, or trap)."""
+        self.fuel_add(amount_in_rax)
+        a = self.a
+        ok = a.label()
+        a.alu_imm(A.CMP, mem(RBP, -32), 0, True)
+        a.jcc(A.CC_L, ok)
+        self.fuel_save()
+        a.mov(RDI, mem(RBP, -8))
+        a.mov(RAX, mem(RDI, vo.VMCTX_BUILTINS))
+        a.call(mem(RAX, 8 * vo.BUILTIN_OUT_OF_GAS))
+        a.test(RAX, RAX, False)
+        self.trap_if(A.CC_NE, None)
+        self.fuel_reload()
+        a.bind(ok)
+
+    def fuel_grow(self, h, imm) -> None:  # noqa: ANN001
+        """memory.grow / table.grow: a successful grow also costs its delta, then
+        fuel is checked."""
+        a = self.a
+        k = len(self.stack) - 1
+        self.load(self.stack[k], k, RAX, False)
+        a.store(mem(RBP, -40), RAX)
+        h(imm)
+        pending = self.fuel_pending
+        k = len(self.stack) - 1
+        fail, done = a.label(), a.label()
+        a.alu_imm(A.CMP, self.slot(k), -1, False)
+        a.jcc(A.CC_E, fail)
+        a.mov(RAX, mem(RBP, -40))
+        self.fuel_check(True)
+        a.jmp(done)
+        a.bind(fail)
+        self.fuel_pending = pending
+        self.fuel_add()
+        a.bind(done)
+
+    def fuel_bulk(self, h, imm) -> None:  # noqa: ANN001
+        """Bulk operations also cost their length (the top operand): a small constant
+        statically, otherwise checked before (if small) or after (if large)."""
+        a = self.a
+        k = len(self.stack) - 1
+        e = self.stack[k]
+        if e[0] == CONST:
+            n = e[2] & 0xFFFFFFFF
+            if n <= FUEL_BULK_SMALL:
+                self.fuel_pending += n
+                h(imm)
+                return
+            self.fuel_check()
+            h(imm)
+            a.mov_imm(RAX, n)
+            self.fuel_check(True)
+            return
+        a.mov(RAX, self.slot(k), False)
+        a.store(mem(RBP, -40), RAX)
+        a.mov_imm(RCX, 0)
+        a.alu_imm(A.CMP, RAX, FUEL_BULK_SMALL, True)
+        a.cmov(A.CC_A, RAX, RCX, True)
+        self.fuel_check(True)
+        h(imm)
+        a.mov(RAX, mem(RBP, -40))
+        a.mov_imm(RCX, 0)
+        a.alu_imm(A.CMP, RAX, FUEL_BULK_SMALL, True)
+        a.cmov(A.CC_BE, RAX, RCX, True)
+        self.fuel_check(True)
+
+    def epoch_check(self) -> None:
+        """Trap "interrupt" once the engine's epoch reached the store's deadline."""
+        a = self.a
+        a.mov(RAX, mem(RBP, -8))
+        a.mov(RAX, mem(RAX, vo.VMCTX_STORE_CTX))
+        a.mov(RCX, mem(RAX, vo.STORE_EPOCH_PTR))
+        a.mov(RCX, mem(RCX))
+        a.alu(A.CMP, RCX, mem(RAX, vo.STORE_EPOCH_DEADLINE), True)
+        self.trap_if(A.CC_AE, ST_INTERRUPT)
 
     # -- control flow ---------------------------------------------------------------------
     def branch(self, f: Frame) -> None:
@@ -422,6 +562,10 @@ class FunctionCompiler:
         self.frames.append(f)
         if kind == LOOP:
             self.a.bind(f.label)
+            if self.fuel:
+                self.fuel_check()
+            if self.env.epoch_interruption:
+                self.epoch_check()
             if self.env.hotness is not None:
                 self.hot_tick()
 
@@ -568,6 +712,8 @@ class FunctionCompiler:
         a.mov(RDI, mem(R11, vo.FUNCREF_VMCTX))
         a.call(mem(R11, vo.FUNCREF_FUNC_PTR))
         self.call_results(ft.results)
+        if self.fuel:
+            self.fuel_reload()
 
     def table_entry(self, tableidx: int) -> None:
         """Pop an i32 index, bounds-check it: ``rax`` = index, ``rcx`` = elements."""
@@ -595,6 +741,8 @@ class FunctionCompiler:
         a.mov(RDI, mem(R11, vo.FUNCREF_VMCTX))
         a.call(mem(R11, vo.FUNCREF_FUNC_PTR))
         self.call_results(ft.results)
+        if self.fuel:
+            self.fuel_reload()
 
     def call_builtin(self, index: int, args: list[tuple[int, bool]],
                      check: bool) -> None:
@@ -966,10 +1114,9 @@ class FunctionCompiler:
     # -- the main loop ----------------------------------------------------------------------
     def translate(self) -> None:  # noqa: C901 - one dispatch over the opcodes
         a = self.a
-        st = self.stack
         pcs = self.pcs
-        lt = self.local_types
         depth_dead = 0
+        fuel = self.fuel
         for opcode, imm, offset in self.body:
             if not self.reachable:
                 if opcode == op.END:
@@ -989,305 +1136,320 @@ class FunctionCompiler:
                 continue
             self.offset = offset
             pcs.append((len(a.b), offset))
-            if opcode == op.LOCAL_GET:
-                t = lt[imm]
-                a.mov(RAX, self.local_slot(imm))
-                a.store(self.push_slot(t), RAX)
-            elif opcode == op.LOCAL_SET or opcode == op.LOCAL_TEE:
-                k = len(st) - 1
-                e = st[k]
-                if e[0] == CONST:
-                    self.store_const(self.local_slot(imm), e[1], e[2])
-                else:
-                    a.mov(RAX, self.slot(k))
-                    a.store(self.local_slot(imm), RAX)
-                if opcode == op.LOCAL_SET:
-                    st.pop()
-            elif opcode == op.I32_CONST:
-                self.push_const(I32, imm & 0xFFFFFFFF)
-            elif opcode == op.I64_CONST:
-                self.push_const(I64, imm & 0xFFFFFFFFFFFFFFFF)
-            elif opcode == op.F32_CONST:
-                self.push_const(F32, imm & 0xFFFFFFFF)
-            elif opcode == op.F64_CONST:
-                self.push_const(F64, imm & 0xFFFFFFFFFFFFFFFF)
-            elif opcode in _INT_BIN:
-                self.int_bin(*_INT_BIN[opcode])
-            elif opcode in _INT_CMP:
-                self.int_cmp(_INT_CMP[opcode], False)
-            elif opcode in _I64_CMP:
-                self.int_cmp(_I64_CMP[opcode], True)
-            elif opcode in _LOADS:
-                self.op_load(opcode, imm)
-            elif opcode in _STORES:
-                self.op_store(opcode, imm)
-            elif opcode == op.BR_IF:
-                self.op_br_if(imm)
-            elif opcode == op.BLOCK:
-                self.op_block(imm, BLOCK)
-            elif opcode == op.LOOP:
-                self.op_block(imm, LOOP)
-            elif opcode == op.IF:
-                self.op_if(imm)
-            elif opcode == op.ELSE:
-                self.op_else()
-            elif opcode == op.END:
-                self.close_frame()
-                if not self.frames:
-                    return
-            elif opcode == op.BR:
-                self.op_br(imm)
-            elif opcode == op.BR_TABLE:
-                self.op_br_table(imm)
-            elif opcode == op.RETURN:
-                self.op_br(len(self.frames) - 1)
-            elif opcode == op.CALL:
-                self.op_call(imm)
-            elif opcode == op.CALL_INDIRECT:
-                self.op_call_indirect(imm)
-            elif opcode == op.I32_EQZ or opcode == op.I64_EQZ:
-                k = len(st) - 1
-                e = st.pop()
-                w = opcode == op.I64_EQZ
-                self.load(e, k, RCX, w)
-                a.test(RCX, RCX, w)
-                a.setcc(A.CC_E, RAX)
-                a.movzx8(RAX, RAX)
-                self.istore(I32, RAX)
-            elif opcode == op.I32_MUL or opcode == op.I64_MUL:
-                w = opcode == op.I64_MUL
-                k = len(st) - 1
-                self.load(st[k - 1], k - 1, RAX, w)
-                e = st[k]
-                if e[0] == CONST:
-                    self.load(e, k, RCX, w)
-                    a.imul(RAX, RCX, w)
-                else:
-                    a.imul(RAX, self.slot(k), w)
-                del st[k - 1:]
-                self.istore(I64 if w else I32, RAX)
-            elif opcode in _SHIFTS:
-                kind, w = _SHIFTS[opcode]
-                k = len(st) - 1
-                b = st.pop()
-                e = st.pop()
-                self.load(e, k - 1, RAX, w)
-                if b[0] == CONST:
-                    a.shift_imm(kind, RAX, b[2] & (63 if w else 31), w)
-                else:
-                    a.mov(RCX, self.slot(k), False)
-                    a.shift_cl(kind, RAX, w)
-                self.istore(I64 if w else I32, RAX)
-            elif opcode in _BITCOUNT:
-                kind, w = _BITCOUNT[opcode]
-                k = len(st) - 1
-                e = st.pop()
-                self.load(e, k, RCX, w)
-                a.bitcount(kind, RAX, RCX, w)
-                self.istore(I64 if w else I32, RAX)
-            elif opcode in (op.I32_DIV_S, op.I32_DIV_U, op.I32_REM_S, op.I32_REM_U,
-                            op.I64_DIV_S, op.I64_DIV_U, op.I64_REM_S, op.I64_REM_U):
-                self.op_div(opcode)
-            elif opcode in _FBIN:
-                self.fbin(*_FBIN[opcode])
-            elif opcode == op.F32_EQ or opcode == op.F32_NE:
-                self.fcmp_eq(opcode == op.F32_NE, False)
-            elif opcode == op.F64_EQ or opcode == op.F64_NE:
-                self.fcmp_eq(opcode == op.F64_NE, True)
-            elif opcode in _FCMP:
-                self.fcmp(*_FCMP[opcode])
-            elif opcode == op.DROP:
+            if fuel:
+                self.fuel_before(opcode)
+                if opcode in FUEL_BULK:
+                    self.fuel_bulk(lambda _i, o=opcode: self.op(o, _i), imm)
+                    continue
+                if opcode == op.MEMORY_GROW or opcode == op.TABLE_GROW:
+                    self.fuel_grow(lambda _i, o=opcode: self.op(o, _i), imm)
+                    continue
+            self.op(opcode, imm)
+            if not self.frames:
+                return
+
+    def op(self, opcode: int, imm: object) -> None:  # noqa: C901 - one dispatch
+        """Translate one reachable instruction."""
+        a = self.a
+        st = self.stack
+        lt = self.local_types
+        if opcode == op.LOCAL_GET:
+            t = lt[imm]
+            a.mov(RAX, self.local_slot(imm))
+            a.store(self.push_slot(t), RAX)
+        elif opcode == op.LOCAL_SET or opcode == op.LOCAL_TEE:
+            k = len(st) - 1
+            e = st[k]
+            if e[0] == CONST:
+                self.store_const(self.local_slot(imm), e[1], e[2])
+            else:
+                a.mov(RAX, self.slot(k))
+                a.store(self.local_slot(imm), RAX)
+            if opcode == op.LOCAL_SET:
                 st.pop()
-            elif opcode == op.SELECT or opcode == op.SELECT_T:
-                k = len(st) - 1
-                c = st.pop()
-                b = st.pop()
-                e = st.pop()
-                t = e[1]
-                if c[0] == CONST:
-                    src = k - 2 if c[2] & 0xFFFFFFFF else k - 1
-                    chosen = e if c[2] & 0xFFFFFFFF else b
-                    if chosen[0] == CONST:
-                        self.push_const(t, chosen[2])
-                    else:
-                        a.mov(RAX, self.slot(src))
-                        a.store(self.push_slot(t), RAX)
-                else:
-                    self.load(e, k - 2, RAX)
-                    self.load(b, k - 1, RCX)
-                    a.alu_imm(A.CMP, self.slot(k), 0, False)
-                    a.cmov(A.CC_E, RAX, RCX, True)
-                    a.store(self.push_slot(t), RAX)
-            elif opcode == op.NOP:
-                pass
-            elif opcode == op.UNREACHABLE:
-                a.jmp(self.trap_label(ST_UNREACHABLE))
-                self.reachable = False
-            elif opcode == op.GLOBAL_GET:
-                gt = self.info.global_types()[imm]
-                a.mov(RAX, mem(RBP, -8))
-                a.mov(RAX, mem(RAX, self.vo.global_(imm)))
-                a.mov(RAX, mem(RAX))
-                a.store(self.push_slot(gt.valtype), RAX)
-            elif opcode == op.GLOBAL_SET:
-                gt = self.info.global_types()[imm]
-                size = 4 if gt.valtype in (I32, F32) else 8
-                self.pop_to(RCX, size == 8)
-                a.mov(RAX, mem(RBP, -8))
-                a.mov(RAX, mem(RAX, self.vo.global_(imm)))
-                a.store(mem(RAX), RCX, size)
-            elif opcode == op.I32_WRAP_I64:
-                e = st.pop()
-                if e[0] == CONST:
-                    self.push_const(I32, e[2] & 0xFFFFFFFF)
-                else:
-                    st.append((SLOT, I32, 0))
-            elif opcode in (op.I32_REINTERPRET_F32, op.I64_REINTERPRET_F64,
-                            op.F32_REINTERPRET_I32, op.F64_REINTERPRET_I64):
-                e = st.pop()
-                t = {op.I32_REINTERPRET_F32: I32, op.I64_REINTERPRET_F64: I64,
-                     op.F32_REINTERPRET_I32: F32, op.F64_REINTERPRET_I64: F64}[opcode]
-                st.append((e[0], t, e[2]))
-            elif opcode == op.I64_EXTEND_I32_S:
-                k = len(st) - 1
-                e = st.pop()
-                if e[0] == CONST:
-                    v = e[2] & 0xFFFFFFFF
-                    self.push_const(I64, (v - (1 << 32) if v >> 31 else v)
-                                    & 0xFFFFFFFFFFFFFFFF)
-                else:
-                    a.movsxd(RAX, self.slot(k))
-                    self.istore(I64, RAX)
-            elif opcode == op.I64_EXTEND_I32_U:
-                k = len(st) - 1
-                e = st.pop()
-                if e[0] == CONST:
-                    self.push_const(I64, e[2] & 0xFFFFFFFF)
-                else:
-                    a.mov(RAX, self.slot(k), False)
-                    self.istore(I64, RAX)
-            elif opcode in (op.I32_EXTEND8_S, op.I32_EXTEND16_S, op.I64_EXTEND8_S,
-                            op.I64_EXTEND16_S, op.I64_EXTEND32_S):
-                k = len(st) - 1
-                e = st.pop()
-                w = opcode >= op.I64_EXTEND8_S
+        elif opcode == op.I32_CONST:
+            self.push_const(I32, imm & 0xFFFFFFFF)
+        elif opcode == op.I64_CONST:
+            self.push_const(I64, imm & 0xFFFFFFFFFFFFFFFF)
+        elif opcode == op.F32_CONST:
+            self.push_const(F32, imm & 0xFFFFFFFF)
+        elif opcode == op.F64_CONST:
+            self.push_const(F64, imm & 0xFFFFFFFFFFFFFFFF)
+        elif opcode in _INT_BIN:
+            self.int_bin(*_INT_BIN[opcode])
+        elif opcode in _INT_CMP:
+            self.int_cmp(_INT_CMP[opcode], False)
+        elif opcode in _I64_CMP:
+            self.int_cmp(_I64_CMP[opcode], True)
+        elif opcode in _LOADS:
+            self.op_load(opcode, imm)
+        elif opcode in _STORES:
+            self.op_store(opcode, imm)
+        elif opcode == op.BR_IF:
+            self.op_br_if(imm)
+        elif opcode == op.BLOCK:
+            self.op_block(imm, BLOCK)
+        elif opcode == op.LOOP:
+            self.op_block(imm, LOOP)
+        elif opcode == op.IF:
+            self.op_if(imm)
+        elif opcode == op.ELSE:
+            self.op_else()
+        elif opcode == op.END:
+            self.close_frame()
+        elif opcode == op.BR:
+            self.op_br(imm)
+        elif opcode == op.BR_TABLE:
+            self.op_br_table(imm)
+        elif opcode == op.RETURN:
+            self.op_br(len(self.frames) - 1)
+        elif opcode == op.CALL:
+            self.op_call(imm)
+        elif opcode == op.CALL_INDIRECT:
+            self.op_call_indirect(imm)
+        elif opcode == op.I32_EQZ or opcode == op.I64_EQZ:
+            k = len(st) - 1
+            e = st.pop()
+            w = opcode == op.I64_EQZ
+            self.load(e, k, RCX, w)
+            a.test(RCX, RCX, w)
+            a.setcc(A.CC_E, RAX)
+            a.movzx8(RAX, RAX)
+            self.istore(I32, RAX)
+        elif opcode == op.I32_MUL or opcode == op.I64_MUL:
+            w = opcode == op.I64_MUL
+            k = len(st) - 1
+            self.load(st[k - 1], k - 1, RAX, w)
+            e = st[k]
+            if e[0] == CONST:
                 self.load(e, k, RCX, w)
-                if opcode in (op.I32_EXTEND8_S, op.I64_EXTEND8_S):
-                    a.movsx8(RAX, RCX, w)
-                elif opcode == op.I64_EXTEND32_S:
-                    a.movsxd(RAX, RCX)
+                a.imul(RAX, RCX, w)
+            else:
+                a.imul(RAX, self.slot(k), w)
+            del st[k - 1:]
+            self.istore(I64 if w else I32, RAX)
+        elif opcode in _SHIFTS:
+            kind, w = _SHIFTS[opcode]
+            k = len(st) - 1
+            b = st.pop()
+            e = st.pop()
+            self.load(e, k - 1, RAX, w)
+            if b[0] == CONST:
+                a.shift_imm(kind, RAX, b[2] & (63 if w else 31), w)
+            else:
+                a.mov(RCX, self.slot(k), False)
+                a.shift_cl(kind, RAX, w)
+            self.istore(I64 if w else I32, RAX)
+        elif opcode in _BITCOUNT:
+            kind, w = _BITCOUNT[opcode]
+            k = len(st) - 1
+            e = st.pop()
+            self.load(e, k, RCX, w)
+            a.bitcount(kind, RAX, RCX, w)
+            self.istore(I64 if w else I32, RAX)
+        elif opcode in (op.I32_DIV_S, op.I32_DIV_U, op.I32_REM_S, op.I32_REM_U,
+                        op.I64_DIV_S, op.I64_DIV_U, op.I64_REM_S, op.I64_REM_U):
+            self.op_div(opcode)
+        elif opcode in _FBIN:
+            self.fbin(*_FBIN[opcode])
+        elif opcode == op.F32_EQ or opcode == op.F32_NE:
+            self.fcmp_eq(opcode == op.F32_NE, False)
+        elif opcode == op.F64_EQ or opcode == op.F64_NE:
+            self.fcmp_eq(opcode == op.F64_NE, True)
+        elif opcode in _FCMP:
+            self.fcmp(*_FCMP[opcode])
+        elif opcode == op.DROP:
+            st.pop()
+        elif opcode == op.SELECT or opcode == op.SELECT_T:
+            k = len(st) - 1
+            c = st.pop()
+            b = st.pop()
+            e = st.pop()
+            t = e[1]
+            if c[0] == CONST:
+                src = k - 2 if c[2] & 0xFFFFFFFF else k - 1
+                chosen = e if c[2] & 0xFFFFFFFF else b
+                if chosen[0] == CONST:
+                    self.push_const(t, chosen[2])
                 else:
-                    a.movsx16(RAX, RCX, w)
-                self.istore(I64 if w else I32, RAX)
-            elif opcode in _CONVERT:
-                self.fconvert(*_CONVERT[opcode])
-            elif opcode in TRUNCS:
-                self.ftrunc(opcode, False)
-            elif opcode in _SAT:
-                self.ftrunc(_SAT[opcode], True)
-            elif opcode == op.F32_DEMOTE_F64 or opcode == op.F64_PROMOTE_F32:
-                d = opcode == op.F32_DEMOTE_F64
-                self.fpop(0, d)
-                a.sse(F2 if d else F3, 0x5A, 0, 0)
-                self.fstore(F32 if d else F64, 0)
-            elif opcode in _FROUND:
-                f64, mode = _FROUND[opcode]
-                self.fpop(0, f64)
-                a.round_(f64, 0, 0, mode | 8)
-                self.fstore(F64 if f64 else F32, 0)
-            elif opcode == op.F32_SQRT or opcode == op.F64_SQRT:
-                f64 = opcode == op.F64_SQRT
-                self.fpop(0, f64)
-                a.sse(F2 if f64 else F3, 0x51, 0, 0)
-                self.fstore(F64 if f64 else F32, 0)
-            elif opcode in (op.F32_MIN, op.F32_MAX, op.F64_MIN, op.F64_MAX):
-                self.fminmax(opcode in (op.F32_MAX, op.F64_MAX),
-                             opcode in (op.F64_MIN, op.F64_MAX))
-            elif opcode in (op.F32_ABS, op.F32_NEG, op.F64_ABS, op.F64_NEG):
-                f64 = opcode in (op.F64_ABS, op.F64_NEG)
-                k = len(st) - 1
-                e = st.pop()
-                self.load(e, k, RAX, f64)
-                neg = opcode in (op.F32_NEG, op.F64_NEG)
-                a.bt_imm(7 if neg else 6, RAX, 63 if f64 else 31, f64)
-                self.istore(F64 if f64 else F32, RAX)
-            elif opcode == op.F32_COPYSIGN or opcode == op.F64_COPYSIGN:
-                f64 = opcode == op.F64_COPYSIGN
-                k = len(st) - 1
-                b = st.pop()
-                e = st.pop()
-                self.load(e, k - 1, RAX, f64)
-                self.load(b, k, RCX, f64)
-                bit = 63 if f64 else 31
-                a.bt_imm(6, RAX, bit, f64)        # btr rax, bit
-                a.shift_imm(A.SHR, RCX, bit, f64)
-                a.shift_imm(A.SHL, RCX, bit, f64)
-                a.alu(A.OR, RAX, RCX, f64)
-                self.istore(F64 if f64 else F32, RAX)
-            elif opcode == op.MEMORY_SIZE:
-                self.op_memory_size(imm)
-            elif opcode == op.MEMORY_GROW:
-                self.op_memory_grow(imm)
-            elif opcode == op.MEMORY_COPY:
-                self.op_memory_copy(imm)
-            elif opcode == op.MEMORY_FILL:
-                self.op_memory_fill(imm)
-            elif opcode == op.MEMORY_INIT:
-                dataidx, memidx = imm
-                self.call_builtin(vo.BUILTIN_MEMORY_INIT,
-                                  [(memidx, False), (dataidx, False), (None, False),
-                                   (None, False), (None, False)], True)
-            elif opcode == op.DATA_DROP:
-                self.call_builtin(vo.BUILTIN_DATA_DROP, [(imm, False)], False)
-            elif opcode == op.REF_NULL:
-                self.push_const(imm, 0)
-            elif opcode == op.REF_IS_NULL:
-                k = len(st) - 1
-                e = st.pop()
-                self.load(e, k, RCX)
-                a.test(RCX, RCX, True)
-                a.setcc(A.CC_E, RAX)
-                a.movzx8(RAX, RAX)
-                self.istore(I32, RAX)
-            elif opcode == op.REF_FUNC:
-                a.mov(RAX, mem(RBP, -8))
-                a.mov(RAX, mem(RAX, self.vo.func(imm)))
-                self.istore(FUNCREF, RAX)
-            elif opcode == op.TABLE_GET:
-                t = self.info.table_types()[imm].elem
-                self.table_entry(imm)
-                a.mov(RAX, mem(RCX, 0, RAX, 3))
-                self.istore(t, RAX)
-            elif opcode == op.TABLE_SET:
-                self.pop_to(RDX)
-                self.table_entry(imm)
-                a.store(mem(RCX, 0, RAX, 3), RDX)
-            elif opcode == op.TABLE_SIZE:
-                a.mov(RAX, mem(RBP, -8))
-                a.mov(RAX, mem(RAX, self.vo.table(imm)))
-                a.mov(RAX, mem(RAX, vo.TABLE_LENGTH), False)
-                self.istore(I32, RAX)
-            elif opcode == op.TABLE_GROW:
-                self.call_builtin(vo.BUILTIN_TABLE_GROW,
-                                  [(imm, False), (None, True), (None, False)], False)
-                self.istore(I32, RAX)
-            elif opcode == op.TABLE_FILL:
-                self.call_builtin(vo.BUILTIN_TABLE_FILL,
-                                  [(imm, False), (None, False), (None, True),
-                                   (None, False)], True)
-            elif opcode == op.TABLE_COPY:
-                dst, src = imm
-                self.call_builtin(vo.BUILTIN_TABLE_COPY,
-                                  [(dst, False), (src, False), (None, False),
-                                   (None, False), (None, False)], True)
-            elif opcode == op.TABLE_INIT:
-                elemidx, tableidx = imm
-                self.call_builtin(vo.BUILTIN_TABLE_INIT,
-                                  [(tableidx, False), (elemidx, False), (None, False),
-                                   (None, False), (None, False)], True)
-            elif opcode == op.ELEM_DROP:
-                self.call_builtin(vo.BUILTIN_ELEM_DROP, [(imm, False)], False)
-            else:  # pragma: no cover - excluded by unsupported_reason
-                raise NotImplementedError(op.OPCODE_NAMES.get(opcode, hex(opcode)))
+                    a.mov(RAX, self.slot(src))
+                    a.store(self.push_slot(t), RAX)
+            else:
+                self.load(e, k - 2, RAX)
+                self.load(b, k - 1, RCX)
+                a.alu_imm(A.CMP, self.slot(k), 0, False)
+                a.cmov(A.CC_E, RAX, RCX, True)
+                a.store(self.push_slot(t), RAX)
+        elif opcode == op.NOP:
+            pass
+        elif opcode == op.UNREACHABLE:
+            a.jmp(self.trap_label(ST_UNREACHABLE))
+            self.reachable = False
+        elif opcode == op.GLOBAL_GET:
+            gt = self.info.global_types()[imm]
+            a.mov(RAX, mem(RBP, -8))
+            a.mov(RAX, mem(RAX, self.vo.global_(imm)))
+            a.mov(RAX, mem(RAX))
+            a.store(self.push_slot(gt.valtype), RAX)
+        elif opcode == op.GLOBAL_SET:
+            gt = self.info.global_types()[imm]
+            size = 4 if gt.valtype in (I32, F32) else 8
+            self.pop_to(RCX, size == 8)
+            a.mov(RAX, mem(RBP, -8))
+            a.mov(RAX, mem(RAX, self.vo.global_(imm)))
+            a.store(mem(RAX), RCX, size)
+        elif opcode == op.I32_WRAP_I64:
+            e = st.pop()
+            if e[0] == CONST:
+                self.push_const(I32, e[2] & 0xFFFFFFFF)
+            else:
+                st.append((SLOT, I32, 0))
+        elif opcode in (op.I32_REINTERPRET_F32, op.I64_REINTERPRET_F64,
+                        op.F32_REINTERPRET_I32, op.F64_REINTERPRET_I64):
+            e = st.pop()
+            t = {op.I32_REINTERPRET_F32: I32, op.I64_REINTERPRET_F64: I64,
+                 op.F32_REINTERPRET_I32: F32, op.F64_REINTERPRET_I64: F64}[opcode]
+            st.append((e[0], t, e[2]))
+        elif opcode == op.I64_EXTEND_I32_S:
+            k = len(st) - 1
+            e = st.pop()
+            if e[0] == CONST:
+                v = e[2] & 0xFFFFFFFF
+                self.push_const(I64, (v - (1 << 32) if v >> 31 else v)
+                                & 0xFFFFFFFFFFFFFFFF)
+            else:
+                a.movsxd(RAX, self.slot(k))
+                self.istore(I64, RAX)
+        elif opcode == op.I64_EXTEND_I32_U:
+            k = len(st) - 1
+            e = st.pop()
+            if e[0] == CONST:
+                self.push_const(I64, e[2] & 0xFFFFFFFF)
+            else:
+                a.mov(RAX, self.slot(k), False)
+                self.istore(I64, RAX)
+        elif opcode in (op.I32_EXTEND8_S, op.I32_EXTEND16_S, op.I64_EXTEND8_S,
+                        op.I64_EXTEND16_S, op.I64_EXTEND32_S):
+            k = len(st) - 1
+            e = st.pop()
+            w = opcode >= op.I64_EXTEND8_S
+            self.load(e, k, RCX, w)
+            if opcode in (op.I32_EXTEND8_S, op.I64_EXTEND8_S):
+                a.movsx8(RAX, RCX, w)
+            elif opcode == op.I64_EXTEND32_S:
+                a.movsxd(RAX, RCX)
+            else:
+                a.movsx16(RAX, RCX, w)
+            self.istore(I64 if w else I32, RAX)
+        elif opcode in _CONVERT:
+            self.fconvert(*_CONVERT[opcode])
+        elif opcode in TRUNCS:
+            self.ftrunc(opcode, False)
+        elif opcode in _SAT:
+            self.ftrunc(_SAT[opcode], True)
+        elif opcode == op.F32_DEMOTE_F64 or opcode == op.F64_PROMOTE_F32:
+            d = opcode == op.F32_DEMOTE_F64
+            self.fpop(0, d)
+            a.sse(F2 if d else F3, 0x5A, 0, 0)
+            self.fstore(F32 if d else F64, 0)
+        elif opcode in _FROUND:
+            f64, mode = _FROUND[opcode]
+            self.fpop(0, f64)
+            a.round_(f64, 0, 0, mode | 8)
+            self.fstore(F64 if f64 else F32, 0)
+        elif opcode == op.F32_SQRT or opcode == op.F64_SQRT:
+            f64 = opcode == op.F64_SQRT
+            self.fpop(0, f64)
+            a.sse(F2 if f64 else F3, 0x51, 0, 0)
+            self.fstore(F64 if f64 else F32, 0)
+        elif opcode in (op.F32_MIN, op.F32_MAX, op.F64_MIN, op.F64_MAX):
+            self.fminmax(opcode in (op.F32_MAX, op.F64_MAX),
+                         opcode in (op.F64_MIN, op.F64_MAX))
+        elif opcode in (op.F32_ABS, op.F32_NEG, op.F64_ABS, op.F64_NEG):
+            f64 = opcode in (op.F64_ABS, op.F64_NEG)
+            k = len(st) - 1
+            e = st.pop()
+            self.load(e, k, RAX, f64)
+            neg = opcode in (op.F32_NEG, op.F64_NEG)
+            a.bt_imm(7 if neg else 6, RAX, 63 if f64 else 31, f64)
+            self.istore(F64 if f64 else F32, RAX)
+        elif opcode == op.F32_COPYSIGN or opcode == op.F64_COPYSIGN:
+            f64 = opcode == op.F64_COPYSIGN
+            k = len(st) - 1
+            b = st.pop()
+            e = st.pop()
+            self.load(e, k - 1, RAX, f64)
+            self.load(b, k, RCX, f64)
+            bit = 63 if f64 else 31
+            a.bt_imm(6, RAX, bit, f64)        # btr rax, bit
+            a.shift_imm(A.SHR, RCX, bit, f64)
+            a.shift_imm(A.SHL, RCX, bit, f64)
+            a.alu(A.OR, RAX, RCX, f64)
+            self.istore(F64 if f64 else F32, RAX)
+        elif opcode == op.MEMORY_SIZE:
+            self.op_memory_size(imm)
+        elif opcode == op.MEMORY_GROW:
+            self.op_memory_grow(imm)
+        elif opcode == op.MEMORY_COPY:
+            self.op_memory_copy(imm)
+        elif opcode == op.MEMORY_FILL:
+            self.op_memory_fill(imm)
+        elif opcode == op.MEMORY_INIT:
+            dataidx, memidx = imm
+            self.call_builtin(vo.BUILTIN_MEMORY_INIT,
+                              [(memidx, False), (dataidx, False), (None, False),
+                               (None, False), (None, False)], True)
+        elif opcode == op.DATA_DROP:
+            self.call_builtin(vo.BUILTIN_DATA_DROP, [(imm, False)], False)
+        elif opcode == op.REF_NULL:
+            self.push_const(imm, 0)
+        elif opcode == op.REF_IS_NULL:
+            k = len(st) - 1
+            e = st.pop()
+            self.load(e, k, RCX)
+            a.test(RCX, RCX, True)
+            a.setcc(A.CC_E, RAX)
+            a.movzx8(RAX, RAX)
+            self.istore(I32, RAX)
+        elif opcode == op.REF_FUNC:
+            a.mov(RAX, mem(RBP, -8))
+            a.mov(RAX, mem(RAX, self.vo.func(imm)))
+            self.istore(FUNCREF, RAX)
+        elif opcode == op.TABLE_GET:
+            t = self.info.table_types()[imm].elem
+            self.table_entry(imm)
+            a.mov(RAX, mem(RCX, 0, RAX, 3))
+            self.istore(t, RAX)
+        elif opcode == op.TABLE_SET:
+            self.pop_to(RDX)
+            self.table_entry(imm)
+            a.store(mem(RCX, 0, RAX, 3), RDX)
+        elif opcode == op.TABLE_SIZE:
+            a.mov(RAX, mem(RBP, -8))
+            a.mov(RAX, mem(RAX, self.vo.table(imm)))
+            a.mov(RAX, mem(RAX, vo.TABLE_LENGTH), False)
+            self.istore(I32, RAX)
+        elif opcode == op.TABLE_GROW:
+            self.call_builtin(vo.BUILTIN_TABLE_GROW,
+                              [(imm, False), (None, True), (None, False)], False)
+            self.istore(I32, RAX)
+        elif opcode == op.TABLE_FILL:
+            self.call_builtin(vo.BUILTIN_TABLE_FILL,
+                              [(imm, False), (None, False), (None, True),
+                               (None, False)], True)
+        elif opcode == op.TABLE_COPY:
+            dst, src = imm
+            self.call_builtin(vo.BUILTIN_TABLE_COPY,
+                              [(dst, False), (src, False), (None, False),
+                               (None, False), (None, False)], True)
+        elif opcode == op.TABLE_INIT:
+            elemidx, tableidx = imm
+            self.call_builtin(vo.BUILTIN_TABLE_INIT,
+                              [(tableidx, False), (elemidx, False), (None, False),
+                               (None, False), (None, False)], True)
+        elif opcode == op.ELEM_DROP:
+            self.call_builtin(vo.BUILTIN_ELEM_DROP, [(imm, False)], False)
+        else:  # pragma: no cover - excluded by unsupported_reason
+            raise NotImplementedError(op.OPCODE_NAMES.get(opcode, hex(opcode)))
 
 

@@ -50,7 +50,7 @@ from . import asm as A
 from .asm import R8, R9, R11, RAX, RBP, RCX, RDI, RDX, RSI, RSP, mem
 
 INT_ARGS = (RSI, RDX, RCX, R8, R9)   # after rdi = vmctx
-CONST, SLOT = 0, 1
+CONST, SLOT, LOCAL = 0, 1, 2
 FLOATS = (F32, F64)
 BLOCK, LOOP, IF = 0, 1, 2
 F3, F2, P66 = b"\xf3", b"\xf2", b"\x66"
@@ -191,6 +191,10 @@ class FunctionCompiler:
         self.reachable = True
         self.has_memory = bool(info.memory_types())
         self.fuel = env.consume_fuel
+        #: what the instruction being translated emitted last (a result store, a
+        #: compare), and what the previous one did: peephole fusion
+        self.emitted: tuple | None = None
+        self.prev: tuple | None = None
         #: fuel cost of the instructions since the last flush into the fuel slot
         self.fuel_pending = 0
 
@@ -218,8 +222,14 @@ class FunctionCompiler:
         """Load entry ``e`` (at stack index ``k``) into integer register ``reg``."""
         if e[0] == CONST:
             self.a.mov_imm(reg, e[2], w)
-        else:
+        elif e[0] == SLOT:
             self.a.mov(reg, self.slot(k), w)
+        else:
+            self.a.mov(reg, self.local_slot(e[2]), w)
+
+    def src(self, e: tuple, k: int) -> tuple:
+        """The memory operand of non-constant entry ``e`` at stack index ``k``."""
+        return self.slot(k) if e[0] == SLOT else self.local_slot(e[2])
 
     def pop_to(self, reg: int, w: bool = True) -> tuple:
         k = len(self.stack) - 1
@@ -232,18 +242,27 @@ class FunctionCompiler:
             self.a.mov_imm(RAX, e[2], f64)
             self.a.movd_to_xmm(xmm, RAX, f64)
         else:
-            self.a.sse(F2 if f64 else F3, 0x10, xmm, self.slot(k))
+            self.a.sse(F2 if f64 else F3, 0x10, xmm, self.src(e, k))
 
     def fpop(self, xmm: int, f64: bool) -> None:
         k = len(self.stack) - 1
         self.fload(self.stack.pop(), k, xmm, f64)
 
     def fstore(self, t: int, xmm: int) -> None:
+        """Push a result from ``xmm`` (recorded for :meth:`op_local_set`)."""
         f64 = t == F64
+        start = len(self.a.b)
         self.a.sse(F2 if f64 else F3, 0x11, xmm, self.push_slot(t))
+        self.emitted = ("store", start, len(self.a.b), len(self.stack) - 1, xmm,
+                        8 if f64 else 4, True)
 
     def istore(self, t: int, reg: int) -> None:
-        self.a.store(self.push_slot(t), reg, 4 if t == I32 or t == F32 else 8)
+        """Push a result from ``reg`` (recorded for :meth:`op_local_set`)."""
+        size = 4 if t == I32 or t == F32 else 8
+        start = len(self.a.b)
+        self.a.store(self.push_slot(t), reg, size)
+        self.emitted = ("store", start, len(self.a.b), len(self.stack) - 1, reg, size,
+                        False)
 
     def store_const(self, dst: tuple, t: int, bits: int) -> None:
         size = 4 if t == I32 or t == F32 else 8
@@ -256,8 +275,8 @@ class FunctionCompiler:
         e = self.stack[src]
         if e[0] == CONST:
             self.store_const(self.slot(dst), e[1], e[2])
-        elif src != dst:
-            self.a.mov(RAX, self.slot(src))
+        elif e[0] == LOCAL or src != dst:
+            self.a.mov(RAX, self.src(e, src))
             self.a.store(self.slot(dst), RAX)
 
     def materialize(self, start: int) -> None:
@@ -265,7 +284,16 @@ class FunctionCompiler:
         st = self.stack
         for k in range(start, len(st)):
             e = st[k]
-            if e[0] == CONST:
+            if e[0] != SLOT:
+                self.move(k, k)
+                st[k] = (SLOT, e[1], 0)
+
+    def materialize_locals(self, local: int = -1) -> None:
+        """Entries that read a local (``local``, or any) into their own slots."""
+        st = self.stack
+        for k in range(len(st)):
+            e = st[k]
+            if e[0] == LOCAL and (local < 0 or e[2] == local):
                 self.move(k, k)
                 st[k] = (SLOT, e[1], 0)
 
@@ -400,6 +428,47 @@ class FunctionCompiler:
         a.bind(back)
         self.cold.append((stub, back, self.offset))
 
+    def op_local_set(self, i: int, tee: bool) -> None:
+        """``local.set``/``local.tee``: entries still reading local ``i`` are copied to
+        their slots first; a result the previous instruction just stored to its slot
+        is stored to the local instead (the slot store is taken back)."""
+        a = self.a
+        st = self.stack
+        k = len(st) - 1
+        e = st[k]
+        if e[0] == LOCAL and e[2] == i:
+            if not tee:
+                st.pop()
+            return
+        st.pop()
+        self.materialize_locals(i)
+        dst = self.local_slot(i)
+        prev = self.prev
+        if e[0] == CONST:
+            self.store_const(dst, e[1], e[2])
+        elif (e[0] == SLOT and prev is not None and prev[0] == "store"
+              and prev[2] == len(a.b) and prev[3] == k):
+            _kind, start, _end, _k, reg, size, xmm = prev
+            self.rewind(start)
+            if xmm:
+                a.sse(F2 if size == 8 else F3, 0x11, reg, dst)
+            else:
+                a.store(dst, reg, size)
+        else:
+            a.mov(RAX, self.src(e, k))
+            a.store(dst, RAX)
+        if tee:
+            st.append((LOCAL, e[1], i))
+
+    def rewind(self, pos: int) -> None:
+        """Take back the code emitted from ``pos`` (by the previous instruction: no
+        label, fixup or trap site lies there); the current instruction starts at
+        ``pos``."""
+        del self.a.b[pos:]
+        pcs = self.pcs
+        if pcs and pcs[-1][0] > pos:
+            pcs[-1] = (pos, pcs[-1][1])
+
     # -- fuel and epochs (as the LLVM translator: compiler/translate.py) -------------------
     def fuel_before(self, opcode: int) -> None:
         if opcode not in FUEL_FREE:
@@ -495,7 +564,7 @@ class FunctionCompiler:
             a.mov_imm(RAX, n)
             self.fuel_check(True)
             return
-        a.mov(RAX, self.slot(k), False)
+        a.mov(RAX, self.src(e, k), False)
         a.store(mem(RBP, -40), RAX)
         a.mov_imm(RCX, 0)
         a.alu_imm(A.CMP, RAX, FUEL_BULK_SMALL, True)
@@ -557,6 +626,7 @@ class FunctionCompiler:
     def op_block(self, bt: int, kind: int) -> None:
         params, results = self.block_sig(bt)
         h = len(self.stack) - len(params)
+        self.materialize_locals()
         self.materialize(h)
         f = Frame(kind, h, params, results, self.a.label())
         self.frames.append(f)
@@ -572,8 +642,10 @@ class FunctionCompiler:
     def op_if(self, bt: int) -> None:
         k = len(self.stack) - 1
         e = self.stack.pop()
+        cc = self.fused_cc(e, k)   # the movs below keep the flags
         params, results = self.block_sig(bt)
         h = len(self.stack) - len(params)
+        self.materialize_locals()
         self.materialize(h)
         f = Frame(IF, h, params, results, self.a.label())
         f.else_label = self.a.label()
@@ -582,8 +654,10 @@ class FunctionCompiler:
             if not e[2] & 0xFFFFFFFF:
                 a.jmp(f.else_label)
         else:
-            a.alu_imm(A.CMP, self.slot(k), 0, False)
-            a.jcc(A.CC_E, f.else_label)
+            if cc is None:
+                a.alu_imm(A.CMP, self.src(e, k), 0, False)
+                cc = A.CC_NE
+            a.jcc(cc ^ 1, f.else_label)
         self.frames.append(f)
 
     def op_else(self) -> None:
@@ -612,17 +686,20 @@ class FunctionCompiler:
                 self.jump_to(f)
                 self.reachable = False
             return
-        a.alu_imm(A.CMP, self.slot(k), 0, False)
+        cc = self.fused_cc(e, k)
+        if cc is None:
+            a.alu_imm(A.CMP, self.src(e, k), 0, False)
+            cc = A.CC_NE
         n = len(f.params) if f.kind == LOOP else len(f.results)
         top = len(self.stack) - n
         if all(self.stack[top + i][0] == SLOT and top + i == f.height + i
                for i in range(n)):
             if f.kind != LOOP:
                 f.targeted = True
-            a.jcc(A.CC_NE, f.label)
+            a.jcc(cc, f.label)
             return
         skip = a.label()
-        a.jcc(A.CC_E, skip)
+        a.jcc(cc ^ 1, skip)
         self.jump_to(f)
         a.bind(skip)
 
@@ -635,7 +712,7 @@ class FunctionCompiler:
             i = e[2] & 0xFFFFFFFF
             self.op_br(targets[i] if i < len(targets) else default)
             return
-        a.mov(RAX, self.slot(k), False)
+        a.mov(RAX, self.src(e, k), False)
         stubs: dict[int, int] = {}
         order = [*targets, default]
         for d in order:
@@ -658,13 +735,14 @@ class FunctionCompiler:
         else:
             table = 0
             entries = []
+        where: dict[int, list[int]] = {}
+        for j, t in enumerate(entries):
+            where.setdefault(t, []).append(j)
         for d, lab in stubs.items():
             a.bind(lab)
-            pos = len(a.b)
-            for j, t in enumerate(entries):
-                if t == d:
-                    a.b[table + 4 * j:table + 4 * j + 4] = (pos - table).to_bytes(
-                        4, "little", signed=True)
+            rel = (len(a.b) - table).to_bytes(4, "little", signed=True)
+            for j in where.get(d, ()):
+                a.b[table + 4 * j:table + 4 * j + 4] = rel
             self.jump_to(self.frames[-1 - d])
         self.reachable = False
 
@@ -788,7 +866,7 @@ class FunctionCompiler:
             a.mov_imm(RAX, ea)
             offset = 0
         else:
-            a.mov(RAX, self.slot(k), False)
+            a.mov(RAX, self.src(e, k), False)
         if offset + size > 0x7FFFFFFF:
             a.mov_imm(RDX, offset)
             a.alu(A.ADD, RAX, RDX, True)
@@ -910,8 +988,29 @@ class FunctionCompiler:
                 asm.mov_imm(RCX, b[2], w)
                 asm.alu(kind, RAX, RCX, w)
         else:
-            asm.alu(kind, RAX, self.slot(k), w)
+            asm.alu(kind, RAX, self.src(b, k), w)
         self.istore(I64 if w else I32, RAX)
+
+    def set_flag(self, cc: int) -> None:
+        """Push the i32 0/1 of condition ``cc`` on the flags just set; recorded so that
+        a ``br_if`` or ``if`` right after it branches on the flags instead."""
+        a = self.a
+        start = len(a.b)
+        a.setcc(cc, RAX)
+        a.movzx8(RAX, RAX)
+        a.store(self.push_slot(I32), RAX, 4)
+        self.emitted = ("cmp", start, len(a.b), len(self.stack) - 1, cc)
+
+    def fused_cc(self, e: tuple, k: int) -> int | None:
+        """When entry ``e`` (just popped from index ``k``) is the flag the previous
+        instruction pushed: take its materialization back and return the condition
+        (the flags are still set), else None."""
+        prev = self.prev
+        if (e[0] == SLOT and prev is not None and prev[0] == "cmp"
+                and prev[2] == len(self.a.b) and prev[3] == k):
+            self.rewind(prev[1])
+            return prev[4]
+        return None
 
     def int_cmp(self, cc: int, w: bool) -> None:
         st = self.stack
@@ -930,10 +1029,8 @@ class FunctionCompiler:
                 asm.mov_imm(RDX, v, w)
                 asm.alu(A.CMP, RCX, RDX, w)
         else:
-            asm.alu(A.CMP, RCX, self.slot(k), w)
-        asm.setcc(cc, RAX)
-        asm.movzx8(RAX, RAX)
-        self.istore(I32, RAX)
+            asm.alu(A.CMP, RCX, self.src(b, k), w)
+        self.set_flag(cc)
 
     def op_div(self, opcode: int) -> None:
         w = opcode >= op.I64_DIV_S
@@ -976,7 +1073,7 @@ class FunctionCompiler:
             self.fload(b, k, 1, f64)
             self.a.sse(p, sse_op, 0, 1)
         else:
-            self.a.sse(p, sse_op, 0, self.slot(k))
+            self.a.sse(p, sse_op, 0, self.src(b, k))
         self.fstore(F64 if f64 else F32, 0)
 
     def fminmax(self, is_max: bool, f64: bool) -> None:
@@ -1023,9 +1120,7 @@ class FunctionCompiler:
             a.sse(P66 if f64 else b"", 0x2E, 1, 0)
         else:
             a.sse(P66 if f64 else b"", 0x2E, 0, 1)
-        a.setcc(cc, RAX)
-        a.movzx8(RAX, RAX)
-        self.istore(I32, RAX)
+        self.set_flag(cc)
 
     def ftrunc(self, opcode: int, sat: bool) -> None:
         """Float -> int truncation, trapping (``sat`` False) or saturating."""
@@ -1136,6 +1231,8 @@ class FunctionCompiler:
                 continue
             self.offset = offset
             pcs.append((len(a.b), offset))
+            self.prev = self.emitted
+            self.emitted = None
             if fuel:
                 self.fuel_before(opcode)
                 if opcode in FUEL_BULK:
@@ -1154,19 +1251,11 @@ class FunctionCompiler:
         st = self.stack
         lt = self.local_types
         if opcode == op.LOCAL_GET:
-            t = lt[imm]
-            a.mov(RAX, self.local_slot(imm))
-            a.store(self.push_slot(t), RAX)
+            st.append((LOCAL, lt[imm], imm))
+            if len(st) > self.max_depth:
+                self.max_depth = len(st)
         elif opcode == op.LOCAL_SET or opcode == op.LOCAL_TEE:
-            k = len(st) - 1
-            e = st[k]
-            if e[0] == CONST:
-                self.store_const(self.local_slot(imm), e[1], e[2])
-            else:
-                a.mov(RAX, self.slot(k))
-                a.store(self.local_slot(imm), RAX)
-            if opcode == op.LOCAL_SET:
-                st.pop()
+            self.op_local_set(imm, opcode == op.LOCAL_TEE)
         elif opcode == op.I32_CONST:
             self.push_const(I32, imm & 0xFFFFFFFF)
         elif opcode == op.I64_CONST:
@@ -1211,11 +1300,12 @@ class FunctionCompiler:
             k = len(st) - 1
             e = st.pop()
             w = opcode == op.I64_EQZ
-            self.load(e, k, RCX, w)
-            a.test(RCX, RCX, w)
-            a.setcc(A.CC_E, RAX)
-            a.movzx8(RAX, RAX)
-            self.istore(I32, RAX)
+            if e[0] == CONST:
+                self.load(e, k, RCX, w)
+                a.test(RCX, RCX, w)
+            else:
+                a.alu_imm(A.CMP, self.src(e, k), 0, w)
+            self.set_flag(A.CC_E)
         elif opcode == op.I32_MUL or opcode == op.I64_MUL:
             w = opcode == op.I64_MUL
             k = len(st) - 1
@@ -1225,7 +1315,7 @@ class FunctionCompiler:
                 self.load(e, k, RCX, w)
                 a.imul(RAX, RCX, w)
             else:
-                a.imul(RAX, self.slot(k), w)
+                a.imul(RAX, self.src(e, k), w)
             del st[k - 1:]
             self.istore(I64 if w else I32, RAX)
         elif opcode in _SHIFTS:
@@ -1237,7 +1327,7 @@ class FunctionCompiler:
             if b[0] == CONST:
                 a.shift_imm(kind, RAX, b[2] & (63 if w else 31), w)
             else:
-                a.mov(RCX, self.slot(k), False)
+                a.mov(RCX, self.src(b, k), False)
                 a.shift_cl(kind, RAX, w)
             self.istore(I64 if w else I32, RAX)
         elif opcode in _BITCOUNT:
@@ -1272,12 +1362,12 @@ class FunctionCompiler:
                 if chosen[0] == CONST:
                     self.push_const(t, chosen[2])
                 else:
-                    a.mov(RAX, self.slot(src))
+                    a.mov(RAX, self.src(chosen, src))
                     a.store(self.push_slot(t), RAX)
             else:
                 self.load(e, k - 2, RAX)
                 self.load(b, k - 1, RCX)
-                a.alu_imm(A.CMP, self.slot(k), 0, False)
+                a.alu_imm(A.CMP, self.src(c, k), 0, False)
                 a.cmov(A.CC_E, RAX, RCX, True)
                 a.store(self.push_slot(t), RAX)
         elif opcode == op.NOP:
@@ -1303,7 +1393,7 @@ class FunctionCompiler:
             if e[0] == CONST:
                 self.push_const(I32, e[2] & 0xFFFFFFFF)
             else:
-                st.append((SLOT, I32, 0))
+                st.append((e[0], I32, e[2]))
         elif opcode in (op.I32_REINTERPRET_F32, op.I64_REINTERPRET_F64,
                         op.F32_REINTERPRET_I32, op.F64_REINTERPRET_I64):
             e = st.pop()
@@ -1318,7 +1408,7 @@ class FunctionCompiler:
                 self.push_const(I64, (v - (1 << 32) if v >> 31 else v)
                                 & 0xFFFFFFFFFFFFFFFF)
             else:
-                a.movsxd(RAX, self.slot(k))
+                a.movsxd(RAX, self.src(e, k))
                 self.istore(I64, RAX)
         elif opcode == op.I64_EXTEND_I32_U:
             k = len(st) - 1
@@ -1326,7 +1416,7 @@ class FunctionCompiler:
             if e[0] == CONST:
                 self.push_const(I64, e[2] & 0xFFFFFFFF)
             else:
-                a.mov(RAX, self.slot(k), False)
+                a.mov(RAX, self.src(e, k), False)
                 self.istore(I64, RAX)
         elif opcode in (op.I32_EXTEND8_S, op.I32_EXTEND16_S, op.I64_EXTEND8_S,
                         op.I64_EXTEND16_S, op.I64_EXTEND32_S):

@@ -19,6 +19,7 @@ import ctypes
 import mmap
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -82,6 +83,15 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
     types = info.types
     ftidx = info.func_typeidx()
     ft = types[ftidx[nimp + defidx]]
+    if _plain_module(info):
+        # no type has several results or a v128, no v128 global, one memory at most:
+        # only SIMD instructions and v128 locals can make a function unsupported
+        if body and max(body, key=_opcode)[0] >= 0xFD000:
+            return "v128"
+        for _count, t in info.codes[defidx].locals:
+            if t == V128:
+                return "v128"
+        return None
     if len(ft.results) > 1:
         return "multi-value result"
     if V128 in ft.params or V128 in ft.results:
@@ -124,6 +134,29 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
             if imm[1]:
                 return "multi-memory"
     return None
+
+
+def _opcode(instr: tuple) -> int:
+    return instr[0]
+
+
+_plain: dict[int, tuple[Any, bool]] = {}
+
+
+def _plain_module(info: ModuleInfo) -> bool:
+    """Whether no type of ``info`` has several results or a v128, no global is a v128
+    and it has at most one memory (cached per module)."""
+    got = _plain.get(id(info))
+    if got is not None and got[0]() is info:
+        return got[1]
+    plain = (all(len(t.results) <= 1 and V128 not in t.params and V128 not in t.results
+                 for t in info.types)
+             and all(g.valtype != V128 for g in info.global_types())
+             and len(info.memory_types()) <= 1)
+    if len(_plain) > 256:
+        _plain.clear()
+    _plain[id(info)] = (weakref.ref(info), plain)
+    return plain
 
 
 class _ExecMemory:

@@ -85,6 +85,19 @@ class Asm:
             b.append(0xC0 | ((reg & 7) << 3) | (rm & 7))
             return
         base, index, scale, disp = rm
+        if base == 5 and index < 0:
+            # [rbp + disp]: frame slots, the common case
+            rex = (8 if w else 0) | ((reg >> 1) & 4)
+            if rex or (byte_regs and 4 <= reg < 8):
+                b.append(0x40 | rex)
+            b += op
+            if -128 <= disp < 128:
+                b.append(0x45 | ((reg & 7) << 3))
+                b.append(disp & 0xFF)
+            else:
+                b.append(0x85 | ((reg & 7) << 3))
+                b += (disp & 0xFFFFFFFF).to_bytes(4, "little")
+            return
         rex = (8 if w else 0) | ((reg >> 1) & 4) | ((base >> 3) & 1)
         if index >= 0:
             rex |= ((index >> 3) & 1) << 1

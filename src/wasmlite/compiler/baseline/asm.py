@@ -30,12 +30,15 @@ def mem(base: int, disp: int = 0, index: int = -1, scale: int = 0) -> tuple:
 class Asm:
     """Machine code of one function being assembled, in ``self.b``."""
 
-    __slots__ = ("b", "labels", "fixups")
+    __slots__ = ("b", "fixups", "labels", "last_bind")
 
     def __init__(self) -> None:
         self.b = bytearray()
         self.labels: list[int] = []          # label -> position, -1 while unbound
         self.fixups: list[list[int]] = []    # label -> positions of rel32 fields
+        #: position of the most recently bound label (peepholes never rewrite code
+        #: a label points into)
+        self.last_bind = -1
 
     # -- labels ------------------------------------------------------------------------
     def label(self) -> int:
@@ -46,6 +49,7 @@ class Asm:
     def bind(self, lab: int) -> None:
         pos = len(self.b)
         self.labels[lab] = pos
+        self.last_bind = pos
         b = self.b
         for at in self.fixups[lab]:
             b[at:at + 4] = (pos - at - 4).to_bytes(4, "little", signed=True)

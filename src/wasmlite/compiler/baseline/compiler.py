@@ -234,8 +234,40 @@ class FunctionCompiler:
     def pop_to(self, reg: int, w: bool = True) -> tuple:
         k = len(self.stack) - 1
         e = self.stack.pop()
-        self.load(e, k, reg, w)
+        self.take(e, k, reg, w)
         return e
+
+    def _fresh(self, e: tuple, k: int, xmm: bool) -> tuple | None:
+        """The store record of slot entry ``e`` at index ``k`` when the last code
+        emitted is that store (nothing since, no label bound at its end)."""
+        rec = self.emitted
+        if (e[0] == SLOT and rec is not None and rec[0] == "store" and rec[3] == k
+                and rec[6] == xmm and rec[2] == len(self.a.b)
+                and self.a.last_bind < rec[2]):
+            return rec
+        return None
+
+    def take(self, e: tuple, k: int, reg: int, w: bool = True) -> None:
+        """Load entry ``e`` (index ``k``), consumed by the instruction, into integer
+        register ``reg``; when its value was just stored from a register the store is
+        taken back and the register copied (32-bit moves zero-extend as loads do)."""
+        rec = self._fresh(e, k, False)
+        if rec is None:
+            self.load(e, k, reg, w)
+            return
+        self.rewind(rec[1])
+        self.emitted = None
+        if reg != rec[4] or not w:
+            self.a.mov(reg, rec[4], w)
+
+    def ftake(self, e: tuple, k: int, xmm: int, f64: bool) -> None:
+        """As :meth:`take` for a float entry into ``xmm``."""
+        rec = self._fresh(e, k, True)
+        if rec is None or rec[4] != xmm:
+            self.fload(e, k, xmm, f64)
+            return
+        self.rewind(rec[1])
+        self.emitted = None
 
     def fload(self, e: tuple, k: int, xmm: int, f64: bool) -> None:
         if e[0] == CONST:
@@ -246,7 +278,7 @@ class FunctionCompiler:
 
     def fpop(self, xmm: int, f64: bool) -> None:
         k = len(self.stack) - 1
-        self.fload(self.stack.pop(), k, xmm, f64)
+        self.ftake(self.stack.pop(), k, xmm, f64)
 
     def fstore(self, t: int, xmm: int) -> None:
         """Push a result from ``xmm`` (recorded for :meth:`op_local_set`)."""
@@ -415,7 +447,7 @@ class FunctionCompiler:
             if t in FLOATS:
                 self.fload(self.stack[k], k, 0, t == F64)
             else:
-                self.load(self.stack[k], k, RAX)
+                self.take(self.stack[k], k, RAX)
         a.b += b"\xc9\xc3"                   # leave; ret
 
     def hot_tick(self) -> None:
@@ -447,7 +479,7 @@ class FunctionCompiler:
         if e[0] == CONST:
             self.store_const(dst, e[1], e[2])
         elif (e[0] == SLOT and prev is not None and prev[0] == "store"
-              and prev[2] == len(a.b) and prev[3] == k):
+              and prev[2] == len(a.b) and prev[3] == k and a.last_bind < prev[2]):
             _kind, start, _end, _k, reg, size, xmm = prev
             self.rewind(start)
             if xmm:
@@ -466,8 +498,10 @@ class FunctionCompiler:
         ``pos``."""
         del self.a.b[pos:]
         pcs = self.pcs
-        if pcs and pcs[-1][0] > pos:
-            pcs[-1] = (pos, pcs[-1][1])
+        j = len(pcs) - 1
+        while j >= 0 and pcs[j][0] > pos:
+            pcs[j] = (pos, pcs[j][1])
+            j -= 1
 
     # -- fuel and epochs (as the LLVM translator: compiler/translate.py) -------------------
     def fuel_before(self, opcode: int) -> None:
@@ -712,7 +746,7 @@ class FunctionCompiler:
             i = e[2] & 0xFFFFFFFF
             self.op_br(targets[i] if i < len(targets) else default)
             return
-        a.mov(RAX, self.src(e, k), False)
+        self.take(e, k, RAX, False)
         stubs: dict[int, int] = {}
         order = [*targets, default]
         for d in order:
@@ -866,7 +900,7 @@ class FunctionCompiler:
             a.mov_imm(RAX, ea)
             offset = 0
         else:
-            a.mov(RAX, self.src(e, k), False)
+            self.take(e, k, RAX, False)
         if offset + size > 0x7FFFFFFF:
             a.mov_imm(RDX, offset)
             a.alu(A.ADD, RAX, RDX, True)
@@ -909,7 +943,7 @@ class FunctionCompiler:
         k = len(self.stack) - 1
         e = self.stack.pop()
         # the value goes to r8 (the address computation uses rax, rcx, rdx)
-        self.load(e, k, R8, size == 8)
+        self.take(e, k, R8, size == 8)
         m = self.address(memarg[1], size)
         self.a.store(m, R8, size)
 
@@ -976,7 +1010,7 @@ class FunctionCompiler:
             st[-1] = (CONST, a_[1], r & (0xFFFFFFFFFFFFFFFF if w else 0xFFFFFFFF))
             return
         st.pop()
-        self.load(a_, k - 1, RAX, w)
+        self.take(a_, k - 1, RAX, w)
         asm = self.a
         if b[0] == CONST:
             v = b[2]
@@ -1007,7 +1041,8 @@ class FunctionCompiler:
         (the flags are still set), else None."""
         prev = self.prev
         if (e[0] == SLOT and prev is not None and prev[0] == "cmp"
-                and prev[2] == len(self.a.b) and prev[3] == k):
+                and prev[2] == len(self.a.b) and prev[3] == k
+                and self.a.last_bind < prev[2]):
             self.rewind(prev[1])
             return prev[4]
         return None
@@ -1018,7 +1053,7 @@ class FunctionCompiler:
         b = st.pop()
         a_ = st.pop()
         asm = self.a
-        self.load(a_, k - 1, RCX, w)
+        self.take(a_, k - 1, RCX, w)
         if b[0] == CONST:
             v = b[2] & (0xFFFFFFFFFFFFFFFF if w else 0xFFFFFFFF)
             sv = v - (1 << 64) if (w and v >> 63) else (v - (1 << 32) if not w and v >> 31
@@ -1068,7 +1103,7 @@ class FunctionCompiler:
         b = st.pop()
         a_ = st.pop()
         p = F2 if f64 else F3
-        self.fload(a_, k - 1, 0, f64)
+        self.ftake(a_, k - 1, 0, f64)
         if b[0] == CONST:
             self.fload(b, k, 1, f64)
             self.a.sse(p, sse_op, 0, 1)
@@ -1232,7 +1267,6 @@ class FunctionCompiler:
             self.offset = offset
             pcs.append((len(a.b), offset))
             self.prev = self.emitted
-            self.emitted = None
             if fuel:
                 self.fuel_before(opcode)
                 if opcode in FUEL_BULK:
@@ -1309,7 +1343,7 @@ class FunctionCompiler:
         elif opcode == op.I32_MUL or opcode == op.I64_MUL:
             w = opcode == op.I64_MUL
             k = len(st) - 1
-            self.load(st[k - 1], k - 1, RAX, w)
+            self.take(st[k - 1], k - 1, RAX, w)
             e = st[k]
             if e[0] == CONST:
                 self.load(e, k, RCX, w)
@@ -1323,7 +1357,7 @@ class FunctionCompiler:
             k = len(st) - 1
             b = st.pop()
             e = st.pop()
-            self.load(e, k - 1, RAX, w)
+            self.take(e, k - 1, RAX, w)
             if b[0] == CONST:
                 a.shift_imm(kind, RAX, b[2] & (63 if w else 31), w)
             else:
@@ -1416,7 +1450,7 @@ class FunctionCompiler:
             if e[0] == CONST:
                 self.push_const(I64, e[2] & 0xFFFFFFFF)
             else:
-                a.mov(RAX, self.src(e, k), False)
+                self.take(e, k, RAX, False)
                 self.istore(I64, RAX)
         elif opcode in (op.I32_EXTEND8_S, op.I32_EXTEND16_S, op.I64_EXTEND8_S,
                         op.I64_EXTEND16_S, op.I64_EXTEND32_S):

@@ -18,7 +18,8 @@ Frame (``rbp``-relative)::
     rbp-16      VMMemory* of memory 0     rbp-24   its base
     rbp-32      the fuel counter (Config.consume_fuel)
     rbp-40      scratch (an operand kept across a builtin call)
-    rbp-48-8i   local i
+    rbp-48      the caller's r15 (r15 holds memory 0's base while the function runs)
+    rbp-56-8i   local i
     below       operand stack slots, then the outgoing stack arguments at rsp
 """
 
@@ -47,7 +48,7 @@ from ..translate import (
     code_start,
 )
 from . import asm as A
-from .asm import R8, R9, R11, RAX, RBP, RCX, RDI, RDX, RSI, RSP, mem
+from .asm import R8, R9, R11, R15, RAX, RBP, RCX, RDI, RDX, RSI, RSP, mem
 
 INT_ARGS = (RSI, RDX, RCX, R8, R9)   # after rdi = vmctx
 CONST, SLOT, LOCAL = 0, 1, 2
@@ -200,10 +201,10 @@ class FunctionCompiler:
 
     # -- slots ----------------------------------------------------------------------------
     def local_slot(self, i: int) -> tuple:
-        return (RBP, -1, 0, -48 - 8 * i)
+        return (RBP, -1, 0, -56 - 8 * i)
 
     def slot(self, k: int) -> tuple:
-        return (RBP, -1, 0, -48 - 8 * (len(self.local_types) + k))
+        return (RBP, -1, 0, -56 - 8 * (len(self.local_types) + k))
 
     def push_slot(self, t: int) -> tuple:
         """Push a slot entry; return its slot (the caller stores the value there)."""
@@ -389,6 +390,8 @@ class FunctionCompiler:
             a.store(mem(RBP, -16), RAX)
             a.mov(RAX, mem(RAX, vo.MEMORY_BASE))
             a.store(mem(RBP, -24), RAX)
+            a.store(mem(RBP, -48), R15)
+            a.mov(R15, RAX)
         if self.fuel:
             self.fuel_reload()
             self.fuel_pending = 1
@@ -431,7 +434,7 @@ class FunctionCompiler:
         a.mov_imm(RSI, ST_STACK, False)
         a.mov_imm(RAX, self.env.trap_addr)
         a.call(RAX)
-        frame = 40 + 8 * (len(self.local_types) + self.max_depth + self.max_out)
+        frame = 48 + 8 * (len(self.local_types) + self.max_depth + self.max_out)
         frame = (frame + 15) & ~15
         a.b[frame_at:frame_at + 4] = (-frame & 0xFFFFFFFF).to_bytes(4, "little")
         a.b[frame_at2:frame_at2 + 4] = frame.to_bytes(4, "little")
@@ -448,6 +451,8 @@ class FunctionCompiler:
                 self.fload(self.stack[k], k, 0, t == F64)
             else:
                 self.take(self.stack[k], k, RAX)
+        if self.has_memory:
+            a.mov(R15, mem(RBP, -48))
         a.b += b"\xc9\xc3"                   # leave; ret
 
     def hot_tick(self) -> None:
@@ -888,15 +893,13 @@ class FunctionCompiler:
         if e[0] == CONST:
             ea = (e[2] & 0xFFFFFFFF) + offset
             if ea + size <= 0x7FFFFFFF:
-                index = -1
                 disp = ea
                 if not self.env.guard_pages:
                     a.mov(RCX, mem(RBP, -16))
                     a.mov_imm(RDX, ea + size)
                     a.alu(A.CMP, RDX, mem(RCX, vo.MEMORY_LENGTH), True)
                     self.trap_if(A.CC_A, ST_OOB)
-                a.mov(RCX, mem(RBP, -24))
-                return (RCX, -1, 0, disp)
+                return (R15, -1, 0, disp)
             a.mov_imm(RAX, ea)
             offset = 0
         else:
@@ -910,9 +913,7 @@ class FunctionCompiler:
             a.lea(RDX, mem(RAX, offset + size))
             a.alu(A.CMP, RDX, mem(RCX, vo.MEMORY_LENGTH), True)
             self.trap_if(A.CC_A, ST_OOB)
-        a.mov(RCX, mem(RBP, -24))
-        index = RAX
-        return (RCX, index, 0, offset)
+        return (R15, RAX, 0, offset)
 
     def op_load(self, opcode: int, memarg: tuple) -> None:
         kind, t = _LOADS[opcode]
@@ -936,7 +937,7 @@ class FunctionCompiler:
             a.movsx16(RAX, m, True)
         else:
             a.movsxd(RAX, m)
-        a.store(self.push_slot(t), RAX, 8 if kind != "d" or t == I64 else 4)
+        self.istore(t, RAX)
 
     def op_store(self, opcode: int, memarg: tuple) -> None:
         size = _STORES[opcode]
@@ -1414,7 +1415,7 @@ class FunctionCompiler:
             a.mov(RAX, mem(RBP, -8))
             a.mov(RAX, mem(RAX, self.vo.global_(imm)))
             a.mov(RAX, mem(RAX))
-            a.store(self.push_slot(gt.valtype), RAX)
+            self.istore(gt.valtype, RAX)
         elif opcode == op.GLOBAL_SET:
             gt = self.info.global_types()[imm]
             size = 4 if gt.valtype in (I32, F32) else 8

@@ -51,6 +51,7 @@ from . import asm as A
 from .asm import R8, R9, R11, R15, RAX, RBP, RCX, RDI, RDX, RSI, RSP, mem
 
 INT_ARGS = (RSI, RDX, RCX, R8, R9)   # after rdi = vmctx
+_PIN_REGS = (A.RBX, A.R12, A.R13, A.R14)
 CONST, SLOT, LOCAL = 0, 1, 2
 FLOATS = (F32, F64)
 BLOCK, LOOP, IF = 0, 1, 2
@@ -191,6 +192,11 @@ class FunctionCompiler:
         self.offset = self.start_offset
         self.reachable = True
         self.has_memory = bool(info.memory_types())
+        #: integer locals kept in callee-saved registers (the most used first)
+        self.pinned = self._pin(body, lt)
+        #: offset below rbp of local 0's slot (after the fixed slots and the saved
+        #: pinned registers)
+        self.base_off = 56 + 8 * len(self.pinned)
         self.fuel = env.consume_fuel
         #: what the instruction being translated emitted last (a result store, a
         #: compare), and what the previous one did: peephole fusion
@@ -199,12 +205,32 @@ class FunctionCompiler:
         #: fuel cost of the instructions since the last flush into the fuel slot
         self.fuel_pending = 0
 
+    @staticmethod
+    def _pin(body: list[tuple], lt: list[int]) -> dict[int, int]:
+        """Up to four integer locals used at least twice, by use count, each with its
+        callee-saved register (rbx, r12, r13, r14)."""
+        counts: dict[int, int] = {}
+        for opcode, imm, _off in body:
+            if opcode == op.LOCAL_GET or opcode == op.LOCAL_SET or opcode == op.LOCAL_TEE:
+                if lt[imm] not in FLOATS:
+                    counts[imm] = counts.get(imm, 0) + 1
+        best = sorted((c, -i) for i, c in counts.items() if c >= 2)[-4:]
+        return {-ni: r for (_c, ni), r in zip(reversed(best), _PIN_REGS, strict=False)}
+
     # -- slots ----------------------------------------------------------------------------
-    def local_slot(self, i: int) -> tuple:
-        return (RBP, -1, 0, -56 - 8 * i)
+    def local_slot(self, i: int) -> tuple | int:
+        """Where local ``i`` lives: its pinned register, or its frame slot."""
+        r = self.pinned.get(i)
+        if r is not None:
+            return r
+        return (RBP, -1, 0, -self.base_off - 8 * i)
+
+    def local_mem(self, i: int) -> tuple:
+        """The frame slot of local ``i`` (unused when it is pinned)."""
+        return (RBP, -1, 0, -self.base_off - 8 * i)
 
     def slot(self, k: int) -> tuple:
-        return (RBP, -1, 0, -56 - 8 * (len(self.local_types) + k))
+        return (RBP, -1, 0, -self.base_off - 8 * (len(self.local_types) + k))
 
     def push_slot(self, t: int) -> tuple:
         """Push a slot entry; return its slot (the caller stores the value there)."""
@@ -357,6 +383,8 @@ class FunctionCompiler:
         frame_at2 = len(a.b)
         a.b += b"\0\0\0\0"
         a.store(mem(RBP, -8), RDI)
+        for j, r in enumerate(self.pinned.values()):
+            a.store(mem(RBP, -56 - 8 * j), r)
         ni = nf = ns = 0
         for i, t in enumerate(ft.params):
             dst = self.local_slot(i)
@@ -380,10 +408,13 @@ class FunctionCompiler:
                 for i in range(nparams, len(self.local_types)):
                     a.store(self.local_slot(i), RAX)
             else:
-                a.lea(RDI, self.local_slot(len(self.local_types) - 1))
+                a.lea(RDI, self.local_mem(len(self.local_types) - 1))
                 a.mov_imm(RCX, nl)
                 a.mov_imm(RAX, 0)
                 a.b += b"\xf3\x48\xab"      # rep stosq
+                for i, r in self.pinned.items():
+                    if i >= nparams:
+                        a.mov_imm(r, 0)
         if self.has_memory:
             a.mov(RDI, mem(RBP, -8))
             a.mov(RAX, mem(RDI, self.vo.memory(0)))
@@ -434,7 +465,8 @@ class FunctionCompiler:
         a.mov_imm(RSI, ST_STACK, False)
         a.mov_imm(RAX, self.env.trap_addr)
         a.call(RAX)
-        frame = 48 + 8 * (len(self.local_types) + self.max_depth + self.max_out)
+        frame = self.base_off - 8 + 8 * (len(self.local_types) + self.max_depth
+                                         + self.max_out)
         frame = (frame + 15) & ~15
         a.b[frame_at:frame_at + 4] = (-frame & 0xFFFFFFFF).to_bytes(4, "little")
         a.b[frame_at2:frame_at2 + 4] = frame.to_bytes(4, "little")
@@ -453,6 +485,8 @@ class FunctionCompiler:
                 self.take(self.stack[k], k, RAX)
         if self.has_memory:
             a.mov(R15, mem(RBP, -48))
+        for j, r in enumerate(self.pinned.values()):
+            a.mov(r, mem(RBP, -56 - 8 * j))
         a.b += b"\xc9\xc3"                   # leave; ret
 
     def hot_tick(self) -> None:
@@ -1431,9 +1465,12 @@ class FunctionCompiler:
                 st.append((e[0], I32, e[2]))
         elif opcode in (op.I32_REINTERPRET_F32, op.I64_REINTERPRET_F64,
                         op.F32_REINTERPRET_I32, op.F64_REINTERPRET_I64):
-            e = st.pop()
             t = {op.I32_REINTERPRET_F32: I32, op.I64_REINTERPRET_F64: I64,
                  op.F32_REINTERPRET_I32: F32, op.F64_REINTERPRET_I64: F64}[opcode]
+            k = len(st) - 1
+            if st[k][0] == LOCAL and st[k][2] in self.pinned:
+                self.materialize(k)     # a float is never read from a GPR
+            e = st.pop()
             st.append((e[0], t, e[2]))
         elif opcode == op.I64_EXTEND_I32_S:
             k = len(st) - 1

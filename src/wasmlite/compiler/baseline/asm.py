@@ -27,6 +27,64 @@ def mem(base: int, disp: int = 0, index: int = -1, scale: int = 0) -> tuple:
     return (base, index, scale, disp)
 
 
+_ENCODED: dict[tuple, bytes] = {}
+
+
+def _encode(op: bytes, reg: int, rm: int | tuple, w: bool, pfx: bytes,
+            byte_regs: bool) -> bytes:
+    """The bytes of :meth:`Asm.enc`."""
+    b = bytearray()
+    if pfx:
+        b += pfx
+    if type(rm) is int:
+        rex = (8 if w else 0) | ((reg >> 1) & 4) | ((rm >> 3) & 1)
+        if rex or (byte_regs and (4 <= rm < 8 or 4 <= reg < 8)):
+            b.append(0x40 | rex)
+        b += op
+        b.append(0xC0 | ((reg & 7) << 3) | (rm & 7))
+        return bytes(b)
+    base, index, scale, disp = rm
+    if base == 5 and index < 0:
+        # [rbp + disp]: frame slots, the common case
+        rex = (8 if w else 0) | ((reg >> 1) & 4)
+        if rex or (byte_regs and 4 <= reg < 8):
+            b.append(0x40 | rex)
+        b += op
+        if -128 <= disp < 128:
+            b.append(0x45 | ((reg & 7) << 3))
+            b.append(disp & 0xFF)
+        else:
+            b.append(0x85 | ((reg & 7) << 3))
+            b += (disp & 0xFFFFFFFF).to_bytes(4, "little")
+        return bytes(b)
+    rex = (8 if w else 0) | ((reg >> 1) & 4) | ((base >> 3) & 1)
+    if index >= 0:
+        rex |= ((index >> 3) & 1) << 1
+    if rex or (byte_regs and 4 <= reg < 8):
+        b.append(0x40 | rex)
+    b += op
+    r = (reg & 7) << 3
+    if disp == 0 and (base & 7) != 5:
+        mod = 0
+    elif -128 <= disp < 128:
+        mod = 0x40
+    else:
+        mod = 0x80
+    if index >= 0:
+        b.append(mod | r | 4)
+        b.append((scale << 6) | ((index & 7) << 3) | (base & 7))
+    elif (base & 7) == 4:
+        b.append(mod | r | 4)
+        b.append(0x24)
+    else:
+        b.append(mod | r | (base & 7))
+    if mod == 0x40:
+        b.append(disp & 0xFF)
+    elif mod == 0x80:
+        b += (disp & 0xFFFFFFFF).to_bytes(4, "little")
+    return bytes(b)
+
+
 class Asm:
     """Machine code of one function being assembled, in ``self.b``."""
 
@@ -77,56 +135,14 @@ class Asm:
             pfx: bytes = b"", byte_regs: bool = False) -> None:
         """``[pfx] [REX] op ModRM [SIB] [disp]`` with ``reg`` in ModRM.reg and ``rm`` a
         register or memory operand.  ``byte_regs``: an 8-bit register operand (forces a
-        REX prefix for ``spl``..``dil``)."""
-        b = self.b
-        if pfx:
-            b += pfx
-        if type(rm) is int:
-            rex = (8 if w else 0) | ((reg >> 1) & 4) | ((rm >> 3) & 1)
-            if rex or (byte_regs and (4 <= rm < 8 or 4 <= reg < 8)):
-                b.append(0x40 | rex)
-            b += op
-            b.append(0xC0 | ((reg & 7) << 3) | (rm & 7))
-            return
-        base, index, scale, disp = rm
-        if base == 5 and index < 0:
-            # [rbp + disp]: frame slots, the common case
-            rex = (8 if w else 0) | ((reg >> 1) & 4)
-            if rex or (byte_regs and 4 <= reg < 8):
-                b.append(0x40 | rex)
-            b += op
-            if -128 <= disp < 128:
-                b.append(0x45 | ((reg & 7) << 3))
-                b.append(disp & 0xFF)
-            else:
-                b.append(0x85 | ((reg & 7) << 3))
-                b += (disp & 0xFFFFFFFF).to_bytes(4, "little")
-            return
-        rex = (8 if w else 0) | ((reg >> 1) & 4) | ((base >> 3) & 1)
-        if index >= 0:
-            rex |= ((index >> 3) & 1) << 1
-        if rex or (byte_regs and 4 <= reg < 8):
-            b.append(0x40 | rex)
-        b += op
-        r = (reg & 7) << 3
-        if disp == 0 and (base & 7) != 5:
-            mod = 0
-        elif -128 <= disp < 128:
-            mod = 0x40
-        else:
-            mod = 0x80
-        if index >= 0:
-            b.append(mod | r | 4)
-            b.append((scale << 6) | ((index & 7) << 3) | (base & 7))
-        elif (base & 7) == 4:
-            b.append(mod | r | 4)
-            b.append(0x24)
-        else:
-            b.append(mod | r | (base & 7))
-        if mod == 0x40:
-            b.append(disp & 0xFF)
-        elif mod == 0x80:
-            b += (disp & 0xFFFFFFFF).to_bytes(4, "little")
+        REX prefix for ``spl``..``dil``).  Encodings are memoized (frame slots recur)."""
+        key = (op, reg, rm, w, pfx, byte_regs)
+        code = _ENCODED.get(key)
+        if code is None:
+            if len(_ENCODED) > 200_000:
+                _ENCODED.clear()
+            code = _ENCODED[key] = _encode(op, reg, rm, w, pfx, byte_regs)
+        self.b += code
 
     # -- integer instructions ------------------------------------------------------------
     def mov(self, dst: int, src: int | tuple, w: bool = True) -> None:

@@ -65,7 +65,7 @@ entry:
 }}
 attributes #2 = {{ noreturn cold noinline nomerge nounwind "frame-pointer"="all" }}
 """
-                jit = JitCode(ir, "2")
+                jit = JitCode(ir, "0")      # runs only when wasm traps
                 _runtime.append((jit, jit.function_address("wasmlite_baseline_trap")))
     return _runtime[0][1]
 

@@ -379,3 +379,30 @@ def test_fuel_and_epochs(guard: bool) -> None:
     with pytest.raises(wasmlite.Trap) as info:
         ex["spin"](store, 1000)
     assert info.value.trap_code == wasmlite.TrapCode.INTERRUPT
+
+
+def test_cli_strategy_winch(tmp_path: Path) -> None:
+    wat = tmp_path / "hello.wat"
+    wat.write_text("""(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1) (data (i32.const 8) "hello\\n")
+      (func (export "_start") (i32.store (i32.const 0) (i32.const 8))
+        (i32.store (i32.const 4) (i32.const 6))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 20)))))""")
+    cmd = [sys.executable, "-m", "wasmlite.cli", "run", "-C", "strategy=winch", str(wat)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=subprocess_timeout())
+    assert (proc.returncode, proc.stdout) == (0, "hello\n"), proc.stderr
+    cmd[5] = "strategy=liftoff"
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=subprocess_timeout())
+    assert proc.returncode == 1
+    assert "expected `auto`, `cranelift` or `winch`" in proc.stderr
+
+
+def test_config_strategy_winch() -> None:
+    config = wasmlite.Config()
+    config.strategy = "winch"
+    assert config.strategy == "winch"
+    engine = wasmlite.Engine(config)
+    assert engine._lazy and engine._baseline
+    with pytest.raises(wasmlite.WasmtimeError):
+        config.strategy = "liftoff"

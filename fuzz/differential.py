@@ -206,6 +206,22 @@ def classify_verdict_mismatch(wasm: bytes, oracle: dict, cand: dict, verdict: Ve
     return Verdict("inconclusive", "beyond wasm 2.0 per wasm-tools", verdict.detail)
 
 
+def _override(base: tuple[str, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+    """``base`` smith flags (``--flag value`` pairs) without the flags ``extra`` sets
+    again (smith rejects a repeated flag), then ``extra``: ``--smith-args
+    "--simd-enabled false"`` aims a campaign at scalar code."""
+    given = {a for a in extra if a.startswith("--")}
+    kept: list[str] = []
+    i = 0
+    while i < len(base):
+        if base[i] in given:
+            i += 2
+            continue
+        kept.append(base[i])
+        i += 1
+    return tuple(kept) + extra
+
+
 def make_case(mode: str, seed: int, raw_nans: bool,
               smith_args: tuple[str, ...] = ()) -> tuple[bytes | None, str]:
     """The module of ``seed`` and how it was made (``None``: smith could not)."""
@@ -214,7 +230,7 @@ def make_case(mode: str, seed: int, raw_nans: bool,
         if raw_nans:
             how += " (NaNs not canonicalized)"
         return (tools.smith(seed, canonicalize_nans=not raw_nans,
-                            flags=tools.SMITH_WASM2 + tuple(smith_args)), how)
+                            flags=_override(tools.SMITH_WASM2, tuple(smith_args))), how)
     made = tools.mutate(seed)
     return (None, "") if made is None else made
 

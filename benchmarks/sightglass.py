@@ -306,10 +306,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bounds-checks", choices=("guard", "explicit"), default=None,
                         help="wasmlite's bounds checks: guard pages (Config.signals_based_"
                              "traps, the default on Linux x86-64) or explicit compares")
-    parser.add_argument("--strategy", choices=("auto", "cranelift"), default=None,
+    parser.add_argument("--strategy", choices=("auto", "cranelift", "winch"), default=None,
                         help="wasmlite's Config.strategy: auto (functions compiled on "
-                             "first call, tiered; the default) or cranelift (all compiled "
-                             "before running)")
+                             "first call, tiered; the default), cranelift (all compiled "
+                             "before running) or winch (on first call, the baseline "
+                             "compiler first, tiered)")
     parser.add_argument("--cpu-time", action="store_true",
                         help="compare the running thread's CPU time between bench.start "
                              "and bench.end instead of wall time (steadier on a loaded "

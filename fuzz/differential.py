@@ -68,7 +68,8 @@ class Options:
     mode: str = "generate"
     opt_levels: tuple[str, ...] = ("2",)
     bounds_checks: str = "guard"
-    #: wasmlite's Config.strategy: "auto" (lazy, tiered) or "cranelift" (eager)
+    #: wasmlite's Config.strategy: "auto" (lazy, tiered), "cranelift" (eager) or
+    #: "winch" (lazy, the baseline compiler first)
     strategy: str = "auto"
     seeds: range | list[int] | None = None
     seconds: float | None = None
@@ -205,6 +206,22 @@ def classify_verdict_mismatch(wasm: bytes, oracle: dict, cand: dict, verdict: Ve
     return Verdict("inconclusive", "beyond wasm 2.0 per wasm-tools", verdict.detail)
 
 
+def _override(base: tuple[str, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+    """``base`` smith flags (``--flag value`` pairs) without the flags ``extra`` sets
+    again (smith rejects a repeated flag), then ``extra``: ``--smith-args
+    "--simd-enabled false"`` aims a campaign at scalar code."""
+    given = {a for a in extra if a.startswith("--")}
+    kept: list[str] = []
+    i = 0
+    while i < len(base):
+        if base[i] in given:
+            i += 2
+            continue
+        kept.append(base[i])
+        i += 1
+    return tuple(kept) + extra
+
+
 def make_case(mode: str, seed: int, raw_nans: bool,
               smith_args: tuple[str, ...] = ()) -> tuple[bytes | None, str]:
     """The module of ``seed`` and how it was made (``None``: smith could not)."""
@@ -213,7 +230,7 @@ def make_case(mode: str, seed: int, raw_nans: bool,
         if raw_nans:
             how += " (NaNs not canonicalized)"
         return (tools.smith(seed, canonicalize_nans=not raw_nans,
-                            flags=tools.SMITH_WASM2 + tuple(smith_args)), how)
+                            flags=_override(tools.SMITH_WASM2, tuple(smith_args))), how)
     made = tools.mutate(seed)
     return (None, "") if made is None else made
 
@@ -514,9 +531,10 @@ def parse_args(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
                    help="wasmlite Config.opt_level; repeat for several (default 2)")
     p.add_argument("--bounds-checks", choices=("guard", "explicit"), default="guard",
                    help="guard: Config.signals_based_traps = True (default); explicit: False")
-    p.add_argument("--strategy", choices=("auto", "cranelift"), default="auto",
+    p.add_argument("--strategy", choices=("auto", "cranelift", "winch"), default="auto",
                    help="wasmlite's Config.strategy: auto = functions compiled on first "
-                        "call, tiered (default); cranelift = all compiled up front")
+                        "call, tiered (default); cranelift = all compiled up front; "
+                        "winch = on first call by the baseline compiler, tiered")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--cases", type=int, help="number of seeds (modules) to run (default 100)")
     g.add_argument("--seconds", type=float, help="run new seeds until this many seconds passed")

@@ -35,7 +35,7 @@ from .managed import Managed
 #: wasmtime's ``cranelift_opt_level`` names -> wasmlite's LLVM opt levels
 _CRANELIFT_OPT = {"none": "0", "speed": "2", "speed_and_size": "s"}
 _OPT_LEVELS = ("0", "1", "2", "s")
-_STRATEGIES = ("auto", "cranelift")
+_STRATEGIES = ("auto", "cranelift", "winch")
 _PROFILERS = ("none", "jitdump", "vtune", "perfmap")
 #: keys wasmtime accepts in the ``[cache]`` table of a cache configuration file
 _CACHE_KEYS = frozenset((
@@ -199,11 +199,13 @@ class Config(Managed):
 
     @property
     def strategy(self) -> str:
-        """wasmtime's compilation strategy, ``"auto"`` (the default) or ``"cranelift"``;
-        anything else raises :class:`WasmtimeError`.  In wasmlite ``"auto"`` compiles
-        each function when it is first called (``compiler/lazy.py``) and
-        ``"cranelift"`` compiles every function before the module is returned, as
-        Wasmtime's Cranelift does; both at :attr:`opt_level`."""
+        """wasmtime's compilation strategy, ``"auto"`` (the default), ``"cranelift"`` or
+        ``"winch"``; anything else raises :class:`WasmtimeError`.  In wasmlite
+        ``"auto"`` compiles each function when it is first called (``compiler/lazy.py``)
+        and ``"cranelift"`` compiles every function before the module is returned, as
+        Wasmtime's Cranelift does; both at :attr:`opt_level`.  ``"winch"`` is lazy too,
+        with the baseline compiler (``compiler/baseline``) as the first tier and hot
+        functions recompiled by LLVM at :attr:`opt_level`."""
         return self._flags["strategy"]
 
     @strategy.setter

@@ -54,7 +54,12 @@ class Engine(Managed):
             self._signals_tls_key = self._tls_key
         self._flags = dict(config._flags)
         #: Config.strategy "auto": functions are compiled on their first call
-        self._lazy = self._flags.get("strategy", "auto") == "auto"
+        self._lazy = self._flags.get("strategy", "auto") in ("auto", "winch")
+        #: Config.strategy "winch": the first tier is the baseline compiler
+        self._baseline = self._flags.get("strategy", "auto") == "winch"
+        #: opt level of the entry trampolines and host stubs: "winch" compiles them at
+        #: 0 (six times faster to compile, a few instructions more per host call)
+        self._trampoline_level = "0" if self._baseline else self._opt_level
         #: Config.consume_fuel / Config.epoch_interruption: code compiled for this engine
         #: counts fuel / checks the epoch (``compile_module(consume_fuel=...,
         #: epoch_interruption=...)``)
@@ -85,7 +90,7 @@ class Engine(Managed):
         if t is None:
             from .compiler import compile_trampolines
 
-            code = compile_trampolines([ft], self._opt_level, self._signals_tls_key,
+            code = compile_trampolines([ft], self._trampoline_level, self._signals_tls_key,
                                        tls_key=self._tls_key)
             t = (code.entry_trampolines[0], code.host_stubs[0])
             with self._lock:
@@ -101,7 +106,7 @@ class Engine(Managed):
             return
         from .compiler import compile_trampolines
 
-        code = compile_trampolines(missing, self._opt_level, self._signals_tls_key,
+        code = compile_trampolines(missing, self._trampoline_level, self._signals_tls_key,
                                    tls_key=self._tls_key)
         with self._lock:
             self._code.append(code)

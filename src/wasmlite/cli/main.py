@@ -24,7 +24,7 @@ Behaviour follows the Wasmtime CLI (``wasmtime run``, src/commands/run.rs):
   ``-W timeout=T`` (``10s``, ``500ms``, ``2m`` or plain seconds) interrupts it after T
   through epochs (``Config.epoch_interruption``), both trapping like any other trap;
   ``-C cache`` / ``-C cache=y|n`` / ``-C cache-config=PATH`` switch the compile cache
-  (``Config.cache``), ``-C strategy=auto|cranelift`` sets ``Config.strategy``; several settings may share one option, comma-separated, as in
+  (``Config.cache``), ``-C strategy=auto|cranelift|winch`` sets ``Config.strategy``; several settings may share one option, comma-separated, as in
   Wasmtime's ``-W``/``-C`` option groups;
 * a file that cannot be read, a malformed or invalid module, an unknown import or a bad
   ``--invoke`` argument prints a single ``Error: ...`` line on stderr and exits with 1;
@@ -102,7 +102,8 @@ class RunOptions:
     fuel: int | None = None
     timeout: float | None = None
     cache: bool | str | None = None
-    #: Config.strategy: "auto" (lazy, tiered), "cranelift" (everything compiled first)
+    #: Config.strategy: "auto" (lazy, tiered), "cranelift" (everything compiled first),
+    #: "winch" (lazy, the baseline compiler first)
     strategy: str | None = None
     #: ``-W epoch-interruption``: compile with epoch checks (implied by ``timeout``)
     epoch_interruption: bool = False
@@ -170,8 +171,9 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-C", "--codegen", action="append", default=[], metavar="OPT[=VAL],...",
         help="code generation settings: cache[=y|n] (the compile cache), cache-config=PATH, "
-             "strategy=auto|cranelift (compile functions on first call, tiered — the "
-             "default — or all before running)",
+             "strategy=auto|cranelift|winch (compile functions on first call, tiered — "
+             "the default —, all before running, or on first call with the baseline "
+             "compiler first)",
     )
     parser.add_argument("file", metavar="FILE", help="the WebAssembly module to run")
     parser.add_argument("args", nargs="*", metavar="ARGS", help="arguments for the guest")
@@ -304,8 +306,9 @@ def parse_run_args(argv: Sequence[str],
     wasm = _settings(ns.wasm, "-W", _WASM_SETTINGS)
     codegen = _settings(ns.codegen, "-C", ("cache", "cache-config", "strategy"))
     strategy = codegen.get("strategy")
-    if strategy is not None and strategy not in ("auto", "cranelift"):
-        raise CliError(f"unknown strategy `{strategy}`: expected `auto` or `cranelift`")
+    if strategy is not None and strategy not in ("auto", "cranelift", "winch"):
+        raise CliError(f"unknown strategy `{strategy}`: expected `auto`, `cranelift` "
+                       "or `winch`")
     fuel = None
     if "fuel" in wasm:
         try:

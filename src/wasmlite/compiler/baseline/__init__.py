@@ -1,0 +1,284 @@
+"""The baseline compiler: wasm function bodies straight to x86-64 machine code.
+
+The first tier of ``Config.strategy = "winch"`` (the role of Wasmtime's Winch and V8's
+Liftoff): one pass over each body, no IR, machine code appended to a buffer
+(:mod:`.asm` encodes, :mod:`.compiler` translates).  It follows the native ABI of the
+LLVM tiers exactly (``docs/architecture.md``, "The native ABI" and "Baseline
+compiler"), so baseline and LLVM code call each other through thunks and VMFuncRefs.
+
+:func:`unsupported_reason` says which functions it leaves to LLVM's first tier (SIMD,
+several results, fuel, epochs); :func:`compile_batch` compiles a batch, the supported
+functions here and the others with ``fallback``, and returns one part object
+(``function_addrs``, ``code_ranges``, ``symbolize``, ``symbolize_frames``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import mmap
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ...binary import opcodes as op
+from ...environ import vmoffsets as vo
+from ...environ.module import V128, ModuleInfo
+from ...errors import WasmtimeError
+from .compiler import Env, FunctionCompiler
+
+__all__ = ["BaselinePart", "compile_batch", "unsupported_reason"]
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.mprotect.restype = ctypes.c_int
+_MEMMOVE = ctypes.cast(_libc.memmove, ctypes.c_void_p).value or 0
+_MEMSET = ctypes.cast(_libc.memset, ctypes.c_void_p).value or 0
+
+_lock = threading.Lock()
+_runtime: list[Any] = []
+
+_BLOCKS = (op.BLOCK, op.LOOP, op.IF)
+_MEM0 = (op.MEMORY_SIZE, op.MEMORY_GROW, op.MEMORY_FILL)
+
+
+def _trap_address() -> int:
+    """Address of the process's baseline trap routine ``void (ptr store_ctx, i32
+    status)``: LLVM's ``@wasmlite_trap`` exported (compiled once), which records the
+    frame-pointer backtrace from its own frame and ``longjmp``s."""
+    if not _runtime:
+        with _lock:
+            if not _runtime:
+                from ..codegen import JitCode
+                from ..trampolines import COMMON_DECLS, unwind_routine
+
+                ir = f"""{COMMON_DECLS}
+{unwind_routine()}
+define void @wasmlite_baseline_trap(ptr %sc, i32 %status) #2 {{
+entry:
+  %fa = call ptr @llvm.frameaddress.p0(i32 0)
+  %fai = ptrtoint ptr %fa to i64
+  call void @wasmlite_unwind(ptr %sc, i64 %fai, i64 0, i32 %status)
+  unreachable
+}}
+attributes #2 = {{ noreturn cold noinline nomerge nounwind "frame-pointer"="all" }}
+"""
+                jit = JitCode(ir, "0")      # runs only when wasm traps
+                _runtime.append((jit, jit.function_address("wasmlite_baseline_trap")))
+    return _runtime[0][1]
+
+
+def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
+                       consume_fuel: bool = False,
+                       epoch_interruption: bool = False) -> str | None:
+    """Why defined function ``defidx`` is left to LLVM's first tier, or ``None`` when
+    the baseline compiler takes it.  Reasons: ``"multi-value result"`` (LLVM returns
+    a struct), ``"calls a multi-value type"``, ``"v128"`` (SIMD values or
+    instructions), ``"multi-memory"`` (an access to a memory other than 0).  Fuel and
+    epochs are supported (the arguments are kept for callers that measure coverage
+    per setting)."""
+    nimp = info.num_imported_funcs
+    types = info.types
+    ftidx = info.func_typeidx()
+    ft = types[ftidx[nimp + defidx]]
+    if _plain_module(info):
+        # no type has several results or a v128, no v128 global, one memory at most:
+        # only SIMD instructions and v128 locals can make a function unsupported
+        if body and max(body, key=_opcode)[0] >= 0xFD000:
+            return "v128"
+        for _count, t in info.codes[defidx].locals:
+            if t == V128:
+                return "v128"
+        return None
+    if len(ft.results) > 1:
+        return "multi-value result"
+    if V128 in ft.params or V128 in ft.results:
+        return "v128"
+    for _count, t in info.codes[defidx].locals:
+        if t == V128:
+            return "v128"
+    gtypes = None
+    for opcode, imm, _off in body:
+        if opcode >= 0xFD000:
+            return "v128"
+        if opcode == op.CALL or opcode == op.CALL_INDIRECT:
+            cft = types[ftidx[imm]] if opcode == op.CALL else types[imm[0]]
+            if len(cft.results) > 1:
+                return "calls a multi-value type"
+            if V128 in cft.params or V128 in cft.results:
+                return "v128"
+        elif opcode in _BLOCKS:
+            if imm >= 0:
+                bft = types[imm]
+                if V128 in bft.params or V128 in bft.results:
+                    return "v128"
+            elif imm & 0x7F == V128:
+                return "v128"
+        elif opcode == op.GLOBAL_GET or opcode == op.GLOBAL_SET:
+            if gtypes is None:
+                gtypes = info.global_types()
+            if gtypes[imm].valtype == V128:
+                return "v128"
+        elif opcode == op.SELECT_T:
+            if V128 in imm:
+                return "v128"
+        elif opcode in _MEM0:
+            if imm:
+                return "multi-memory"
+        elif opcode == op.MEMORY_COPY:
+            if imm != (0, 0):
+                return "multi-memory"
+        elif opcode == op.MEMORY_INIT:
+            if imm[1]:
+                return "multi-memory"
+    return None
+
+
+def _opcode(instr: tuple) -> int:
+    return instr[0]
+
+
+_plain: dict[int, tuple[Any, bool]] = {}
+
+
+def _plain_module(info: ModuleInfo) -> bool:
+    """Whether no type of ``info`` has several results or a v128, no global is a v128
+    and it has at most one memory (cached per module)."""
+    got = _plain.get(id(info))
+    if got is not None and got[0]() is info:
+        return got[1]
+    plain = (all(len(t.results) <= 1 and V128 not in t.params and V128 not in t.results
+                 for t in info.types)
+             and all(g.valtype != V128 for g in info.global_types())
+             and len(info.memory_types()) <= 1)
+    if len(_plain) > 256:
+        _plain.clear()
+    _plain[id(info)] = (weakref.ref(info), plain)
+    return plain
+
+
+class _ExecMemory:
+    """Machine code copied into a private mapping, then made read + execute."""
+
+    def __init__(self, code: bytes) -> None:
+        size = max(len(code), 1)
+        size = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE * mmap.PAGESIZE
+        self.map = mmap.mmap(-1, size, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        self.map.write(code)
+        self._view = ctypes.c_char.from_buffer(self.map)
+        self.addr = ctypes.addressof(self._view)
+        self.size = size
+        if _libc.mprotect(self.addr, size, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
+            raise OSError(ctypes.get_errno(), "mprotect of baseline code failed")
+
+
+class BaselinePart:
+    """The code of one batch: baseline functions in one executable mapping, plus the
+    LLVM part of the batch's fallback functions (or ``None``).  Quacks like
+    ``CompiledCode`` for ``LazyCode``: ``function_addrs`` (0 for functions of other
+    batches), ``code_ranges``, ``symbolize``, ``symbolize_frames``.  ``baseline`` and
+    ``fallback`` list the defined-function indices compiled each way; ``reasons`` maps
+    the fallback ones to :func:`unsupported_reason`.  ``compile_time`` (seconds) and
+    ``instructions`` (wasm instructions compiled by the baseline compiler)."""
+
+    def __init__(self, num_funcs: int) -> None:
+        self.function_addrs = [0] * num_funcs
+        self.code_ranges: list[tuple[int, int]] = []
+        self.baseline: list[int] = []
+        self.fallback: list[int] = []
+        self.reasons: dict[int, str] = {}
+        self.llvm: Any = None
+        self._mem: _ExecMemory | None = None
+        self._starts: list[int] = []          # absolute function starts, sorted
+        self._funcs: list[int] = []           # defidx per start
+        self._ends: list[int] = []
+        self._pcs: list[list[int]] = []       # per function: relative pcs
+        self._offs: list[list[int]] = []      # per function: module offsets
+        self.compile_time = 0.0
+        self.instructions = 0
+
+    def symbolize(self, addr: int) -> int | None:
+        """The defined-function index whose code holds return address ``addr``."""
+        k = bisect.bisect_right(self._starts, addr - 1) - 1
+        if k >= 0 and addr - 1 < self._ends[k]:
+            return self._funcs[k]
+        if self.llvm is not None:
+            return self.llvm.symbolize(addr)
+        return None
+
+    def symbolize_frames(self, addr: int) -> list[tuple[int, int | None]] | None:
+        """``[(defidx, module offset)]`` for return address ``addr`` (a faulting PC + 1
+        for frame 0): the offset of the calling or trapping instruction."""
+        k = bisect.bisect_right(self._starts, addr - 1) - 1
+        if k >= 0 and addr - 1 < self._ends[k]:
+            rel = addr - 1 - self._starts[k]
+            pcs = self._pcs[k]
+            j = bisect.bisect_right(pcs, rel) - 1
+            return [(self._funcs[k], self._offs[k][j] if j >= 0 else None)]
+        if self.llvm is not None:
+            return self.llvm.symbolize_frames(addr)
+        return None
+
+
+def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int], *,
+                  guard_pages: bool, hotness: tuple[int, int, int] | None = None,
+                  consume_fuel: bool = False, epoch_interruption: bool = False,
+                  fallback: Callable[[list[int]], Any] | None = None) -> BaselinePart:
+    """Compile defined functions ``funcs``: those :func:`unsupported_reason` accepts
+    with the baseline compiler, the others with ``fallback(funcs)`` (LLVM's first
+    tier; required when there are any).  ``guard_pages``: signals-based traps (no
+    explicit bounds checks).  ``hotness``: ``(counters, callback, slots)`` addresses,
+    as for the LLVM first tier (``compiler/lazy.py``)."""
+    t0 = time.perf_counter()
+    part = BaselinePart(len(info.funcs))
+    mine: list[int] = []
+    for i in funcs:
+        why = unsupported_reason(info, i, bodies[i], consume_fuel=consume_fuel,
+                                 epoch_interruption=epoch_interruption)
+        if why is None:
+            mine.append(i)
+        else:
+            part.fallback.append(i)
+            part.reasons[i] = why
+    if part.fallback:
+        if fallback is None:
+            raise WasmtimeError("internal error: no fallback compiler for "
+                                f"{len(part.fallback)} functions")
+        llvm = fallback(part.fallback)
+        part.llvm = llvm
+        for i in part.fallback:
+            part.function_addrs[i] = llvm.function_addrs[i]
+        part.code_ranges.extend(llvm.code_ranges)
+    if mine:
+        env = Env(_trap_address(), guard_pages, hotness, _MEMMOVE, _MEMSET,
+                  consume_fuel, epoch_interruption)
+        offsets = vo.VMOffsets.for_module(info)
+        ftidx = info.func_typeidx()
+        func_types = [info.types[t] for t in ftidx]
+        code = bytearray()
+        placed: list[tuple[int, int, int, FunctionCompiler]] = []
+        for i in mine:
+            fc = FunctionCompiler(info, offsets, func_types, i, bodies[i], env)
+            fc.compile()
+            start = len(code)
+            code += fc.a.b
+            placed.append((i, start, len(code), fc))
+            pad = -len(code) & 15
+            code += b"\xcc" * pad
+            part.instructions += len(bodies[i])
+        exe = _ExecMemory(bytes(code))
+        part._mem = exe
+        base = exe.addr
+        for i, start, end, fc in placed:
+            part.function_addrs[i] = base + start
+            part._starts.append(base + start)
+            part._ends.append(base + end)
+            part._funcs.append(i)
+            part._pcs.append([p for p, _ in fc.pcs])
+            part._offs.append([o for _, o in fc.pcs])
+        part.baseline = mine
+        part.code_ranges.append((base, base + len(code)))
+    part.compile_time = time.perf_counter() - t0
+    return part

@@ -105,14 +105,20 @@ def test_fuzz_slice_eager(opt: str, tmp_path: Path) -> None:
     """The first seeds again with every function compiled before the module is returned
     (``Config.strategy = "cranelift"``); the rest of the slice runs lazily compiled,
     tiered code (the default): both strategies must match wasmtime-py."""
-    opts = Options(opt_levels=(opt,), strategy="cranelift", seeds=range(0, CHUNK), jobs=1,
-                   out=tmp_path, quiet=True, timeout=120)
+    _run_clean(Options(opt_levels=(opt,), strategy="cranelift", seeds=range(0, CHUNK),
+                       jobs=1, out=tmp_path, quiet=True, timeout=120),
+               "Config.strategy = 'cranelift'")
+
+
+def _run_clean(opts: Options, what: str) -> None:
+    """Run the campaign ``opts``: no failure, no campaign error, at least half the
+    seeds conclusive and passing; ``what`` names the variant in the message."""
     campaign = Campaign(opts)
     summary = campaign.run()
     assert not campaign.errors, campaign.errors
     failed = [f"seed {r.seed}: {r.verdict.kind}: {r.verdict.detail[:300]}"
               for r in summary.by_status("fail")]
-    assert not failed, "fuzz failures with Config.strategy = 'cranelift':\n" + "\n".join(failed)
+    assert not failed, f"fuzz failures with {what}:\n" + "\n".join(failed)
     assert len(summary.by_status("pass")) >= CHUNK // 2
 
 
@@ -123,15 +129,8 @@ def test_fuzz_slice_stress_tiers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     middle of nearly every call; results, traps and fuel must still match wasmtime-py.
     (Found a broken OSR entry for a loop inside a loop, seed 500361, before it landed.)"""
     monkeypatch.setenv("WASMLITE_STRESS_TIERS", "1")
-    opts = Options(opt_levels=("2",), seeds=range(500_340, 500_340 + CHUNK), jobs=1,
-                   out=tmp_path, quiet=True, timeout=120)
-    campaign = Campaign(opts)
-    summary = campaign.run()
-    assert not campaign.errors, campaign.errors
-    failed = [f"seed {r.seed}: {r.verdict.kind}: {r.verdict.detail[:300]}"
-              for r in summary.by_status("fail")]
-    assert not failed, "fuzz failures with stressed tiers:\n" + "\n".join(failed)
-    assert len(summary.by_status("pass")) >= CHUNK // 2
+    _run_clean(Options(opt_levels=("2",), seeds=range(500_340, 500_340 + CHUNK), jobs=1,
+                       out=tmp_path, quiet=True, timeout=120), "stressed tiers")
 
 
 @needs_wasm_tools

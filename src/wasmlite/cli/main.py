@@ -127,6 +127,14 @@ class CompileOptions:
 # --------------------------------------------------------------------------- parsing
 
 
+
+def _add_opt_level(parser: argparse.ArgumentParser) -> None:
+    """``-O LEVEL`` / ``--opt-level LEVEL``, as ``run`` and ``compile`` take it."""
+    parser.add_argument(
+        "-O", "--opt-level", dest="opt_level", metavar="LEVEL",
+        help="LLVM optimisation level: 0, 1, 2 or s (also accepted as opt-level=LEVEL)",
+    )
+
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -154,10 +162,7 @@ def _run_parser() -> argparse.ArgumentParser:
         help="call the exported function FUNC with ARGS as its parameters, print its results",
     )
     parser.add_argument("--argv0", metavar="NAME", help="the guest's argv[0] (default: FILE)")
-    parser.add_argument(
-        "-O", "--opt-level", dest="opt_level", metavar="LEVEL",
-        help="LLVM optimisation level: 0, 1, 2 or s (also accepted as opt-level=LEVEL)",
-    )
+    _add_opt_level(parser)
     parser.add_argument(
         "-W", "--wasm", action="append", default=[], metavar="OPT[=VAL],...",
         help="WebAssembly settings: fuel=N (run with N units of fuel), timeout=T "
@@ -350,10 +355,7 @@ def _compile_parser() -> argparse.ArgumentParser:
                "`wasmlite compile -o output.cwasm input.wasm`.  Code-shaping settings "
                "(-O, -W fuel, -W epoch-interruption) must be given to `run` as well.",
     )
-    parser.add_argument(
-        "-O", "--opt-level", dest="opt_level", metavar="LEVEL",
-        help="LLVM optimisation level: 0, 1, 2 or s (also accepted as opt-level=LEVEL)",
-    )
+    _add_opt_level(parser)
     parser.add_argument(
         "-W", "--wasm", action="append", default=[], metavar="OPT[=VAL],...",
         help="WebAssembly settings the code is compiled for: fuel=N (count fuel), "

@@ -254,6 +254,14 @@ class FunctionCompiler:
         else:
             self.a.mov(reg, self.local_slot(e[2]), w)
 
+    def pop_i32_into(self, *regs: int) -> None:
+        """Pop the top ``len(regs)`` i32 entries into ``regs`` (deepest first)."""
+        st = self.stack
+        base = len(st) - len(regs)
+        for k, reg in enumerate(regs):
+            self.load(st[base + k], base + k, reg, False)
+        del st[base:]
+
     def src(self, e: tuple, k: int) -> tuple:
         """The memory operand of non-constant entry ``e`` at stack index ``k``."""
         return self.slot(k) if e[0] == SLOT else self.local_slot(e[2])
@@ -1004,12 +1012,7 @@ class FunctionCompiler:
 
     def op_memory_copy(self, imm: tuple) -> None:
         a = self.a
-        base = len(self.stack) - 3
-        st = self.stack
-        self.load(st[base], base, RDI, False)
-        self.load(st[base + 1], base + 1, RSI, False)
-        self.load(st[base + 2], base + 2, RDX, False)
-        del st[base:]
+        self.pop_i32_into(RDI, RSI, RDX)
         self.range_check(RSI, RDX)
         self.range_check(RDI, RDX)
         a.mov(RAX, mem(RBP, -24))
@@ -1020,12 +1023,7 @@ class FunctionCompiler:
 
     def op_memory_fill(self, memidx: int) -> None:
         a = self.a
-        base = len(self.stack) - 3
-        st = self.stack
-        self.load(st[base], base, RDI, False)
-        self.load(st[base + 1], base + 1, RSI, False)
-        self.load(st[base + 2], base + 2, RDX, False)
-        del st[base:]
+        self.pop_i32_into(RDI, RSI, RDX)
         self.range_check(RDI, RDX)
         a.mov(RAX, mem(RBP, -24))
         a.alu(A.ADD, RDI, RAX, True)

@@ -47,6 +47,7 @@ from typing import Any
 from ..environ import vmoffsets as vo
 from ..environ.module import ModuleInfo
 from ..errors import WasmtimeError
+from ..runtime.gclock import GCSafeLock
 from .translate import OSR_LINE
 
 #: Bytes of machine code per thunk.
@@ -83,7 +84,8 @@ STRESS_TIERS = os.environ.get("WASMLITE_STRESS_TIERS", "") not in ("", "0")
 if STRESS_TIERS:
     HOT_THRESHOLD, OSR_DELAY = 20, 30
 
-_lock = threading.Lock()
+#: guards the slot registry below; finalizers edit it through ``_lock.later``
+_lock = GCSafeLock()
 #: registered slot arrays: sorted start addresses, and (end, weakref to LazyCode)
 _slot_starts: list[int] = []
 _slot_owners: list[tuple[int, Any]] = []
@@ -203,7 +205,7 @@ def _on_hot(slot: int) -> None:
         if owner is not None:
             i = (slot - owner.slots_addr) // 8
             owner.request_tier2(i)
-            if owner.osr is not None:
+            if owner.osr:
                 # a loop of a frame still in the first tier asks for an OSR entry only
                 # after this many more ticks: a function hot by its calls does not get
                 # one for every loop its last first-tier frames run through
@@ -382,15 +384,13 @@ class LazyCode:
         if compile_optimized is not None:
             self.hotness = (ctypes.addressof(self.counters), HOT_CALLBACK, self.slots_addr)
         self._optimized: set[int] = set()
-        #: on-stack replacement (first tier at loop headers): ``(loop callback,
-        #: osr_table)`` for the translator, and per defined function its table of OSR
-        #: entries (``u64`` per loop: 0 not asked, 1 compiling, else the entry) and the
-        #: index of each loop offset in it
-        self.osr: tuple[int, Callable[[int, list[int]], int], int] | None = None
+        #: on-stack replacement (first tier at loop headers): whether the first tier
+        #: has it (the translator gets ``(loop callback, self._osr_table, transfer
+        #: counter)`` per batch, so that no bound method keeps ``self`` in a cycle), and
+        #: per defined function its table of OSR entries (``u64`` per loop: 0 not asked,
+        #: 1 compiling, else the entry) and the index of each loop offset in it
+        self.osr = compile_optimized is not None and compile_osr is not None
         self._osr_transfers = ctypes.c_uint64(0)
-        if compile_optimized is not None and compile_osr is not None:
-            self.osr = (LOOP_CALLBACK, self._osr_table,
-                        ctypes.addressof(self._osr_transfers))
         self._osr_tables: dict[int, tuple[Any, dict[int, int]]] = {}
         self.osr_entries = 0
         self.osr_time = 0.0
@@ -420,7 +420,7 @@ class LazyCode:
             k = bisect.bisect(_slot_starts, self.slots_addr)
             _slot_starts.insert(k, self.slots_addr)
             _slot_owners.insert(k, (self.slots_addr + 8 * max(n, 1), weakref.ref(self)))
-        weakref.finalize(self, _unregister, self.slots_addr)
+        weakref.finalize(self, _lock.later, _unregister, self.slots_addr)
 
     # -- compiling ---------------------------------------------------------------------
     def is_compiled(self, i: int) -> bool:
@@ -548,8 +548,9 @@ class LazyCode:
     def _compile(self, batch: list[int]) -> None:
         t0 = time.perf_counter()
         try:
-            if self.osr is not None:
-                part = self._compile_batch(batch, self.hotness, osr=self.osr)
+            if self.osr:
+                osr = (LOOP_CALLBACK, self._osr_table, ctypes.addressof(self._osr_transfers))
+                part = self._compile_batch(batch, self.hotness, osr=osr)
             else:
                 part = self._compile_batch(batch, self.hotness)
         except BaseException:
@@ -706,11 +707,11 @@ class LazyCode:
 
 
 def _unregister(slots_addr: int) -> None:
-    with _lock:
-        k = bisect.bisect_left(_slot_starts, slots_addr)
-        if k < len(_slot_starts) and _slot_starts[k] == slots_addr:
-            del _slot_starts[k]
-            del _slot_owners[k]
+    """Drop a freed ``LazyCode``'s slots from the registry (under ``_lock``)."""
+    k = bisect.bisect_left(_slot_starts, slots_addr)
+    if k < len(_slot_starts) and _slot_starts[k] == slots_addr:
+        del _slot_starts[k]
+        del _slot_owners[k]
 
 
 __all__ = ["BATCH_INSTRS", "HOT_THRESHOLD", "LazyCode", "THUNK_SIZE", "TIERUP",

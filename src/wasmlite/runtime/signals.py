@@ -45,6 +45,7 @@ import threading
 from ..compiler.trampolines import unwind_routine
 from ..environ import vmoffsets as vo
 from ..errors import TrapCode
+from .gclock import GCSafeLock
 
 #: Bytes reserved per 32-bit linear memory with signals-based traps: 4 GiB addressable,
 #: 4 GiB guard (so ``zext(addr) + offset`` is always inside), plus 64 KiB for the tail
@@ -86,7 +87,9 @@ class _RangeTable:
         self.addr = ctypes.addressof(self.arr)
         self.free: list[int] = []
         self.slots: dict[tuple[int, int], list[int]] = {}
-        self.lock = threading.Lock()
+        #: ``remove`` runs from finalizers (a freed store's memories, freed code), so
+        #: it goes through ``lock.later`` (see ``runtime/gclock.py``)
+        self.lock = GCSafeLock()
 
     def add(self, start: int, end: int) -> None:
         with self.lock:
@@ -104,16 +107,19 @@ class _RangeTable:
             self.slots.setdefault((start, end), []).append(k)
 
     def remove(self, start: int, end: int) -> None:
-        with self.lock:
-            ks = self.slots.get((start, end))
-            if not ks:
-                return
-            k = ks.pop()
-            if not ks:
-                del self.slots[(start, end)]
-            self.arr[1 + 2 * k] = 0
-            self.arr[2 + 2 * k] = 0
-            self.free.append(k)
+        """Free the slot of ``[start, end)``: now, or when the lock's holder releases it."""
+        self.lock.later(self._remove, start, end)
+
+    def _remove(self, start: int, end: int) -> None:
+        ks = self.slots.get((start, end))
+        if not ks:
+            return
+        k = ks.pop()
+        if not ks:
+            del self.slots[(start, end)]
+        self.arr[1 + 2 * k] = 0
+        self.arr[2 + 2 * k] = 0
+        self.free.append(k)
 
 
 _memories = _RangeTable()

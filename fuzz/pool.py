@@ -118,7 +118,9 @@ class Worker:
         since = self.err.tell()
         limit = self.timeout if timeout is None else timeout
         start = time.monotonic()
-        body = pickle.dumps(req, protocol=pickle.HIGHEST_PROTOCOL)
+        # the worker dumps every thread's stack shortly before the limit: a hang's
+        # report then shows where it waited
+        body = pickle.dumps({**req, "limit": limit}, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             self.proc.stdin.write(struct.pack("<I", len(body)) + body)
             self.proc.stdin.flush()

@@ -395,6 +395,10 @@ def main(argv: list[str]) -> int:
         req = read_msg(proto_in)
         if req is None:
             return 0
+        limit = req.get("limit")
+        if limit:
+            # every thread's stack to stderr, which the pool reports with a hang
+            faulthandler.dump_traceback_later(max(limit - 3.0, limit / 2), exit=False)
         if req["op"] == "selftest":
             # tests/test_fuzz.py checks that the pool catches a dead or stuck worker
             if req["what"] == "crash":
@@ -407,6 +411,8 @@ def main(argv: list[str]) -> int:
                 reply = runner.run(req)
         except Exception as e:  # noqa: BLE001 - a fuzzer bug or a runtime's, reported
             reply = {"internal": {**_exc(e), "traceback": traceback.format_exc()[-4000:]}}
+        finally:
+            faulthandler.cancel_dump_traceback_later()
         write_msg(proto_out, reply)
 
 

@@ -393,6 +393,8 @@ def test_worker_crash_and_hang_are_caught() -> None:
         assert "Fatal Python error" in crash["stderr"]
         hang = w.request({"op": "selftest", "what": "hang"})
         assert hang["process"] == "hang"
+        # with where it waited: every thread's stack, dumped before the limit
+        assert "in main" in hang["stderr"] and "Thread" in hang["stderr"], hang["stderr"]
         # and the next request gets a fresh worker
         assert w.request({"op": "validate", "wasm": b"\0asm\1\0\0\0"})["verdict"] == "valid"
         assert w.request({"op": "validate", "wasm": b"\0asm\2\0\0\0"})["verdict"] == "invalid"

@@ -610,6 +610,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.child:
         return _child_main(args.child)
+    sightglass.ensure_bytecode()
 
     programs: list[Program] = []
     if not args.no_sightglass:

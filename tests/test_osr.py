@@ -71,11 +71,62 @@ WAT = """
 """
 
 
+#: :data:`WAT` for the baseline compiler (``Config.strategy = "winch"``), which takes
+#: scalar functions of at most one result: no ``v128``, no loop parameters; values of
+#: two enclosing frames below the loop, a NaN payload, more integer locals than it
+#: keeps in registers.  One ``f64`` result that sums everything (exactly).
+SCALAR_WAT = """
+(module
+  (import "host" "tick" (func $tick (param i32)))
+  (memory 1)
+  (global $g (mut i64) (i64.const 0))
+  (func $helper (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+  (func (export "run") (param $n i32) (param $trap_at i32) (result f64)
+    (local $i i32) (local $f f32) (local $d f64) (local $acc i64)
+    (local $a i32) (local $b i32) (local $c i32) (local $e i64) (local $r f64)
+    (local.set $f (f32.reinterpret_i32 (i32.const 0x7fa00001)))
+    (local.set $d (f64.const 0.25))
+    (local.set $e (i64.const 11))
+    i64.const 5
+    (block $outer (result f64)
+      (f64.add (local.get $d) (f64.const 2.5))
+      (if (result f64) (i32.const 1)
+        (then
+          (loop $l
+            (call $tick (local.get $i))
+            (if (i32.eq (local.get $i) (local.get $trap_at))
+              (then (drop (i32.load (i32.const 70000)))))
+            (local.set $d (f64.add (local.get $d) (f64.const 1)))
+            (global.set $g (i64.add (global.get $g) (i64.const 1)))
+            (local.set $acc (i64.add (local.get $acc)
+                                     (i64.extend_i32_u (call $helper (local.get $i)))))
+            (local.set $a (i32.add (local.get $a) (i32.const 1)))
+            (local.set $b (i32.xor (local.get $b) (local.get $i)))
+            (local.set $c (i32.add (local.get $c) (local.get $a)))
+            (local.set $e (i64.add (local.get $e) (i64.const 2)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+          (f64.const 0.5))
+        (else (f64.const 0)))
+      f64.add)
+    (local.set $r)
+    f64.convert_i64_s
+    (f64.add (local.get $r))
+    (f64.add (f64.convert_i64_u (local.get $acc)))
+    (f64.add (f64.convert_i32_u (i32.reinterpret_f32 (local.get $f))))
+    (f64.add (local.get $d))
+    (f64.add (f64.convert_i64_s (global.get $g)))
+    (f64.add (f64.convert_i32_u (local.get $b)))
+    (f64.add (f64.convert_i32_u (local.get $c)))
+    (f64.add (f64.convert_i64_s (local.get $e)))))
+"""
+
+
 def _session(strategy: str, trap_at: int = -1, interrupt_at: int = -1,
-             fuel: bool = False) -> tuple:
-    """Run :data:`WAT` under ``strategy`` at opt level 2: ``(outcome, fuel left,
-    transfers)``, where the outcome is the results or ``(trap code, frames)`` with
-    each frame's ``(func_index, module_offset)``."""
+             fuel: bool = False, wat: str = WAT) -> tuple:
+    """Run ``wat`` (:data:`WAT`) under ``strategy`` at opt level 2: ``(outcome, fuel
+    left, transfers)``, where the outcome is the results or ``(trap code, frames)``
+    with each frame's ``(func_index, module_offset)``."""
     config = wasmlite.Config()
     config.strategy = strategy
     config.opt_level = "2"
@@ -95,7 +146,7 @@ def _session(strategy: str, trap_at: int = -1, interrupt_at: int = -1,
             engine.increment_epoch()
 
     ty = wasmlite.FuncType([wasmlite.ValType.i32()], [])
-    module = wasmlite.Module(engine, WAT)
+    module = wasmlite.Module(engine, wat)
     inst = wasmlite.Instance(store, module, [wasmlite.Func(store, ty, tick)])
     run = inst.exports(store)["run"]
     try:
@@ -104,13 +155,21 @@ def _session(strategy: str, trap_at: int = -1, interrupt_at: int = -1,
         outcome = (t.trap_code, [(f.func_index, f.module_offset) for f in t.frames])
     code = module._compiled
     transfers = code.osr_transfers if isinstance(code, lazy.LazyCode) else 0
+    if strategy == "winch":
+        # the frame that moved ran baseline code, not LLVM's first tier
+        from wasmlite.compiler.baseline import BaselinePart
+
+        run_def = 1   # defined function 1 ($helper is 0)
+        assert any(isinstance(p, BaselinePart) and run_def in p.baseline for p in code.parts)
     return outcome, store.get_fuel() if fuel else None, transfers
 
 
-@pytest.mark.parametrize(("trap_at", "interrupt_at", "fuel"), [
-    (-1, -1, False), (N - 100, -1, False), (-1, N - 100, False), (-1, -1, True),
-    (N - 100, -1, True)],
-    ids=["results", "trap", "interrupt", "fuel", "fuel-trap"])
+_CASES = [(-1, -1, False), (N - 100, -1, False), (-1, N - 100, False), (-1, -1, True),
+          (N - 100, -1, True)]
+_IDS = ["results", "trap", "interrupt", "fuel", "fuel-trap"]
+
+
+@pytest.mark.parametrize(("trap_at", "interrupt_at", "fuel"), _CASES, ids=_IDS)
 def test_osr_changes_nothing_observable(trap_at: int, interrupt_at: int, fuel: bool) -> None:
     """Results (a NaN payload, a v128 lane, loop parameters, values below the loop),
     the trap and its frames, an epoch interrupt at a loop header and the fuel left are
@@ -122,6 +181,22 @@ def test_osr_changes_nothing_observable(trap_at: int, interrupt_at: int, fuel: b
     assert lazy_fuel == eager_fuel
     if trap_at < 0 and interrupt_at < 0:
         assert eager_outcome[1] == 0x7fa00001
+
+
+@pytest.mark.parametrize(("trap_at", "interrupt_at", "fuel"), _CASES, ids=_IDS)
+def test_osr_from_baseline_code_changes_nothing_observable(
+        trap_at: int, interrupt_at: int, fuel: bool) -> None:
+    """The same from a frame of the baseline compiler (``"winch"``): its locals (in
+    registers and frame slots), the constants and slots below the loop and the fuel
+    counter move into the OSR entry; the trap's frames are eager compilation's (the
+    baseline frame is dropped from backtraces)."""
+    lazy_outcome, lazy_fuel, transfers = _session("winch", trap_at, interrupt_at, fuel,
+                                                  SCALAR_WAT)
+    eager_outcome, eager_fuel, _ = _session("cranelift", trap_at, interrupt_at, fuel,
+                                            SCALAR_WAT)
+    assert transfers == 1
+    assert lazy_outcome == eager_outcome
+    assert lazy_fuel == eager_fuel
 
 
 def test_osr_entry_is_compiled_once_per_loop() -> None:

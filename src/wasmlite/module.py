@@ -336,22 +336,22 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict,
 
     if getattr(engine, "_baseline", False):
         # Config.strategy "winch": the baseline compiler first (LLVM's first tier for
-        # the functions it does not take), hot functions tier up to LLVM at the
-        # engine's opt level, whatever it is; no on-stack replacement from baseline
-        # code yet
+        # the functions it does not take); hot functions tier up to LLVM at the
+        # engine's opt level, whatever it is, and hot loops of frames still in
+        # baseline code enter it by on-stack replacement
         from .compiler import baseline
 
-        def first_batch(funcs: list[int], hotness: Any = None) -> Any:
+        def first_batch(funcs: list[int], hotness: Any = None, osr: Any = None) -> Any:
             return baseline.compile_batch(
                 info, bodies, funcs, guard_pages=guard_key is not None, hotness=hotness,
                 consume_fuel=settings["consume_fuel"],
                 epoch_interruption=settings["epoch_interruption"],
-                fallback=lambda fb: batch(fb, hotness))
+                fallback=lambda fb: batch(fb, hotness, osr=osr), osr=osr)
 
         return LazyCode(info, bodies, settings["tls_key"], first_batch,
                         [t[0] for t in tramps], [t[1] for t in tramps],
                         _register_range if guard_key is not None else None, tier2,
-                        None, tier_cache, load_tier2)
+                        osr_entry, tier_cache, load_tier2)
 
     tiered = first != optimized
     return LazyCode(info, bodies, settings["tls_key"], batch, [t[0] for t in tramps],

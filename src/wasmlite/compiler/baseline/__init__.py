@@ -225,12 +225,14 @@ class BaselinePart:
 def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int], *,
                   guard_pages: bool, hotness: tuple[int, int, int] | None = None,
                   consume_fuel: bool = False, epoch_interruption: bool = False,
-                  fallback: Callable[[list[int]], Any] | None = None) -> BaselinePart:
+                  fallback: Callable[[list[int]], Any] | None = None,
+                  osr: tuple | None = None) -> BaselinePart:
     """Compile defined functions ``funcs``: those :func:`unsupported_reason` accepts
     with the baseline compiler, the others with ``fallback(funcs)`` (LLVM's first
     tier; required when there are any).  ``guard_pages``: signals-based traps (no
     explicit bounds checks).  ``hotness``: ``(counters, callback, slots)`` addresses,
-    as for the LLVM first tier (``compiler/lazy.py``)."""
+    as for the LLVM first tier (``compiler/lazy.py``); ``osr``: on-stack replacement at
+    loop headers, as there (``(loop callback, osr_table, transfer counter)``)."""
     t0 = time.perf_counter()
     part = BaselinePart(len(info.funcs))
     mine: list[int] = []
@@ -253,7 +255,7 @@ def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
         part.code_ranges.extend(llvm.code_ranges)
     if mine:
         env = Env(_trap_address(), guard_pages, hotness, _MEMMOVE, _MEMSET,
-                  consume_fuel, epoch_interruption)
+                  consume_fuel, epoch_interruption, osr)
         offsets = vo.VMOffsets.for_module(info)
         ftidx = info.func_typeidx()
         func_types = [info.types[t] for t in ftidx]

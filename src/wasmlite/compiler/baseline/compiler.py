@@ -34,6 +34,8 @@ from ..translate import (
     FUEL_FLUSH_BEFORE,
     FUEL_FREE,
     FUEL_SAVE_BEFORE,
+    OSR_LINE,
+    OSR_RETRY,
     ST_BADCONV,
     ST_DIV0,
     ST_INTERRUPT,
@@ -151,7 +153,12 @@ class Env:
 
     def __init__(self, trap_addr: int, guard_pages: bool,
                  hotness: tuple[int, int, int] | None, memmove: int, memset: int,
-                 consume_fuel: bool = False, epoch_interruption: bool = False) -> None:
+                 consume_fuel: bool = False, epoch_interruption: bool = False,
+                 osr: tuple | None = None) -> None:
+        #: on-stack replacement at loop headers: ``(loop callback, osr_table(defidx,
+        #: loop offsets) -> table address, address of the u64 transfer counter)``, as
+        #: for the LLVM first tier (``LazyCode.osr``); only with ``hotness``
+        self.osr = osr if hotness is not None else None
         self.consume_fuel = consume_fuel
         self.epoch_interruption = epoch_interruption
         self.trap_addr = trap_addr
@@ -189,6 +196,16 @@ class FunctionCompiler:
         self.frames: list[Frame] = []
         self.traps: dict[tuple[int | None, int], int] = {}   # (status, offset) -> label
         self.cold: list[tuple[int, int, int]] = []           # hot-tick stubs
+        #: loop headers' OSR stubs: (label, back label, loop offset, operand stack)
+        self.osr_cold: list[tuple[int, int, int, list[tuple[int, int, int]]]] = []
+        #: this function's table of OSR entries and each loop's index in it
+        self.osr_table = 0
+        self.osr_index: dict[int, int] = {}
+        if env.osr is not None:
+            loops = [off for opcode, _imm, off in body if opcode == op.LOOP]
+            if loops:
+                self.osr_table = env.osr[1](defidx, loops)
+                self.osr_index = {off: k for k, off in enumerate(loops)}
         self.offset = self.start_offset
         self.reachable = True
         self.has_memory = bool(info.memory_types())
@@ -467,6 +484,8 @@ class FunctionCompiler:
             a.mov_imm(RAX, callback)
             a.call(RAX)
             a.jmp(back)
+        for lab, back, offset, stack in self.osr_cold:
+            self.osr_stub(lab, back, offset, stack)
         a.bind(stack_trap)
         self.pcs.append((len(a.b), self.start_offset))
         a.mov(RDI, mem(RDI, vo.VMCTX_STORE_CTX))     # rdi is still vmctx here
@@ -497,15 +516,91 @@ class FunctionCompiler:
             a.mov(r, mem(RBP, -56 - 8 * j))
         a.b += b"\xc9\xc3"                   # leave; ret
 
-    def hot_tick(self) -> None:
+    def hot_tick(self, loop: bool = False) -> None:
+        """Count one call or loop iteration against the function's hotness counter;
+        at 0 the cold stub calls the hotness callback — at a loop header with OSR
+        (``loop``), at ``<= 0`` the OSR stub (:meth:`osr_stub`)."""
         counters, _cb, _slots = self.env.hotness  # type: ignore[misc]
         a = self.a
         a.mov_imm(RAX, counters + 4 * self.defidx)
         a.alu_imm(A.SUB, mem(RAX), 1, False)
         stub, back = a.label(), a.label()
+        if loop and self.offset in self.osr_index:
+            a.jcc(A.CC_LE, stub)
+            a.bind(back)
+            # at a loop header every entry is a constant or in its slot
+            self.osr_cold.append((stub, back, self.offset, list(self.stack)))
+            return
         a.jcc(A.CC_E, stub)
         a.bind(back)
         self.cold.append((stub, back, self.offset))
+
+    def osr_stub(self, lab: int, back: int, offset: int,
+                 stack: list[tuple[int, int, int]]) -> None:
+        """The cold path of a loop header whose counter ran out (as the LLVM first
+        tier's ``osr_tick``): when the loop's entry in the OSR table is an address,
+        copy the locals and the operand stack into 16-byte slots below the frame, call
+        the entry with ``(vmctx, state)`` and return what it returns; when it is 0,
+        call the loop callback (which queues the entry); then wait ``OSR_RETRY`` ticks.
+        The call's return address maps to ``OSR_LINE``, by which backtraces drop this
+        frame.  A transfer that would not fit on the wasm stack is not made."""
+        a = self.a
+        loop_cb, _table, transfers = self.env.osr  # type: ignore[misc]
+        counters, _cb, slots = self.env.hotness  # type: ignore[misc]
+        a.bind(lab)
+        self.pcs.append((len(a.b), offset))
+        transfer, retry = a.label(), a.label()
+        a.mov_imm(RAX, self.osr_table + 8 * self.osr_index[offset])
+        a.mov(RAX, mem(RAX))
+        a.alu_imm(A.CMP, RAX, 1, True)
+        a.jcc(A.CC_A, transfer)
+        a.test(RAX, RAX, True)
+        a.jcc(A.CC_NE, retry)
+        a.mov_imm(RDI, slots + 8 * self.defidx)
+        a.mov_imm(RSI, offset)
+        a.mov_imm(RAX, loop_cb)
+        a.call(RAX)
+        a.bind(retry)
+        a.mov_imm(RAX, counters + 4 * self.defidx)
+        a.store_imm(mem(RAX), OSR_RETRY, 4)
+        a.jmp(back)
+        a.bind(transfer)
+        n = len(self.local_types) + len(stack)
+        size = (16 * max(n, 1) + 15) & ~15
+        a.lea(RCX, mem(RSP, -size - 4096))
+        a.b += b"\x64\x48\x3b\x0c\x25\x70\x00\x00\x00"   # cmp rcx, fs:[0x70]
+        a.jcc(A.CC_B, retry)
+        if self.fuel:
+            pending, self.fuel_pending = self.fuel_pending, 0
+            self.fuel_save()        # uses rax and rcx: the entry is loaded again
+            self.fuel_pending = pending
+            a.mov_imm(RAX, self.osr_table + 8 * self.osr_index[offset])
+            a.mov(RAX, mem(RAX))
+        a.alu_imm(A.SUB, RSP, size, True)
+        for i in range(len(self.local_types)):
+            src = self.local_slot(i)
+            if not isinstance(src, int):
+                a.mov(RCX, src)
+                src = RCX
+            a.store(mem(RSP, 16 * i), src)
+        base = len(self.local_types)
+        for k, e in enumerate(stack):
+            if e[0] == CONST:
+                a.mov_imm(RCX, e[2])
+            else:
+                a.mov(RCX, self.slot(k))
+            a.store(mem(RSP, 16 * (base + k)), RCX)
+        a.mov_imm(RCX, transfers)
+        a.alu_imm(A.ADD, mem(RCX), 1, True)
+        a.mov(RDI, mem(RBP, -8))
+        a.mov(RSI, RSP)
+        self.pcs.append((len(a.b), OSR_LINE))
+        a.call(RAX)
+        if self.has_memory:
+            a.mov(R15, mem(RBP, -48))
+        for j, r in enumerate(self.pinned.values()):
+            a.mov(r, mem(RBP, -56 - 8 * j))
+        a.b += b"\xc9\xc3"                   # leave; ret (the result is in rax / xmm0)
 
     def op_local_set(self, i: int, tee: bool) -> None:
         """``local.set``/``local.tee``: entries still reading local ``i`` are copied to
@@ -718,7 +813,7 @@ class FunctionCompiler:
             if self.env.epoch_interruption:
                 self.epoch_check()
             if self.env.hotness is not None:
-                self.hot_tick()
+                self.hot_tick(loop=True)
 
     def op_if(self, bt: int) -> None:
         k = len(self.stack) - 1

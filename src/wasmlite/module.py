@@ -306,7 +306,7 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict,
     ``tier_cache``: the compile cache's optimized batches (``cache.TierCache``)."""
     from .compiler import compile_batch, compile_osr, load_batch
     from .compiler.codegen import TIER1
-    from .compiler.lazy import LazyCode
+    from .compiler.lazy import SINGLE_BATCH, LazyCode
 
     engine._prepare_trampolines(list(info.types))
     tramps = [engine._host_trampolines(ft) for ft in info.types]
@@ -351,7 +351,7 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict,
         return LazyCode(info, bodies, settings["tls_key"], first_batch,
                         [t[0] for t in tramps], [t[1] for t in tramps],
                         _register_range if guard_key is not None else None, tier2,
-                        osr_entry, tier_cache, load_tier2)
+                        osr_entry, tier_cache, load_tier2, batch_instrs=SINGLE_BATCH)
 
     tiered = first != optimized
     return LazyCode(info, bodies, settings["tls_key"], batch, [t[0] for t in tramps],

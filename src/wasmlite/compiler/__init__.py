@@ -270,7 +270,10 @@ def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
                           guard_pages=guard, **(options or {}))
     nimp = info.num_imported_funcs
     text: list[str] = []
+    from .lazy import FIRST_TIER
+
     for i in funcs:
+        FIRST_TIER.pause()   # on the tier-up thread, the first tier goes first
         mt.translate_function(nimp + i, bodies[i], text)
     out = [METADATA, tr.COMMON_DECLS, "\n".join(sorted(mt.decls)), tr.trap_routine(),
            tr.morestack_routine(tls_key)]

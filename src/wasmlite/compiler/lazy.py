@@ -167,7 +167,7 @@ def lazy_stub(tls_key: int) -> tuple[int, int]:
 
                 cb = _CALLBACK_TYPE(_on_first_call)
                 cb_addr = ctypes.cast(cb, ctypes.c_void_p).value or 0
-                jit = JitCode(_stub_ir(cb_addr, tls_key), "2")
+                jit = JitCode(_stub_ir(cb_addr, tls_key), "0")   # inline assembly
                 entry = (jit, cb, jit.function_address("wasmlite_lazy_stub"),
                          jit.function_address("wasmlite_lazy_failed"))
                 _stub[tls_key] = entry

@@ -113,7 +113,7 @@ def _routines() -> tuple[Any, Any, Any]:
             if r is None:
                 from ..compiler.codegen import JitCode
 
-                jit = JitCode(_IR, "2")
+                jit = JitCode(_IR, "0")   # copy loops: -O2 cost 0.2 s per process, -O0 10 ms
                 _state["jit"] = jit  # lives as long as the process
                 r = (ctypes.CFUNCTYPE(None, _ptr, _u64, _u64, _u64)(
                          jit.function_address("wasmlite_fill_affine")),

@@ -264,7 +264,7 @@ def _handler_addr() -> int:
     if addr is None:
         from ..compiler.codegen import JitCode
 
-        jit = JitCode(handler_ir(tls_key()), "2")
+        jit = JitCode(handler_ir(tls_key()), "0")   # runs only on faults
         _state["jit"] = jit  # lives as long as the process
         addr = _state["handler"] = jit.function_address("wasmlite_signal_handler")
         ctypes.c_uint64.from_buffer(_new, 0).value = addr

@@ -344,6 +344,37 @@ def test_hot_function_tiers_up_to_llvm() -> None:
     assert f(store, 1000) == 500500
 
 
+def test_big_hot_function_tiers_up_quickly_then_fully(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hot function above ``lazy.OSR_BIG_INSTRS`` first gets LLVM's first-tier level,
+    alone (seconds sooner on a huge function), then the optimizing level from the
+    background queue; its long-running frame moves by OSR meanwhile.  The results
+    stay right through all three codes."""
+    from wasmlite.compiler import lazy
+
+    monkeypatch.setattr(lazy, "OSR_BIG_INSTRS", 10)
+    wat = """(module
+      (func $sum (export "sum") (param i32) (result i64) (local i64)
+        (block (loop
+          (br_if 1 (i32.eqz (local.get 0)))
+          (local.set 1 (i64.add (local.get 1) (call $f (local.get 0))))
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br 0)))
+        (local.get 1))
+      (func $f (param i32) (result i64) (i64.extend_i32_u (local.get 0))))"""
+    engine = _engine(opt="2")
+    store = wasmlite.Store(engine)
+    module = wasmlite.Module(engine, wat)
+    f = wasmlite.Instance(store, module, []).exports(store)["sum"]
+    assert f(store, 3_000_000) == 3_000_000 * 3_000_001 // 2
+    assert TIERUP.wait_idle(120)
+    code = module._compiled
+    assert code.big_instrs == 10
+    # $sum (big): quick, then final; $f (small): one optimized batch
+    assert code.tier2_batches == 3
+    assert code.osr_entries >= 1
+    assert f(store, 1000) == 500500
+
+
 @pytest.mark.parametrize("guard", MODES)
 def test_fuel_and_epochs(guard: bool) -> None:
     wat = """(module (memory 1)

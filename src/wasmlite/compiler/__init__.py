@@ -454,8 +454,10 @@ def compile_osr(info: ModuleInfo, bodies: list[list[tuple]], defidx: int, loop_o
     compiled at ``opt_level`` as one LLVM module in which every call goes through the
     callee's VMFuncRef.  ``function_addrs[defidx]`` of the result is the entry (its
     symbol and DWARF name the function, so backtraces through it are the function's).
-    Other arguments as for :func:`compile_batch`; raises what the compiler raises."""
-    opt_level = check_opt_level(opt_level)
+    Other arguments as for :func:`compile_batch` (``opt_level`` may also be
+    ``codegen.TIER1``); raises what the compiler raises."""
+    if opt_level != TIER1:
+        opt_level = check_opt_level(opt_level)
     options: dict[str, Any] = dict(_translator_options(consume_fuel, epoch_interruption))
     nimp = info.num_imported_funcs
     options["osr_target"] = (nimp + defidx, loop_offset)

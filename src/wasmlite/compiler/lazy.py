@@ -81,6 +81,12 @@ TIER2_BATCH_INSTRS = 6000
 #: Ticks after a function became hot by its calls before one of its loops, in a frame
 #: still running first-tier code, asks for an OSR entry.
 OSR_DELAY = 10_000
+#: Instructions above which, after the baseline tier (``Config.strategy = "winch"``),
+#: a function's OSR entries and its first optimized code are compiled at LLVM's
+#: first-tier level (then, in the background, at the optimizing one): on ed25519's
+#: 26,620-instruction function an OSR entry takes 16-22 s at ``-O 1``/``-O 2`` and
+#: 0.8 s at that level, and the run's thread CPU went 9.6 s -> 6.0-6.5 s
+OSR_BIG_INSTRS = 5000
 #: ``WASMLITE_STRESS_TIERS=1`` (tests and the fuzzer's ``--stress-tiers``): functions
 #: and loops turn hot after a few ticks, so that the optimizing tier and on-stack
 #: replacement run in the middle of nearly every call, at whatever point the
@@ -392,12 +398,16 @@ class LazyCode:
                  compile_batch: Callable[..., Any],
                  entry_trampolines: list[int], host_stubs: list[int],
                  on_code: Callable[[int, int, Any], None] | None = None,
-                 compile_optimized: Callable[[list[int]], Any] | None = None,
+                 compile_optimized: Callable[..., Any] | None = None,
                  compile_osr: Callable[[int, int], Any] | None = None,
                  tier_cache: Any = None,
                  load_optimized: Callable[[list[int], bytes], Any] | None = None,
-                 batch_instrs: int = BATCH_INSTRS):
+                 batch_instrs: int = BATCH_INSTRS, big_instrs: int | None = None):
         self.info = info
+        #: functions with more instructions tier up alone, first to
+        #: ``compile_optimized(batch, quick=True)`` (LLVM's first-tier level: seconds
+        #: sooner), then in the background to the optimizing level; None: no such step
+        self.big_instrs = big_instrs
         #: instructions per first-tier batch (:data:`BATCH_INSTRS` or :data:`SINGLE_BATCH`)
         self.batch_instrs = batch_instrs
         self._compile_osr = compile_osr
@@ -652,15 +662,51 @@ class LazyCode:
         tier on the background thread (nothing when that is done or queued)."""
         if self._compile_optimized is None:
             return
+        big = self.big_instrs
         with self._lock:
             if i in self._optimized:
                 return
-            batch, _ = self._callee_batch(
-                i, TIER2_BATCH_INSTRS,
-                lambda j: (j not in self._optimized and self.is_compiled(j)
-                           and self.counters[j] < HOT_THRESHOLD))
-            self._optimized.update(batch)
-        TIERUP.submit(self, batch)
+            if big is not None and self._instrs(i) > big:
+                self._optimized.add(i)
+                quick = True
+                batch = [i]
+            else:
+                quick = False
+                batch, _ = self._callee_batch(
+                    i, TIER2_BATCH_INSTRS,
+                    lambda j: (j not in self._optimized and self.is_compiled(j)
+                               and self.counters[j] < HOT_THRESHOLD
+                               and (big is None or self._instrs(j) <= big)))
+                self._optimized.update(batch)
+        if quick:
+            TIERUP.submit(self, batch, method="_compile_quick")
+        else:
+            TIERUP.submit(self, batch)
+
+    def _compile_quick(self, batch: list[int]) -> None:
+        """A big hot function at LLVM's first-tier level (see ``big_instrs``), then
+        queued for the optimizing level behind every hot batch."""
+        assert self._compile_optimized is not None
+        t0 = time.perf_counter()
+        part = self._compile_optimized(batch, quick=True)
+        with self._lock:
+            self._install(part, batch)
+            self.tier2_batches += 1
+            self.tier2_time += time.perf_counter() - t0
+        TIERUP.submit(self, batch, background=True, method="_compile_final")
+
+    def _compile_final(self, batch: list[int]) -> None:
+        """The optimizing level for a batch :meth:`_compile_quick` compiled."""
+        assert self._compile_optimized is not None
+        t0 = time.perf_counter()
+        part = self._compile_optimized(batch)
+        with self._lock:
+            self._install(part, batch)
+            self.tier2_batches += 1
+            self.tier2_time += time.perf_counter() - t0
+        objects = part.objects
+        if self._tier_cache is not None and objects:
+            self._tier_cache.store(batch, objects[0])
 
     def _compile_tier2(self, batch: list[int], background: bool = False) -> None:
         assert self._compile_optimized is not None

@@ -359,7 +359,8 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict,
                         [t[0] for t in tramps], [t[1] for t in tramps],
                         _register_range if guard_key is not None else None, tier2,
                         baseline_osr_entry, tier_cache, load_tier2,
-                        batch_instrs=SINGLE_BATCH, big_instrs=OSR_BIG_INSTRS)
+                        batch_instrs=SINGLE_BATCH, big_instrs=OSR_BIG_INSTRS,
+                        warm_callees=True)
 
     tiered = first != optimized
     return LazyCode(info, bodies, settings["tls_key"], batch, [t[0] for t in tramps],

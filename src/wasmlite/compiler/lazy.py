@@ -78,6 +78,9 @@ HOT_THRESHOLD = 2000
 #: that ran in the first tier, breadth first (calls between them become direct and may
 #: be inlined).
 TIER2_BATCH_INSTRS = 6000
+#: see ``LazyCode.warm_callees``
+WARM_TICKS = 200
+SMALL_CALLEE = 200
 #: Ticks after a function became hot by its calls before one of its loops, in a frame
 #: still running first-tier code, asks for an OSR entry.
 OSR_DELAY = 10_000
@@ -402,8 +405,15 @@ class LazyCode:
                  compile_osr: Callable[[int, int], Any] | None = None,
                  tier_cache: Any = None,
                  load_optimized: Callable[[list[int], bytes], Any] | None = None,
-                 batch_instrs: int = BATCH_INSTRS, big_instrs: int | None = None):
+                 batch_instrs: int = BATCH_INSTRS, big_instrs: int | None = None,
+                 warm_callees: bool = False):
         self.info = info
+        #: an optimized batch takes only the callees that ran at least
+        #: :data:`WARM_TICKS` ticks or are small (:data:`SMALL_CALLEE`): behind slow
+        #: baseline code, the hot function's code must land soon, not wait for cold
+        #: callees' -O2 (ctype's batch of isalnum & co. held two cold 3,000- and
+        #: 4,500-instruction functions and did not land within the 3 s run)
+        self.warm_callees = warm_callees
         #: functions with more instructions tier up alone, first to
         #: ``compile_optimized(batch, quick=True)`` (LLVM's first-tier level: seconds
         #: sooner), then in the background to the optimizing level; None: no such step
@@ -672,10 +682,13 @@ class LazyCode:
                 batch = [i]
             else:
                 quick = False
+                warm = HOT_THRESHOLD - WARM_TICKS if self.warm_callees else HOT_THRESHOLD - 1
                 batch, _ = self._callee_batch(
                     i, TIER2_BATCH_INSTRS,
                     lambda j: (j not in self._optimized and self.is_compiled(j)
                                and self.counters[j] < HOT_THRESHOLD
+                               and (self.counters[j] <= warm
+                                    or self._instrs(j) <= SMALL_CALLEE)
                                and (big is None or self._instrs(j) <= big)))
                 self._optimized.update(batch)
         if quick:

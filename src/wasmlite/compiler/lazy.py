@@ -699,30 +699,14 @@ class LazyCode:
     def _compile_quick(self, batch: list[int]) -> None:
         """A big hot function at LLVM's first-tier level (see ``big_instrs``), then
         queued for the optimizing level behind every hot batch."""
-        assert self._compile_optimized is not None
-        t0 = time.perf_counter()
-        part = self._compile_optimized(batch, quick=True)
-        with self._lock:
-            self._install(part, batch)
-            self.tier2_batches += 1
-            self.tier2_time += time.perf_counter() - t0
+        self._optimize(batch, quick=True)
         TIERUP.submit(self, batch, background=True, method="_compile_final")
 
     def _compile_final(self, batch: list[int]) -> None:
         """The optimizing level for a batch :meth:`_compile_quick` compiled."""
-        assert self._compile_optimized is not None
-        t0 = time.perf_counter()
-        part = self._compile_optimized(batch)
-        with self._lock:
-            self._install(part, batch)
-            self.tier2_batches += 1
-            self.tier2_time += time.perf_counter() - t0
-        objects = part.objects
-        if self._tier_cache is not None and objects:
-            self._tier_cache.store(batch, objects[0])
+        self._optimize(batch)
 
     def _compile_tier2(self, batch: list[int], background: bool = False) -> None:
-        assert self._compile_optimized is not None
         if background:
             # a batch queued to fill the cache: what a hot batch has not optimized since
             with self._lock:
@@ -730,15 +714,23 @@ class LazyCode:
                 self._optimized.update(batch)
             if not batch:
                 return
+        self._optimize(batch)
+
+    def _optimize(self, batch: list[int], quick: bool = False) -> None:
+        """Compile ``batch`` with ``compile_optimized`` (``quick``: at the first tier's
+        LLVM level), point its slots at the code and — optimized code only, on this
+        background thread, after the code is in use — keep it in the compile cache."""
+        assert self._compile_optimized is not None
         t0 = time.perf_counter()
-        part = self._compile_optimized(batch)
+        part = (self._compile_optimized(batch, quick=True) if quick
+                else self._compile_optimized(batch))
         with self._lock:
             self._install(part, batch)
             self.tier2_batches += 1
             self.tier2_time += time.perf_counter() - t0
-        # on this background thread, after the code is in use: keep it for the next run
         objects = part.objects
-        if self._tier_cache is not None and objects and batch == sorted(batch):
+        if (not quick and self._tier_cache is not None and objects
+                and batch == sorted(batch)):
             self._tier_cache.store(batch, objects[0])
 
     # -- on-stack replacement ----------------------------------------------------------

@@ -806,3 +806,39 @@ def test_guard_pages_remove_load_store_checks_only() -> None:
     assert "@pthread_setspecific(i32 7, ptr %sc)" in guarded
     assert "call i32 @pthread_setspecific" not in explicit
     assert '"no-builtins"' in guarded and '"no-builtins"' not in explicit
+
+
+_BROKEN_IR_WITH_DEBUG_INFO = """
+define i32 @f(i1 %c) {
+entry:
+  br i1 %c, label %a, label %b
+a:
+  %x = add i32 1, 2
+  br label %b
+b:
+  ret i32 %x
+}
+!llvm.module.flags = !{!0}
+!0 = !{i32 2, !"Debug Info Version", i32 3}
+"""
+
+
+def test_invalid_ir_with_debug_info_raises_instead_of_aborting() -> None:
+    """IR that fails LLVM's verifier and carries the "Debug Info Version" flag (as all
+    of the translator's does) is an internal compiler error, not an abort of the
+    process (LLVM's debug-info upgrade on parsing used to ``report_fatal_error``).
+    In a child process, so that a regression cannot take the test run down."""
+    import subprocess
+    import sys
+
+    code = ("from wasmlite.compiler.codegen import JitCode\n"
+            "from wasmlite.errors import WasmtimeError\n"
+            f"ir = {_BROKEN_IR_WITH_DEBUG_INFO!r}\n"
+            "try:\n"
+            "    JitCode(ir, '0')\n"
+            "except WasmtimeError as e:\n"
+            "    print('raised', 'does not dominate' in str(e))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["raised", "True"]

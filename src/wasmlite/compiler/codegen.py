@@ -39,6 +39,10 @@ def _init() -> None:
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
             llvm.initialize_native_asmparser()   # inline asm (compiler/lazy.py)
+            # Parsing IR that carries the "Debug Info Version" flag runs LLVM's
+            # verifier and, on any error, report_fatal_error: the process would abort
+            # on a translator bug.  Without the upgrade, JitCode's own verify() raises.
+            llvm.set_option("wasmlite", "-disable-auto-upgrade-debug-info")
             _initialized = True
 
 

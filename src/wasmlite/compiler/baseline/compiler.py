@@ -588,6 +588,7 @@ class FunctionCompiler:
             if e[0] == CONST:
                 a.mov_imm(RCX, e[2])
             else:
+                assert e[0] == SLOT, "a loop header reads no local from the stack"
                 a.mov(RCX, self.slot(k))
             a.store(mem(RSP, 16 * (base + k)), RCX)
         a.mov_imm(RCX, transfers)

@@ -272,11 +272,15 @@ def _handler_addr() -> int:
     return addr  # type: ignore[return-value]
 
 
+_cur = ctypes.create_string_buffer(SIGACTION_SIZE)
+_cur_handler = ctypes.c_uint64.from_buffer(_cur, 0)
+
+
 def _current(sig: int) -> int:
-    cur = ctypes.create_string_buffer(SIGACTION_SIZE)
-    if _libc.sigaction(sig, None, cur) != 0:
+    """The handler address installed for ``sig`` (with ``_lock`` held: one buffer)."""
+    if _libc.sigaction(sig, None, _cur) != 0:
         raise OSError(ctypes.get_errno(), "sigaction failed")
-    return ctypes.c_uint64.from_buffer(cur, 0).value
+    return _cur_handler.value
 
 
 def ensure_installed() -> None:
@@ -299,7 +303,10 @@ def ensure_installed() -> None:
 def installed() -> bool:
     """Whether the handler is the current ``SIGSEGV`` handler."""
     addr = _state.get("handler")
-    return addr is not None and _current(SIGSEGV) == addr
+    if addr is None:
+        return False
+    with _lock:
+        return _current(SIGSEGV) == addr
 
 
 __all__ = ["GUARDED_RESERVATION", "ensure_installed", "installed", "register_code",

@@ -100,7 +100,7 @@ def thread_stack_low_routine() -> int:
                 k = ctypes.c_uint()
                 if libc.pthread_key_create(ctypes.byref(k), None) != 0:
                     raise OSError(ctypes.get_errno(), "pthread_key_create failed")
-                jit = JitCode(_routine_ir(k.value), "0")   # once per thread
+                jit = JitCode(_routine_ir(k.value), "0")   # runs once per thread
                 _state["jit"] = jit
                 addr = _state["addr"] = jit.function_address("wasmlite_thread_stack_low")
     return addr  # type: ignore[return-value]

@@ -24,8 +24,10 @@ from typing import Any
 from ..environ import vmoffsets as vo
 from ..environ.module import EXTERNREF
 from ..errors import WasmtimeError
+from .builtins import unregister
 from .globals import GlobalData
 from .memory import LinearMemory
+from .signals import ensure_installed
 from .stack import thread_stack_low_routine
 from .table import TableData
 
@@ -119,7 +121,6 @@ class StoreData:
         #: signals-based traps: memories get guard regions, the handler is installed
         self.guarded = guarded
         if guarded:
-            from .signals import ensure_installed
             ensure_installed()
 
     @property
@@ -291,7 +292,6 @@ class StoreData:
         if self.closed:
             return
         self.closed = True
-        from .builtins import unregister
         for inst in self.instances:
             unregister(inst)
         for m in self.memories:

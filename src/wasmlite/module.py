@@ -325,8 +325,9 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict,
     def tier2(funcs: list[int], quick: bool = False) -> Any:
         return batch(funcs, None, TIER1 if quick else optimized)
 
-    def osr_entry(defidx: int, loop_offset: int, level: str = optimized) -> Any:
-        return compile_osr(info, bodies, defidx, loop_offset, level, guard_key,
+    def osr_entry(defidx: int, loop_offset: int, quick: bool = False) -> Any:
+        return compile_osr(info, bodies, defidx, loop_offset,
+                           TIER1 if quick else optimized, guard_key,
                            consume_fuel=settings["consume_fuel"],
                            epoch_interruption=settings["epoch_interruption"],
                            tls_key=settings["tls_key"])
@@ -348,17 +349,10 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict,
                 epoch_interruption=settings["epoch_interruption"],
                 fallback=lambda fb: batch(fb, hotness, osr=osr), osr=osr)
 
-        def baseline_osr_entry(defidx: int, loop_offset: int) -> Any:
-            # a frame of baseline code waits for its OSR entry; LLVM's optimizing
-            # levels take seconds on a huge function (ed25519's 26,620-instruction one:
-            # 16-22 s at -O 1/2, 0.8 s at TIER1), so those get the first tier's level
-            big = len(bodies[defidx]) > OSR_BIG_INSTRS
-            return osr_entry(defidx, loop_offset, TIER1 if big else optimized)
-
         return LazyCode(info, bodies, settings["tls_key"], first_batch,
                         [t[0] for t in tramps], [t[1] for t in tramps],
                         _register_range if guard_key is not None else None, tier2,
-                        baseline_osr_entry, tier_cache, load_tier2,
+                        osr_entry, tier_cache, load_tier2,
                         batch_instrs=SINGLE_BATCH, big_instrs=OSR_BIG_INSTRS,
                         warm_callees=True)
 

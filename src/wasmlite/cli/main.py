@@ -127,13 +127,13 @@ class CompileOptions:
 # --------------------------------------------------------------------------- parsing
 
 
-
 def _add_opt_level(parser: argparse.ArgumentParser) -> None:
     """``-O LEVEL`` / ``--opt-level LEVEL``, as ``run`` and ``compile`` take it."""
     parser.add_argument(
         "-O", "--opt-level", dest="opt_level", metavar="LEVEL",
         help="LLVM optimisation level: 0, 1, 2 or s (also accepted as opt-level=LEVEL)",
     )
+
 
 def _version() -> str:
     try:

@@ -28,7 +28,7 @@ from .. import progress
 from ..environ.module import FuncType, ModuleInfo
 from ..errors import WasmtimeError
 from . import trampolines as tr
-from .codegen import TIER1, JitCode, check_opt_level, host_description, host_target
+from .codegen import JitCode, check_opt_level, host_description, host_target
 from .translate import DEBUG_METADATA, METADATA, ModuleTranslator
 
 if TYPE_CHECKING:
@@ -423,8 +423,7 @@ def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
     ``codegen.TIER1``.  ``hotness`` instruments the code for tier-up and ``osr`` (with
     it) for on-stack replacement at loop headers (see ``ModuleTranslator``).  Other
     arguments as for :func:`compile_module`."""
-    if opt_level != TIER1:
-        opt_level = check_opt_level(opt_level)
+    opt_level = check_opt_level(opt_level, tier1=True)
     options: dict[str, Any] = dict(_translator_options(consume_fuel, epoch_interruption))
     if hotness is not None:
         options["hotness"] = hotness
@@ -456,8 +455,7 @@ def compile_osr(info: ModuleInfo, bodies: list[list[tuple]], defidx: int, loop_o
     symbol and DWARF name the function, so backtraces through it are the function's).
     Other arguments as for :func:`compile_batch` (``opt_level`` may also be
     ``codegen.TIER1``); raises what the compiler raises."""
-    if opt_level != TIER1:
-        opt_level = check_opt_level(opt_level)
+    opt_level = check_opt_level(opt_level, tier1=True)
     options: dict[str, Any] = dict(_translator_options(consume_fuel, epoch_interruption))
     nimp = info.num_imported_funcs
     options["osr_target"] = (nimp + defidx, loop_offset)

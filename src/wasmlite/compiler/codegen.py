@@ -46,9 +46,12 @@ def _init() -> None:
             _initialized = True
 
 
-def check_opt_level(opt_level: str) -> str:
+def check_opt_level(opt_level: str, tier1: bool = False) -> str:
+    """``opt_level`` as a string when it is one of :data:`OPT_LEVELS` (or, with
+    ``tier1``, :data:`TIER1`, the lazy first tier's internal level); raises
+    :class:`WasmtimeError` otherwise."""
     opt_level = str(opt_level)
-    if opt_level not in OPT_LEVELS:
+    if opt_level not in OPT_LEVELS and not (tier1 and opt_level == TIER1):
         raise WasmtimeError(f"unknown optimization level {opt_level!r}; expected one of "
                             f"{', '.join(OPT_LEVELS)}")
     return opt_level

@@ -402,7 +402,7 @@ class LazyCode:
                  entry_trampolines: list[int], host_stubs: list[int],
                  on_code: Callable[[int, int, Any], None] | None = None,
                  compile_optimized: Callable[..., Any] | None = None,
-                 compile_osr: Callable[[int, int], Any] | None = None,
+                 compile_osr: Callable[..., Any] | None = None,
                  tier_cache: Any = None,
                  load_optimized: Callable[[list[int], bytes], Any] | None = None,
                  batch_instrs: int = BATCH_INSTRS, big_instrs: int | None = None,
@@ -580,10 +580,6 @@ class LazyCode:
                     if not self.is_compiled(j) and j not in self._pending]
             self._left_instrs = 0
             return left
-        if self.batch_instrs <= 0:
-            size = self._instrs(i)
-            self._left_instrs -= size
-            return [i]
         batch, size = self._callee_batch(
             i, self.batch_instrs,
             lambda j: j not in self._pending and not self.is_compiled(j))
@@ -598,7 +594,8 @@ class LazyCode:
         batch = [i]
         taken = {i}
         size = self._instrs(i)
-        queue = deque(self._direct_callees(i))
+        # a spent budget (batches of one) decodes no callee
+        queue = deque(self._direct_callees(i) if size < budget else ())
         while queue and size < budget:
             j = queue.popleft()
             if j in taken or not take(j):
@@ -672,29 +669,33 @@ class LazyCode:
         tier on the background thread (nothing when that is done or queued)."""
         if self._compile_optimized is None:
             return
-        big = self.big_instrs
         with self._lock:
             if i in self._optimized:
                 return
-            if big is not None and self._instrs(i) > big:
-                self._optimized.add(i)
-                quick = True
-                batch = [i]
-            else:
-                quick = False
-                warm = HOT_THRESHOLD - WARM_TICKS if self.warm_callees else HOT_THRESHOLD - 1
-                batch, _ = self._callee_batch(
-                    i, TIER2_BATCH_INSTRS,
-                    lambda j: (j not in self._optimized and self.is_compiled(j)
-                               and self.counters[j] < HOT_THRESHOLD
-                               and (self.counters[j] <= warm
-                                    or self._instrs(j) <= SMALL_CALLEE)
-                               and (big is None or self._instrs(j) <= big)))
-                self._optimized.update(batch)
+            quick = self._is_big(i)
+            batch = [i] if quick else self._callee_batch(i, TIER2_BATCH_INSTRS,
+                                                         self._joins_tier2)[0]
+            self._optimized.update(batch)
         if quick:
             TIERUP.submit(self, batch, method="_compile_quick")
         else:
             TIERUP.submit(self, batch)
+
+    def _is_big(self, i: int) -> bool:
+        """Whether function ``i`` tiers up in two steps (``big_instrs``)."""
+        return self.big_instrs is not None and self._instrs(i) > self.big_instrs
+
+    def _joins_tier2(self, j: int) -> bool:
+        """Whether callee ``j`` joins a hot function's optimized batch: it ran in the
+        first tier and is not optimized or queued; with ``warm_callees``, it also ran
+        :data:`WARM_TICKS` ticks or is small, and is not big."""
+        ticks = HOT_THRESHOLD - self.counters[j]
+        if j in self._optimized or not self.is_compiled(j) or ticks <= 0:
+            return False
+        if not self.warm_callees:
+            return True
+        return ((ticks >= WARM_TICKS or self._instrs(j) <= SMALL_CALLEE)
+                and not self._is_big(j))
 
     def _compile_quick(self, batch: list[int]) -> None:
         """A big hot function at LLVM's first-tier level (see ``big_instrs``), then
@@ -722,8 +723,7 @@ class LazyCode:
         background thread, after the code is in use — keep it in the compile cache."""
         assert self._compile_optimized is not None
         t0 = time.perf_counter()
-        part = (self._compile_optimized(batch, quick=True) if quick
-                else self._compile_optimized(batch))
+        part = self._compile_optimized(batch, quick=quick)
         with self._lock:
             self._install(part, batch)
             self.tier2_batches += 1
@@ -769,7 +769,7 @@ class LazyCode:
         assert self._compile_osr is not None
         i, loop_offset = job
         t0 = time.perf_counter()
-        part = self._compile_osr(i, loop_offset)
+        part = self._compile_osr(i, loop_offset, quick=self._is_big(i))
         with self._lock:
             self._add_part(part)
             table, index = self._osr_tables[i]

@@ -550,7 +550,8 @@ class FunctionCompiler:
         a.bind(lab)
         self.pcs.append((len(a.b), offset))
         transfer, retry = a.label(), a.label()
-        a.mov_imm(RAX, self.osr_table + 8 * self.osr_index[offset])
+        entry = self.osr_table + 8 * self.osr_index[offset]
+        a.mov_imm(RAX, entry)
         a.mov(RAX, mem(RAX))
         a.alu_imm(A.CMP, RAX, 1, True)
         a.jcc(A.CC_A, transfer)
@@ -574,7 +575,7 @@ class FunctionCompiler:
             pending, self.fuel_pending = self.fuel_pending, 0
             self.fuel_save()        # uses rax and rcx: the entry is loaded again
             self.fuel_pending = pending
-            a.mov_imm(RAX, self.osr_table + 8 * self.osr_index[offset])
+            a.mov_imm(RAX, entry)
             a.mov(RAX, mem(RAX))
         a.alu_imm(A.SUB, RSP, size, True)
         for i in range(len(self.local_types)):

@@ -52,12 +52,11 @@ miss, never stale code.
 
 from __future__ import annotations
 
+# hashlib, json and tempfile are imported where used: every Module() reads its settings
+# here, and only a configured cache needs them (8 ms of a cold start)
 import dataclasses
-import hashlib
-import json
 import os
 import struct
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -86,6 +85,7 @@ def compiler_fingerprint() -> str:
     depends on (``wasmlite/compiler/*.py``, ``wasmlite/environ/*.py``), computed once
     per process: a development change to the compiler invalidates old artifacts even
     when the package version stays the same."""
+    import hashlib
     with _fingerprint_lock:
         if not _fingerprint:
             root = Path(__file__).resolve().parent
@@ -167,6 +167,8 @@ def host_header(settings: dict[str, Any]) -> dict[str, Any]:
 def build_artifact(header: dict[str, Any], wasm: bytes, objects: list[bytes]) -> bytearray:
     """Serialize: ``header`` (see :func:`host_header`, plus ``parts`` and ``type_names``;
     ``sizes`` is filled in here), the module's bytes and the object files."""
+    import hashlib
+    import json
     header = dict(header, sizes={"wasm": len(wasm), "objects": [len(o) for o in objects]})
     hb = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
     out = bytearray(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(hb)))
@@ -191,6 +193,8 @@ def parse_artifact(data: bytes | bytearray | memoryview) -> tuple[dict[str, Any]
     artifact format version N ..."``, ``"serialized module is truncated or corrupt
     (checksum mismatch)"`` and ``"serialized module is corrupt: ..."`` for a header
     that does not describe the payload."""
+    import hashlib
+    import json
     data = memoryview(data).cast("B")
     if len(data) < _PREFIX.size + _DIGEST or bytes(data[:len(MAGIC)]) != MAGIC:
         raise WasmtimeError(NOT_AN_ARTIFACT)
@@ -325,6 +329,8 @@ class ModuleCache:
     def key(wasm: bytes, host: dict[str, Any]) -> str:
         """Hex SHA-256 of the wasm bytes and ``host`` (:func:`host_header`: versions,
         target, CPU and settings)."""
+        import hashlib
+        import json
         h = hashlib.sha256(b"wasmlite-cache\0%d\0" % FORMAT_VERSION)
         h.update(json.dumps(host, sort_keys=True, separators=(",", ":")).encode())
         h.update(b"\0")
@@ -351,6 +357,7 @@ class ModuleCache:
         return True
 
     def _write(self, path: str, data: bytes | bytearray) -> bool:
+        import tempfile
         tmp = None
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -412,6 +419,9 @@ def layout_digest(info: Any) -> str:
     types, imports, function types — so the index space —, tables, memories, globals,
     exports, start, elements, data count and data), and the module's vmctx layout
     (``VMOffsets``; its code is also in :func:`compiler_fingerprint`)."""
+    import hashlib
+    import json
+
     from .environ.vmoffsets import VMCTX_HEADER_SIZE, VMOffsets
 
     data = info.bytes
@@ -437,6 +447,8 @@ def layout_key(info: Any, host: dict[str, Any]) -> str:
     """Hex SHA-256 of :func:`layout_digest` and ``host`` (:func:`host_header`: wasmlite
     and compiler digest, LLVM and llvmlite versions, target and CPU, and every compile
     setting: opt level, bounds checks, TLS key, fuel, epochs, features)."""
+    import hashlib
+    import json
     h = hashlib.sha256(b"wasmlite-tier2\0%d\0" % BATCH_FORMAT)
     h.update(json.dumps(host, sort_keys=True, separators=(",", ":")).encode())
     h.update(b"\0" + layout_digest(info).encode())
@@ -447,6 +459,7 @@ def batch_key(layout: str, info: Any, funcs: list[int]) -> str:
     """Hex SHA-256 of ``layout`` (:func:`layout_key`) and, for each defined function of
     ``funcs`` (sorted), its index, its entry's offset in the module (backtraces map code
     to module offsets) and its bytes (local declarations and instructions)."""
+    import hashlib
     h = hashlib.sha256(b"wasmlite-batch\0" + layout.encode())
     data = info.bytes
     for i in sorted(funcs):
@@ -473,6 +486,7 @@ class TierCache:
         self.stores = 0
 
     def _manifest(self) -> list[list[int]]:
+        import json
         raw = self.cache._read(self.cache.tier2_path(self.layout, ".json"))
         if raw is None:
             return []
@@ -526,6 +540,7 @@ class TierCache:
 
     def store(self, funcs: list[int], obj: bytes) -> bool:
         """Write batch ``funcs``'s object file and list the batch in the manifest."""
+        import json
         funcs = sorted(funcs)
         key = batch_key(self.layout, self.info, funcs)
         entry = build_artifact({"batch_key": key, "funcs": funcs, "layout": self.layout},

@@ -7,12 +7,11 @@ Linux/macOS only (POSIX). Errors are reported as :class:`OSError` with ``errno``
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import mmap as _mmap
 import os
 import sys
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_libc = ctypes.CDLL(None, use_errno=True)
 
 _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,

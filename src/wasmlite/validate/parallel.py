@@ -26,7 +26,6 @@ unsafe); those are sent their run's bytes and the local declarations of its bodi
 from __future__ import annotations
 
 import os
-import pickle
 import threading
 from collections.abc import Iterator
 
@@ -104,6 +103,12 @@ def rejected_bodies(info: ModuleInfo, func_types: list[FuncType], env: tuple,
     codes = info.codes
     nimp = info.num_imported_funcs
     code_bytes = (codes[-1].body_end - codes[0].offset) if codes else 0
+    if workers != 1 and code_bytes >= MIN_PARALLEL_CODE_BYTES:
+        # the process's routines may be compiling on their own thread (Engine());
+        # let them finish, so that the workers can be forked
+        from wasmlite.runtime import routines
+
+        routines.wait()
     can_fork = threading.active_count() == 1 and hasattr(os, "fork")
     parts = default_workers(code_bytes, can_fork) if workers is None else max(1, workers)
     parts = min(parts, len(codes)) or 1
@@ -137,6 +142,8 @@ def _forked(data: bytes, items: list, env: tuple, runs: list[tuple[int, int]]) -
     reads the module from the memory it shares with this process and writes the
     rejected indices of its run (pickled) to a pipe.  A run whose child fails is
     checked here instead."""
+    import pickle  # only here: 11 ms of every cold start otherwise
+
     children = []
     for lo, hi in runs[1:]:
         r, w = os.pipe()

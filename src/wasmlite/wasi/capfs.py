@@ -25,7 +25,6 @@ escape).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import platform
@@ -56,7 +55,7 @@ def _load_syscall() -> Any:
     if _SYS_OPENAT2 is None or not hasattr(os, "O_PATH"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.syscall
     except (OSError, AttributeError):
         return None
@@ -143,7 +142,7 @@ class _Statx(ctypes.Structure):
 
 def _load_statx() -> Any:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.statx
     except (OSError, AttributeError):
         return None

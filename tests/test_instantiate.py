@@ -412,8 +412,9 @@ def test_caller_sees_the_importing_instance(wt: Any) -> None:
 
 
 def test_small_modules_do_not_compile_the_native_routines() -> None:
-    """The native loops are JIT-compiled only when a module needs them (start-up time
-    of small programs), in a fresh process."""
+    """Small modules are instantiated by Python loops, bigger ones by the native loops
+    (whose code comes with the process's routines, ``runtime/routines.py``), in a
+    fresh process."""
     import subprocess
     import sys
 

@@ -20,12 +20,16 @@ import ctypes
 import threading
 from typing import Any
 
+# the compiler and the LLVM library load with the package, as wasmtime-py loads its
+# native library on import (not on an engine's first compilation)
+from . import compiler as _compiler  # noqa: F401
 from .config import Config
 from .environ import module as em
 from .managed import Managed
 
-#: ``i32 entry(ptr func_ptr, ptr callee_vmctx, ptr values)``
-ENTRY_PROTO = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+#: ``i32 entry(ptr func_ptr, ptr callee_vmctx, ptr values, ptr layout)``
+ENTRY_PROTO = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                               ctypes.c_void_p)
 
 
 class Engine(Managed):
@@ -72,8 +76,12 @@ class Engine(Managed):
         self._lock = threading.Lock()
         self._sig_ids: dict[em.FuncType, int] = {}
         self._trampolines: dict[em.FuncType, tuple[int, int]] = {}
+        self._layouts: dict[em.FuncType, Any] = {}
         self._code: list[Any] = []
         self._entry_fns: dict[int, Any] = {}
+        from .runtime import routines
+
+        routines.prepare()
         config.close()  # consumed
 
     def _sig_id(self, ft: em.FuncType) -> int:
@@ -84,9 +92,36 @@ class Engine(Managed):
                 sid = self._sig_ids.setdefault(ft, len(self._sig_ids) + 1)
         return sid
 
+    def _layout(self, ft: em.FuncType) -> int:
+        """The address of ``ft``'s layout for the universal trampolines
+        (``trampolines.universal_layout``; kept by the engine), 0 when they do not
+        serve ``ft``."""
+        lay = self._layouts.get(ft)
+        if lay is None:
+            from .compiler.trampolines import LAYOUT_WORDS, universal_layout
+
+            words = universal_layout(ft)
+            if words is None:
+                lay = 0
+            else:
+                arr = (ctypes.c_int64 * LAYOUT_WORDS)(
+                    *(w - (1 << 64) if w >= 1 << 63 else w for w in words))
+                lay = (ctypes.addressof(arr), arr)
+            with self._lock:
+                lay = self._layouts.setdefault(ft, lay)
+        return lay[0] if lay else 0
+
     def _host_trampolines(self, ft: em.FuncType) -> tuple[int, int]:
-        """``(entry trampoline, host stub)`` addresses for ``ft``, compiled once."""
+        """``(entry trampoline, host stub)`` addresses for ``ft``: the process's
+        universal ones when they serve ``ft`` (:meth:`_layout`), else compiled once."""
         t = self._trampolines.get(ft)
+        if t is None and self._layout(ft):
+            from .runtime import routines
+
+            t = (routines.address(routines.UNIVERSAL_ENTRY),
+                 routines.address(routines.UNIVERSAL_HOST_STUB))
+            with self._lock:
+                self._trampolines[ft] = t
         if t is None:
             from .compiler import compile_trampolines
 
@@ -101,7 +136,8 @@ class Engine(Managed):
     def _prepare_trampolines(self, fts: list[em.FuncType]) -> None:
         """Compile the trampolines of every type of ``fts`` not cached yet, in one LLVM
         module (one compilation instead of one per type)."""
-        missing = list(dict.fromkeys(ft for ft in fts if ft not in self._trampolines))
+        missing = list(dict.fromkeys(ft for ft in fts
+                                     if ft not in self._trampolines and not self._layout(ft)))
         if len(missing) < 2:
             return
         from .compiler import compile_trampolines

@@ -66,8 +66,8 @@ class Func:
     :class:`TypeError` from the call.
     """
 
-    __slots__ = ("_store_id", "_addr", "_ft", "_sig", "_entry", "_func_ptr", "_vmctx",
-                 "_host", "__weakref__")
+    __slots__ = ("_store_id", "_addr", "_ft", "_sig", "_entry", "_layout", "_func_ptr",
+                 "_vmctx", "_host", "__weakref__")
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any],
                  access_caller: bool = False):
@@ -90,6 +90,7 @@ class Func:
         self._ft = ft
         self._sig = sig_of(ft)
         self._entry = st._engine._entry_fn(entry)
+        self._layout = st._engine._layout(ft)
         self._func_ptr = ctypes.c_uint64.from_address(addr + vo.FUNCREF_FUNC_PTR).value
         self._vmctx = ctypes.c_uint64.from_address(addr + vo.FUNCREF_VMCTX).value
 
@@ -141,7 +142,7 @@ class Func:
                 raise WasmtimeError("argument type mismatch\n\nCaused by:\n    value used "
                                     "with wrong store\n") from None
         try:
-            status = self._entry(self._func_ptr, self._vmctx, buf)
+            status = self._entry(self._func_ptr, self._vmctx, buf, self._layout)
         except ctypes.ArgumentError as e:  # argument conversion ran out of Python stack
             if "RecursionError" in str(e):
                 raise Trap.from_code(TrapCode.STACK_OVERFLOW) from None
@@ -174,7 +175,7 @@ class Func:
             words += (r & _M64, (r >> 64) & _M64)
         if words:
             sig.raw_params.pack_into(buf, 0, *words)
-        status = self._entry(self._func_ptr, self._vmctx, buf)
+        status = self._entry(self._func_ptr, self._vmctx, buf, self._layout)
         if status:
             raise st._trap(status)
         out = sig.raw_results.unpack_from(buf) if sig.nresults else ()
@@ -327,6 +328,7 @@ def _host_funcref(st: Store, ft: em.FuncType, cb_addr: int, keep: Any) -> tuple[
     hostctx[vo.HOSTCTX_STORE_CTX // 8] = st._rt.ctx_addr
     hostctx[vo.HOSTCTX_CALLBACK // 8] = cb_addr
     hostctx[vo.HOSTCTX_HOST_ID // 8] = next(_host_ids)
+    hostctx[vo.HOSTCTX_LAYOUT // 8] = engine._layout(ft)
     hostctx_addr = ctypes.addressof(hostctx)
     funcref = _FUNCREF()
     funcref[vo.FUNCREF_FUNC_PTR // 8] = stub

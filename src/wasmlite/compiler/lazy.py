@@ -103,7 +103,7 @@ _lock = GCSafeLock()
 #: registered slot arrays: sorted start addresses, and (end, weakref to LazyCode)
 _slot_starts: list[int] = []
 _slot_owners: list[tuple[int, Any]] = []
-_stub: dict[int, Any] = {}   # tls_key -> (JitCode, stub address, failure address)
+_stub: dict[int, Any] = {}   # tls_key -> (JitCode or None, stub address, failure address)
 _errors = threading.local()
 _executor: list[ThreadPoolExecutor] = []
 
@@ -130,7 +130,13 @@ def _asm(lines: list[str]) -> str:
     return "\\0A".join(lines)
 
 
-def _stub_ir(callback: int, tls_key: int) -> str:
+def stub_ir(tls_key: int) -> str:
+    """The IR of ``@wasmlite_lazy_stub`` (calls :func:`_on_first_call` through its
+    ctypes callback) and ``@wasmlite_lazy_failed`` (traps through the store published
+    under ``tls_key``); ``@wasmlite_trap``, the declarations and the attribute groups
+    come from the module it joins (``trampolines.trap_routine``, ``COMMON_DECLS``,
+    ``attributes``)."""
+    callback = _FIRST_CALL_ADDR
     save = [f"movdqu %xmm{k}, {16 * k}(%rsp)" for k in range(8)]
     load = [f"movdqu {16 * k}(%rsp), %xmm{k}" for k in range(8)]
     regs = ["rdi", "rsi", "rdx", "rcx", "r8", "r9", "r10", "r11"]
@@ -143,11 +149,7 @@ def _stub_ir(callback: int, tls_key: int) -> str:
                 + load + ["addq $$128, %rsp"]
                 + [f"popq %{r}" for r in reversed(regs)]
                 + ["popq %rbp", "jmpq *%r11"])
-    from .trampolines import COMMON_DECLS, trap_routine
-
     return f"""\
-{COMMON_DECLS}
-{trap_routine()}
 define void @wasmlite_lazy_stub() naked nounwind {{
   call void asm sideeffect "{body}", "~{{memory}}"()
   unreachable
@@ -159,28 +161,35 @@ entry:
   call void @wasmlite_trap(ptr %sc, i32 {vo.STATUS_COMPILE_ERROR})
   unreachable
 }}
-
-attributes #2 = {{ noreturn cold noinline nomerge nounwind "frame-pointer"="all" }}
 """
 
 
 def lazy_stub(tls_key: int) -> tuple[int, int]:
-    """``(lazy stub, failure routine)`` addresses for store key ``tls_key``, compiled
-    once per process."""
+    """``(lazy stub, failure routine)`` addresses for store key ``tls_key``: the
+    process's routines (``runtime/routines.py``) for the process's key, else compiled
+    once per key."""
     entry = _stub.get(tls_key)
     if entry is None:
+        from ..runtime import signals
+
         with _lock:
             entry = _stub.get(tls_key)
             if entry is None:
-                from .codegen import JitCode
+                if tls_key == signals.tls_key():
+                    from ..runtime.routines import address
 
-                cb = _CALLBACK_TYPE(_on_first_call)
-                cb_addr = ctypes.cast(cb, ctypes.c_void_p).value or 0
-                jit = JitCode(_stub_ir(cb_addr, tls_key), "0")   # inline assembly
-                entry = (jit, cb, jit.function_address("wasmlite_lazy_stub"),
-                         jit.function_address("wasmlite_lazy_failed"))
+                    entry = (None, address("wasmlite_lazy_stub"),
+                             address("wasmlite_lazy_failed"))
+                else:
+                    from .codegen import JitCode
+                    from .trampolines import COMMON_DECLS, attributes, trap_routine
+
+                    jit = JitCode("\n".join([COMMON_DECLS, trap_routine(), stub_ir(tls_key),
+                                             attributes(False)]), "0")
+                    entry = (jit, jit.function_address("wasmlite_lazy_stub"),
+                             jit.function_address("wasmlite_lazy_failed"))
                 _stub[tls_key] = entry
-    return entry[2], entry[3]
+    return entry[1], entry[2]
 
 
 def _owner_of(slot: int) -> LazyCode | None:
@@ -208,7 +217,11 @@ def _on_first_call(slot: int) -> int:
         entry = _stub.get(owner.tls_key) if owner is not None else None
         if entry is None:
             entry = next(iter(_stub.values()))
-        return entry[3]
+        return entry[2]
+
+
+_FIRST_CALL_CB = _CALLBACK_TYPE(_on_first_call)
+_FIRST_CALL_ADDR = ctypes.cast(_FIRST_CALL_CB, ctypes.c_void_p).value or 0
 
 
 def _on_hot(slot: int) -> None:

@@ -132,8 +132,10 @@ entry:
 """
 
 
-def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str:
-    """The entry trampoline ``@<name>`` for functions of type ``ft``.
+def entry_trampoline(name: str, ft: FuncType | None, tls_key: int | None = None) -> str:
+    """The entry trampoline ``@<name>`` for functions of type ``ft``, or with ``ft``
+    ``None`` the universal one (:func:`universal_layout`), which reads its fourth
+    argument, the type's layout; the others ignore it.
 
     With ``tls_key`` it also publishes ``store_ctx`` as the thread's value under that
     ``pthread_key_t`` (for the signal handler and :func:`morestack_routine`), restoring
@@ -148,7 +150,7 @@ def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str
     ``STORE_STACK_LOW_FN``), into ``STORE_STACK_LIMIT``; every entry publishes the
     limit in ``%fs:0x70`` for the split-stack prologues of wasm functions (see
     :func:`morestack_routine`) and restores the previous word on both exits."""
-    L = [f"define i32 @{name}(ptr %fn, ptr %cv, ptr %vals) #1 {{",
+    L = [f"define i32 @{name}(ptr %fn, ptr %cv, ptr %vals, ptr %layout) #1 {{",
          "entry:",
          f"  %jb = alloca [{JMPBUF_SIZE} x i8], align 16",
          "  %sc = load ptr, ptr %cv",
@@ -202,6 +204,27 @@ def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str
          "  %ok = icmp eq i32 %r, 0",
          "  br i1 %ok, label %call, label %trapped",
          "call:"]
+    L.extend(_entry_call(ft) if ft is not None else _universal_entry_call())
+    restore = [f"  store volatile i64 %old_tcb, ptr addrspace(257) {_TCB_LIMIT}",
+               "  store volatile ptr %old_jb, ptr %sc",
+               "  store volatile i64 %old_lim, ptr %limp",
+               "  store volatile i64 %old_efp, ptr %efpp",
+               "  store atomic i64 %own_after, ptr %ownp release, align 8"]
+    if tls_key is not None:
+        restore.insert(0, f"  call i32 @pthread_setspecific(i32 {tls_key}, ptr %old_tls)")
+    L.extend(restore)
+    L.append("  ret i32 0")
+    L.append("trapped:")
+    L.extend(restore)
+    L.append("  ret i32 %r")
+    L.append("}")
+    return "\n".join(L) + "\n"
+
+
+def _entry_call(ft: FuncType) -> list[str]:
+    """The call section of a per-type entry trampoline: arguments loaded from their
+    slots, results stored back."""
+    L = []
     args = []
     for i, t in enumerate(ft.params):
         lt = LLTYPE[t]
@@ -224,20 +247,146 @@ def entry_trampoline(name: str, ft: FuncType, tls_key: int | None = None) -> str
             L.append(f"  {v} = extractvalue {rt} %res, {i}")
         L.append(f"  %rp{i} = getelementptr i8, ptr %vals, i64 {vo.VALUE_SLOT * i}")
         L.append(f"  store {lt} {v}, ptr %rp{i}, align 8")
-    restore = [f"  store volatile i64 %old_tcb, ptr addrspace(257) {_TCB_LIMIT}",
-               "  store volatile ptr %old_jb, ptr %sc",
-               "  store volatile i64 %old_lim, ptr %limp",
-               "  store volatile i64 %old_efp, ptr %efpp",
-               "  store atomic i64 %own_after, ptr %ownp release, align 8"]
-    if tls_key is not None:
-        restore.insert(0, f"  call i32 @pthread_setspecific(i32 {tls_key}, ptr %old_tls)")
-    L.extend(restore)
-    L.append("  ret i32 0")
-    L.append("trapped:")
-    L.extend(restore)
-    L.append("  ret i32 %r")
-    L.append("}")
+    return L
+
+
+#: Argument registers the universal trampolines fill: after ``vmctx`` (``rdi``) five
+#: integer registers (``rsi rdx rcx r8 r9``) and eight vector ones (``xmm0``-``xmm7``),
+#: System V x86-64.
+UNIVERSAL_INTS = 5
+UNIVERSAL_FLOATS = 8
+#: Words of a layout: a byte offset per register, then the result's mask and whether it
+#: comes back in ``xmm0``.
+LAYOUT_WORDS = UNIVERSAL_INTS + UNIVERSAL_FLOATS + 2
+_LAYOUT_MASK = UNIVERSAL_INTS + UNIVERSAL_FLOATS
+#: The value slot the universal host stub stores unused registers into.
+_SCRATCH_SLOT = UNIVERSAL_INTS + UNIVERSAL_FLOATS
+_UNIVERSAL_SIG = ("ptr %cv" + "".join(f", i64 %a{k}" for k in range(UNIVERSAL_INTS))
+                  + "".join(f", double %f{k}" for k in range(UNIVERSAL_FLOATS)))
+_INT_KINDS = {"i32", "i64", "ptr"}
+_FLOAT_KINDS = {"float", "double"}
+
+
+def universal_layout(ft: FuncType) -> tuple[int, ...] | None:
+    """The layout that lets the universal entry trampoline and host stub serve type
+    ``ft``, or ``None`` when they cannot (more than :data:`UNIVERSAL_INTS` integer or
+    :data:`UNIVERSAL_FLOATS` float parameters, several results, ``v128``).
+
+    The System V ABI passes each integer-class parameter (``i32``, ``i64``,
+    references) in the next integer register and each float in the next vector
+    register, whatever their order, and returns a value in ``rax`` or ``xmm0``.  So one
+    routine that fills every register serves every such type once it knows which
+    value slot (:data:`vmoffsets.VALUE_SLOT` bytes each) each register takes: the
+    layout is ``LAYOUT_WORDS`` words, the byte offset of the slot of each integer
+    register and each vector register (unused ones: slot 0 for the entry trampoline,
+    which only reads them; the host stub writes them to a scratch slot), the mask of
+    the result's bits (``0xFFFFFFFF`` for ``i32``/``f32``, all ones for 64-bit values,
+    0 without a result) and 1 when the result is a float."""
+    ints: list[int] = []
+    floats: list[int] = []
+    for i, t in enumerate(ft.params):
+        lt = LLTYPE[t]
+        if lt in _INT_KINDS:
+            ints.append(i)
+        elif lt in _FLOAT_KINDS:
+            floats.append(i)
+        else:
+            return None
+    if len(ints) > UNIVERSAL_INTS or len(floats) > UNIVERSAL_FLOATS or len(ft.results) > 1:
+        return None
+    mask = is_float = 0
+    if ft.results:
+        lt = LLTYPE[ft.results[0]]
+        if lt not in _INT_KINDS and lt not in _FLOAT_KINDS:
+            return None
+        mask = 0xFFFFFFFF if lt in ("i32", "float") else 0xFFFFFFFFFFFFFFFF
+        is_float = int(lt in _FLOAT_KINDS)
+    unused = -1
+    offs = ([vo.VALUE_SLOT * i for i in ints] + [unused] * (UNIVERSAL_INTS - len(ints))
+            + [vo.VALUE_SLOT * i for i in floats]
+            + [unused] * (UNIVERSAL_FLOATS - len(floats)))
+    return tuple(offs) + (mask, is_float)
+
+
+def _layout_word(k: int, name: str) -> list[str]:
+    return [f"  %{name}p = getelementptr i64, ptr %layout, i64 {k}",
+            f"  %{name} = load i64, ptr %{name}p, align 8"]
+
+
+def _register_slots(unused: int, access: str) -> list[str]:
+    """For each argument register ``k``, ``%p<k>`` = the address of the value slot the
+    layout names (byte offset ``unused`` for the registers it leaves unused), then
+    ``access`` formatted with ``k``, the register's value name (``a<k>`` for the
+    integer registers, ``f<j>`` for the vector ones) and its LLVM type."""
+    L = []
+    for k in range(UNIVERSAL_INTS + UNIVERSAL_FLOATS):
+        L += _layout_word(k, f"o{k}")
+        L += [f"  %u{k} = icmp slt i64 %o{k}, 0",
+              f"  %q{k} = select i1 %u{k}, i64 {unused}, i64 %o{k}",
+              f"  %p{k} = getelementptr i8, ptr %vals, i64 %q{k}"]
+        reg, ty = ((f"a{k}", "i64") if k < UNIVERSAL_INTS
+                   else (f"f{k - UNIVERSAL_INTS}", "double"))
+        L.append(access.format(k=k, reg=reg, ty=ty))
+    return L
+
+
+def _universal_entry_call() -> list[str]:
+    """The call section of the universal entry trampoline: every argument register
+    loaded from the slot the layout names (slot 0 for unused ones), the callee called as
+    returning ``{i64, double}`` (``rax`` and ``xmm0``), the right one stored to slot 0."""
+    L = _register_slots(0, "  %{reg} = load {ty}, ptr %p{k}, align 8")
+    args = (", ".join(f"i64 %a{k}" for k in range(UNIVERSAL_INTS)) + ", "
+            + ", ".join(f"double %f{k}" for k in range(UNIVERSAL_FLOATS)))
+    L += [f"  %res = call {{ i64, double }} %fn(ptr %cv, {args})",
+          "  %ri = extractvalue { i64, double } %res, 0",
+          "  %rf = extractvalue { i64, double } %res, 1",
+          "  %rfi = bitcast double %rf to i64"]
+    L += _layout_word(_LAYOUT_MASK + 1, "isf")
+    L += ["  %fl = icmp ne i64 %isf, 0",
+          "  %rv = select i1 %fl, i64 %rfi, i64 %ri",
+          "  store i64 %rv, ptr %vals, align 8"]
+    return L
+
+
+def universal_host_stub(name: str) -> str:
+    """The universal host stub ``@<name>``: wasm calls it as a function of any type
+    :func:`universal_layout` accepts; it stores each argument register into the slot
+    the layout in its VMHostContext (``HOSTCTX_LAYOUT``) names, calls the ctypes
+    callback as :func:`host_stub` does, and returns slot 0, masked, in both ``rax`` and
+    ``xmm0``."""
+    nslots = _SCRATCH_SLOT + 1
+    L = [f"define {{ i64, double }} @{name}({_UNIVERSAL_SIG.replace('%cv', '%hc')}) #1 {{",
+         "entry:",
+         f"  %vals = alloca [{vo.VALUE_SLOT * nslots} x i8], align 16",
+         f"  %lpp = getelementptr i8, ptr %hc, i64 {vo.HOSTCTX_LAYOUT}",
+         "  %layout = load ptr, ptr %lpp"]
+    L += _register_slots(vo.VALUE_SLOT * _SCRATCH_SLOT,
+                         "  store {ty} %{reg}, ptr %p{k}, align 8")
+    L += _host_call()
+    L += ["  %r = load i64, ptr %vals, align 8"]
+    L += _layout_word(_LAYOUT_MASK, "mask")
+    L += ["  %rm = and i64 %r, %mask",
+          "  %rd = bitcast i64 %rm to double",
+          "  %ret0 = insertvalue { i64, double } poison, i64 %rm, 0",
+          "  %ret1 = insertvalue { i64, double } %ret0, double %rd, 1",
+          "  ret { i64, double } %ret1",
+          "}"]
     return "\n".join(L) + "\n"
+
+
+def _host_call() -> list[str]:
+    """Call the VMHostContext's callback with the value slots; trap on a non-zero
+    status."""
+    return [f"  %cbp = getelementptr i8, ptr %hc, i64 {vo.HOSTCTX_CALLBACK}",
+            "  %cb = load ptr, ptr %cbp",
+            "  %st = call i32 %cb(ptr %hc, ptr %vals)",
+            "  %bad = icmp ne i32 %st, 0",
+            "  br i1 %bad, label %trap, label %ok",
+            "trap:",
+            "  %sc = load ptr, ptr %hc",
+            "  call void @wasmlite_trap(ptr %sc, i32 %st)",
+            "  unreachable",
+            "ok:"]
 
 
 def host_stub(name: str, ft: FuncType) -> str:
@@ -254,16 +403,7 @@ def host_stub(name: str, ft: FuncType) -> str:
     for i, t in enumerate(params):
         L.append(f"  %ap{i} = getelementptr i8, ptr %vals, i64 {vo.VALUE_SLOT * i}")
         L.append(f"  store {LLTYPE[t]} %p{i}, ptr %ap{i}, align 8")
-    L += [f"  %cbp = getelementptr i8, ptr %hc, i64 {vo.HOSTCTX_CALLBACK}",
-          "  %cb = load ptr, ptr %cbp",
-          "  %st = call i32 %cb(ptr %hc, ptr %vals)",
-          "  %bad = icmp ne i32 %st, 0",
-          "  br i1 %bad, label %trap, label %ok",
-          "trap:",
-          "  %sc = load ptr, ptr %hc",
-          "  call void @wasmlite_trap(ptr %sc, i32 %st)",
-          "  unreachable",
-          "ok:"]
+    L += _host_call()
     vals = []
     for i, t in enumerate(results):
         lt = LLTYPE[t]

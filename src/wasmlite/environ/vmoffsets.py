@@ -108,7 +108,9 @@ FUNCREF_SIZE = 24
 HOSTCTX_STORE_CTX = 0
 HOSTCTX_CALLBACK = 8
 HOSTCTX_HOST_ID = 16
-HOSTCTX_SIZE = 24
+#: the type's layout for the universal host stub (``trampolines.universal_layout``)
+HOSTCTX_LAYOUT = 24
+HOSTCTX_SIZE = 32
 
 #: Size of one value slot in the array passed to entry trampolines and host callbacks.
 VALUE_SLOT = 16

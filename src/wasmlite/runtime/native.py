@@ -30,7 +30,8 @@ from ..environ import vmoffsets as vo
 #: The ``u32`` index :func:`gather` turns into a null reference (0).
 NULL_INDEX = 0xFFFFFFFF
 
-_IR = f"""\
+#: the routines' LLVM IR (compiled with the process's routines, ``routines.py``)
+IR = f"""\
 define void @wasmlite_fill_affine(ptr %dst, i64 %base, i64 %stride, i64 %n) {{
 entry:
   %empty = icmp eq i64 %n, 0
@@ -111,16 +112,15 @@ def _routines() -> tuple[Any, Any, Any]:
         with _lock:
             r = _state.get("routines")
             if r is None:
-                from ..compiler.codegen import JitCode
+                from .routines import address
 
-                jit = JitCode(_IR, "0")   # copy loops: -O2 cost 0.2 s per process, -O0 10 ms
-                _state["jit"] = jit  # lives as long as the process
+                # copy loops at -O0: -O2 cost 0.2 s per process
                 r = (ctypes.CFUNCTYPE(None, _ptr, _u64, _u64, _u64)(
-                         jit.function_address("wasmlite_fill_affine")),
+                         address("wasmlite_fill_affine")),
                      ctypes.CFUNCTYPE(None, _ptr, _ptr, _ptr, _u64, _u64)(
-                         jit.function_address("wasmlite_fill_funcrefs")),
+                         address("wasmlite_fill_funcrefs")),
                      ctypes.CFUNCTYPE(None, _ptr, _ptr, _ptr, _u64)(
-                         jit.function_address("wasmlite_gather")))
+                         address("wasmlite_gather")))
                 _state["routines"] = r
     return r
 

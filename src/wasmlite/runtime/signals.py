@@ -42,7 +42,6 @@ import platform
 import sys
 import threading
 
-from ..compiler.trampolines import unwind_routine
 from ..environ import vmoffsets as vo
 from ..errors import TrapCode
 from .gclock import GCSafeLock
@@ -174,7 +173,9 @@ def tls_key() -> int:
 
 def handler_ir(key: int) -> str:
     """The LLVM IR of ``@wasmlite_signal_handler(i32 sig, ptr siginfo, ptr ucontext)``
-    with the TLS key and the addresses of the native tables baked in."""
+    with the TLS key and the addresses of the native tables baked in; it calls
+    ``@wasmlite_unwind`` (``trampolines.unwind_routine``), which the process's routines
+    module (``routines.py``) defines."""
     rip = UC_GREGS + 8 * REG_RIP
     rbp = UC_GREGS + 8 * REG_RBP
     return f"""\
@@ -182,9 +183,6 @@ declare ptr @pthread_getspecific(i32)
 declare void @longjmp(ptr, i32) noreturn nounwind
 declare i32 @sigaction(i32, ptr, ptr)
 declare i32 @raise(i32)
-
-{unwind_routine()}
-attributes #2 = {{ noreturn cold noinline nounwind "frame-pointer"="all" }}
 
 define internal i1 @in_table(i64 %tbl, i64 %x) {{
 entry:
@@ -262,11 +260,9 @@ reraise:
 def _handler_addr() -> int:
     addr = _state.get("handler")
     if addr is None:
-        from ..compiler.codegen import JitCode
+        from .routines import address
 
-        jit = JitCode(handler_ir(tls_key()), "0")   # runs only on faults
-        _state["jit"] = jit  # lives as long as the process
-        addr = _state["handler"] = jit.function_address("wasmlite_signal_handler")
+        addr = _state["handler"] = address("wasmlite_signal_handler")
         ctypes.c_uint64.from_buffer(_new, 0).value = addr
         ctypes.c_int.from_buffer(_new, SIGACTION_FLAGS).value = SA_SIGINFO | SA_NODEFER | SA_ONSTACK
     return addr  # type: ignore[return-value]

@@ -32,7 +32,9 @@ _lock = threading.Lock()
 _state: dict[str, object] = {}
 
 
-def _routine_ir(key: int) -> str:
+def routine_ir(key: int) -> str:
+    """The IR of ``@wasmlite_thread_stack_low``, caching its answer per thread under
+    ``pthread_key_t`` ``key`` (:func:`stack_key`)."""
     return f"""\
 declare ptr @pthread_getspecific(i32)
 declare i32 @pthread_setspecific(i32, ptr)
@@ -91,19 +93,26 @@ def thread_stack_low_routine() -> int:
     ``pthread_key_t`` can be created."""
     addr = _state.get("addr")
     if addr is None:
-        with _lock:
-            addr = _state.get("addr")
-            if addr is None:
-                from ..compiler.codegen import JitCode
+        from .routines import address
 
+        addr = _state["addr"] = address("wasmlite_thread_stack_low")
+    return addr  # type: ignore[return-value]
+
+
+def stack_key() -> int:
+    """The ``pthread_key_t`` under which the routine caches each thread's floor (created
+    once per process).  Raises :class:`OSError` when no key can be created."""
+    key = _state.get("key")
+    if key is None:
+        with _lock:
+            key = _state.get("key")
+            if key is None:
                 libc = ctypes.CDLL(None, use_errno=True)
                 k = ctypes.c_uint()
                 if libc.pthread_key_create(ctypes.byref(k), None) != 0:
                     raise OSError(ctypes.get_errno(), "pthread_key_create failed")
-                jit = JitCode(_routine_ir(k.value), "0")   # runs once per thread
-                _state["jit"] = jit
-                addr = _state["addr"] = jit.function_address("wasmlite_thread_stack_low")
-    return addr  # type: ignore[return-value]
+                key = _state["key"] = k.value
+    return key  # type: ignore[return-value]
 
 
-__all__ = ["thread_stack_low_routine"]
+__all__ = ["routine_ir", "stack_key", "thread_stack_low_routine"]

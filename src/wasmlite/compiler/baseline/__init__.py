@@ -17,7 +17,6 @@ from __future__ import annotations
 import bisect
 import ctypes
 import mmap
-import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -37,37 +36,35 @@ _libc.mprotect.restype = ctypes.c_int
 _MEMMOVE = ctypes.cast(_libc.memmove, ctypes.c_void_p).value or 0
 _MEMSET = ctypes.cast(_libc.memset, ctypes.c_void_p).value or 0
 
-_lock = threading.Lock()
 _runtime: list[Any] = []
 
 _BLOCKS = (op.BLOCK, op.LOOP, op.IF)
 _MEM0 = (op.MEMORY_SIZE, op.MEMORY_GROW, op.MEMORY_FILL)
 
 
-def _trap_address() -> int:
-    """Address of the process's baseline trap routine ``void (ptr store_ctx, i32
-    status)``: LLVM's ``@wasmlite_trap`` exported (compiled once), which records the
-    frame-pointer backtrace from its own frame and ``longjmp``s."""
-    if not _runtime:
-        with _lock:
-            if not _runtime:
-                from ..codegen import JitCode
-                from ..trampolines import COMMON_DECLS, unwind_routine
-
-                ir = f"""{COMMON_DECLS}
-{unwind_routine()}
-define void @wasmlite_baseline_trap(ptr %sc, i32 %status) #2 {{
+def trap_ir() -> str:
+    """The IR of ``void @wasmlite_baseline_trap(ptr store_ctx, i32 status)``, which
+    records the frame-pointer backtrace from its own frame and ``longjmp``s through
+    ``@wasmlite_unwind`` (defined by the module it joins: the process's routines)."""
+    return """\
+define void @wasmlite_baseline_trap(ptr %sc, i32 %status) #2 {
 entry:
   %fa = call ptr @llvm.frameaddress.p0(i32 0)
   %fai = ptrtoint ptr %fa to i64
   call void @wasmlite_unwind(ptr %sc, i64 %fai, i64 0, i32 %status)
   unreachable
-}}
-attributes #2 = {{ noreturn cold noinline nomerge nounwind "frame-pointer"="all" }}
+}
 """
-                jit = JitCode(ir, "0")      # runs only when wasm traps
-                _runtime.append((jit, jit.function_address("wasmlite_baseline_trap")))
-    return _runtime[0][1]
+
+
+def _trap_address() -> int:
+    """Address of the process's baseline trap routine (:func:`trap_ir`; one of the
+    process's routines, ``runtime/routines.py``)."""
+    if not _runtime:
+        from ...runtime.routines import address
+
+        _runtime.append(address("wasmlite_baseline_trap"))
+    return _runtime[0]
 
 
 def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,

@@ -1,0 +1,136 @@
+"""The universal entry trampoline and host stub (``runtime/routines.py``,
+``compiler/trampolines.universal_layout``): every function type they serve must pass
+its values through exactly, and the types they do not serve must still work through
+per-type trampolines."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+import wasmlite
+from wasmlite.compiler.trampolines import UNIVERSAL_FLOATS, UNIVERSAL_INTS, universal_layout
+from wasmlite.environ import module as em
+
+_WT = {"i32": wasmlite.ValType.i32, "i64": wasmlite.ValType.i64,
+       "f32": wasmlite.ValType.f32, "f64": wasmlite.ValType.f64}
+
+#: parameter lists around the limits of the universal trampolines, interleaved
+SIGNATURES = [
+    [],
+    ["i32"],
+    ["f32"],
+    ["i64", "f64", "i32", "f32"],
+    ["f64"] * UNIVERSAL_FLOATS + ["i32"] * UNIVERSAL_INTS,                 # both full
+    ["i32", "f32"] * UNIVERSAL_INTS + ["f64"] * (UNIVERSAL_FLOATS - UNIVERSAL_INTS),
+    ["i64"] * (UNIVERSAL_INTS + 1),                                        # one int too many
+    ["f32"] * (UNIVERSAL_FLOATS + 1),                                      # one float too many
+]
+RESULTS = ["i32", "i64", "f32", "f64"]
+
+#: bit patterns with their upper halves set, signs, NaN payloads
+_BITS = {"i32": [0xFFFFFFFF, 0x80000001, 7], "i64": [0xFFFFFFFF00000001, 1 << 63, 9],
+         "f32": [0x7FA00001, 0xFF800000, 0x3F800000],
+         "f64": [0x7FF4000000000001, 0xBFF0000000000000, 0x0000000000000001]}
+
+
+def _wat(params: list[str], result: str) -> str:
+    ps = " ".join(params)
+    # the export returns the last parameter of its result type (or a constant), after
+    # passing every parameter through the host import and back
+    same = [i for i, p in enumerate(params) if p == result]
+    get = " ".join(f"local.get {i}" for i in range(len(params)))
+    pick = f"local.get {same[-1]}" if same else f"{result}.const 5"
+    return f"""(module
+  (import "h" "f" (func $f (param {ps}) (result {result})))
+  (func (export "direct") (param {ps}) (result {result}) {pick})
+  (func (export "via_host") (param {ps}) (result {result}) {get} call $f))"""
+
+
+def _values(params: list[str], k: int) -> list[int]:
+    return [_BITS[p][(i + k) % 3] for i, p in enumerate(params)]
+
+
+@pytest.mark.parametrize("strategy", ["auto", "winch", "cranelift"])
+@pytest.mark.parametrize("params", SIGNATURES, ids=lambda p: ",".join(p) or "none")
+def test_values_pass_through_exactly(strategy: str, params: list[str]) -> None:
+    config = wasmlite.Config()
+    config.strategy = strategy
+    engine = wasmlite.Engine(config)
+    for result in RESULTS:
+        store = wasmlite.Store(engine)
+        seen: list[tuple] = []
+        # the host function answers with the bits of its last parameter of the result
+        # type (or a fixed pattern), read back raw through struct
+        same = [i for i, p in enumerate(params) if p == result]
+
+        def host(*args: object, _same: list[int] = same, _result: str = result,
+                 _seen: list[tuple] = seen) -> object:
+            _seen.append(args)
+            if _same:
+                return args[_same[-1]]
+            return {"i32": -2, "i64": -(1 << 40), "f32": 2.5, "f64": -0.125}[_result]
+
+        ft = wasmlite.FuncType([_WT[p]() for p in params], [_WT[result]()])
+        f = wasmlite.Func(store, ft, host)
+        inst = wasmlite.Instance(store, wasmlite.Module(engine, _wat(params, result)), [f])
+        ex = inst.exports(store)
+        for k in range(3):
+            vals = _values(params, k)
+            expect = vals[same[-1]] if same else {"i32": 5, "i64": 5, "f32": 0x40A00000,
+                                                  "f64": 0x4014000000000000}[result]
+            assert ex["direct"].call_raw(store, *vals) == [expect]
+            got = ex["via_host"].call_raw(store, *vals)
+            # the host saw the same values: compare as bits
+            args = seen[-1]
+            for p, v, a in zip(params, vals, args, strict=True):
+                if p == "f32":
+                    assert struct.pack("<f", a) == struct.pack("<I", v) or a != a
+                elif p == "f64":
+                    assert struct.pack("<d", a) == struct.pack("<Q", v) or a != a
+                elif p == "i32":
+                    assert a & 0xFFFFFFFF == v
+                else:
+                    assert a & (2**64 - 1) == v
+            if same and result in ("i32", "i64"):
+                assert got == [expect]
+            elif same:  # a float through Python: same value (NaN payloads may change)
+                assert got[0] == expect or _is_nan(result, got[0])
+            else:
+                fixed = {"i32": 0xFFFFFFFE, "i64": (-(1 << 40)) & (2**64 - 1),
+                         "f32": 0x40200000, "f64": 0xBFC0000000000000}[result]
+                assert got == [fixed]
+
+
+def _is_nan(t: str, bits: int) -> bool:
+    if t == "f32":
+        return (bits >> 23) & 0xFF == 0xFF and bits & 0x7FFFFF != 0
+    return (bits >> 52) & 0x7FF == 0x7FF and bits & ((1 << 52) - 1) != 0
+
+
+def test_which_types_are_universal() -> None:
+    I32, L, F, D = em.I32, em.I64, em.F32, em.F64
+    assert universal_layout(em.FuncType((I32, L, F, D), (I32,))) is not None
+    assert universal_layout(em.FuncType((I32,) * 5 + (D,) * 8, ())) is not None
+    assert universal_layout(em.FuncType((I32,) * 6, ())) is None
+    assert universal_layout(em.FuncType((F,) * 9, ())) is None
+    assert universal_layout(em.FuncType((), (I32, I32))) is None
+    assert universal_layout(em.FuncType((em.V128,), ())) is None
+    assert universal_layout(em.FuncType((), (em.V128,))) is None
+    lay = universal_layout(em.FuncType((D, I32, F, L), (F,)))
+    # ints: slots 1 and 3, then unused; floats: slots 0 and 2; 32-bit float result
+    assert lay == (16, 48, -1, -1, -1, 0, 32, -1, -1, -1, -1, -1, -1, 0xFFFFFFFF, 1)
+
+
+def test_lazy_module_compiles_no_trampolines() -> None:
+    """A lazy engine compiles nothing per type for a module whose types the universal
+    trampolines serve; a type they do not serve gets its own, once."""
+    engine = wasmlite.Engine()
+    wasmlite.Module(engine, '(module (func (export "f") (param i32 f64) (result i64) '
+                            'i64.const 1) (func (param f32)))')
+    assert engine._code == []
+    wasmlite.Module(engine, "(module (func (param i32 i32 i32 i32 i32 i32)))")
+    assert len(engine._code) == 1
+    wasmlite.Module(engine, "(module (func (param i32 i32 i32 i32 i32 i32)))")
+    assert len(engine._code) == 1

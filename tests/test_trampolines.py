@@ -134,3 +134,51 @@ def test_lazy_module_compiles_no_trampolines() -> None:
     assert len(engine._code) == 1
     wasmlite.Module(engine, "(module (func (param i32 i32 i32 i32 i32 i32)))")
     assert len(engine._code) == 1
+
+
+@pytest.mark.parametrize("strategy", ["auto", "winch"])
+def test_calls_into_python_are_counted(strategy: str) -> None:
+    """``GIL_WANTED`` counts the wasm threads inside a host call (or a lazy compilation,
+    or a hotness callback) — the tier-up thread steps aside while it is non-zero — and
+    is back at 0 after every way out: a return, a host exception, a trap in wasm
+    called back from the host, and thousands of first calls and hot ticks."""
+    from wasmlite.compiler.trampolines import GIL_WANTED
+
+    config = wasmlite.Config()
+    config.strategy = strategy
+    engine = wasmlite.Engine(config)
+    store = wasmlite.Store(engine)
+    seen: list[int] = []
+    i32 = wasmlite.ValType.i32()
+
+    def host(x: int) -> int:
+        seen.append(GIL_WANTED.value)
+        if x == 1:
+            raise ValueError("from the host")
+        if x == 2:
+            inst.exports(store)["boom"](store)
+        return x + 1
+
+    f = wasmlite.Func(store, wasmlite.FuncType([i32], [i32]), host)
+    funcs = " ".join(f'(func (export "f{k}") (param i32) (result i32) local.get 0 '
+                     f'i32.const {k} i32.add call $h)' for k in range(40))
+    wat = f"""(module (import "h" "f" (func $h (param i32) (result i32)))
+      (func (export "boom") unreachable)
+      (func (export "loop") (param i32) (result i32) (local i32)
+        (loop $l (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get 1) (local.get 0)))) (local.get 1))
+      {funcs})"""
+    inst = wasmlite.Instance(store, wasmlite.Module(engine, wat), [f])
+    ex = inst.exports(store)
+    assert ex["f3"](store, 10) == 14
+    assert seen == [1] and GIL_WANTED.value == 0
+    with pytest.raises(ValueError):
+        ex["f0"](store, 1)
+    assert GIL_WANTED.value == 0
+    with pytest.raises(wasmlite.Trap):
+        ex["f0"](store, 2)
+    assert GIL_WANTED.value == 0
+    for k in range(40):
+        assert ex[f"f{k}"](store, 100) == 100 + k + 1
+    assert ex["loop"](store, 300_000) == 300_000
+    assert GIL_WANTED.value == 0

@@ -20,6 +20,7 @@ import bisect
 import ctypes
 import os
 import struct
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -203,11 +204,11 @@ def _store_key(tls_key: int | None, signals_tls_key: int | None) -> int | None:
 
 
 def _trampolines_ir(functypes: list[FuncType], names: list[int], out: list[str],
-                    tls_key: int | None = None) -> None:
+                    tls_key: int | None = None, announce: bool = False) -> None:
     for i, ft in enumerate(functypes):
         if names[i] == i:
             out.append(tr.entry_trampoline(f"wasmlite_entry_{i}", ft, tls_key))
-            out.append(tr.host_stub(f"wasmlite_hoststub_{i}", ft))
+            out.append(tr.host_stub(f"wasmlite_hoststub_{i}", ft, announce))
 
 
 def _read_bodies(info: ModuleInfo) -> list[list[tuple]]:
@@ -264,13 +265,17 @@ def _part_ir(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
              opt_level: str, with_trampolines: bool, local: set[int] | None,
              signals_tls_key: int | None = None, options: dict[str, Any] | None = None,
              tls_key: int | None = None) -> str:
+    from .lazy import FIRST_TIER, TIERUP
+
     guard = signals_tls_key is not None
     tls_key = _store_key(tls_key, signals_tls_key)
+    # the tier-up thread steps aside for the first tier and host calls (FIRST_TIER)
+    # between functions and, within a function, at its blocks and calls
+    checkpoint = FIRST_TIER.pause if threading.current_thread() is TIERUP.thread else None
     mt = ModuleTranslator(info, optsize=(opt_level == "s"), local_funcs=local,
-                          guard_pages=guard, **(options or {}))
+                          guard_pages=guard, checkpoint=checkpoint, **(options or {}))
     nimp = info.num_imported_funcs
     text: list[str] = []
-    from .lazy import FIRST_TIER
 
     for i in funcs:
         FIRST_TIER.pause()   # on the tier-up thread, the first tier goes first
@@ -478,7 +483,9 @@ def compile_trampolines(functypes: list[FuncType], opt_level: str = "2",
     names = _unique_types(list(functypes))
     out = [METADATA, tr.COMMON_DECLS, tr.trap_routine(),
            "@wasmlite_functions = global [0 x ptr] zeroinitializer"]
-    _trampolines_ir(list(functypes), names, out, _store_key(tls_key, signals_tls_key))
+    # an engine's trampolines are never cached: they may count host calls
+    _trampolines_ir(list(functypes), names, out, _store_key(tls_key, signals_tls_key),
+                    announce=True)
     out.append(CODE_END)
     out.append(tr.attributes(False))
     ir = "\n".join(out)

@@ -48,6 +48,7 @@ from ..environ import vmoffsets as vo
 from ..environ.module import ModuleInfo
 from ..errors import WasmtimeError
 from ..runtime.gclock import GCSafeLock
+from .trampolines import GIL_WANTED as _GIL_WANTED
 from .translate import OSR_LINE
 
 #: Bytes of machine code per thunk.
@@ -136,16 +137,20 @@ def stub_ir(tls_key: int) -> str:
     under ``tls_key``); ``@wasmlite_trap``, the declarations and the attribute groups
     come from the module it joins (``trampolines.trap_routine``, ``COMMON_DECLS``,
     ``attributes``)."""
+    from .trampolines import GIL_WANTED_ADDR
+
     callback = _FIRST_CALL_ADDR
+    count = f"movabsq $${GIL_WANTED_ADDR}, %rax"
     save = [f"movdqu %xmm{k}, {16 * k}(%rsp)" for k in range(8)]
     load = [f"movdqu {16 * k}(%rsp), %xmm{k}" for k in range(8)]
     regs = ["rdi", "rsi", "rdx", "rcx", "r8", "r9", "r10", "r11"]
     body = _asm(["pushq %rbp", "movq %rsp, %rbp"]
                 + [f"pushq %{r}" for r in regs]
                 + ["subq $$128, %rsp"] + save
-                + ["movq %r11, %rdi", f"movabsq $${callback}, %rax", "callq *%rax",
+                + [count, "lock incq (%rax)",
+                   "movq %r11, %rdi", f"movabsq $${callback}, %rax", "callq *%rax",
                    # the target replaces the saved r11, popped last-in first
-                   "movq %rax, 128(%rsp)"]
+                   "movq %rax, 128(%rsp)", count, "lock decq (%rax)"]
                 + load + ["addq $$128, %rsp"]
                 + [f"popq %{r}" for r in reversed(regs)]
                 + ["popq %rbp", "jmpq *%r11"])
@@ -161,7 +166,24 @@ entry:
   call void @wasmlite_trap(ptr %sc, i32 {vo.STATUS_COMPILE_ERROR})
   unreachable
 }}
+
+{_announced("wasmlite_hot_announced", _HOT_ADDR, count)}
+{_announced("wasmlite_loop_announced", _LOOP_ADDR, count)}
 """
+
+
+def _announced(name: str, callback: int, count: str) -> str:
+    """A naked routine ``@<name>`` that calls the ctypes callback at ``callback`` with
+    the caller's arguments, counted in ``trampolines.GIL_WANTED`` (the hotness
+    callbacks of generated code go through these)."""
+    body = _asm(["pushq %rbp", "movq %rsp, %rbp", count, "lock incq (%rax)",
+                 f"movabsq $${callback}, %rax", "callq *%rax",
+                 count, "lock decq (%rax)", "popq %rbp", "retq"])
+    return f"""\
+define void @{name}() naked nounwind {{
+  call void asm sideeffect "{body}", "~{{memory}}"()
+  unreachable
+}}"""
 
 
 def lazy_stub(tls_key: int) -> tuple[int, int]:
@@ -242,7 +264,7 @@ def _on_hot(slot: int) -> None:
 
 
 _HOT_CB = _HOT_TYPE(_on_hot)
-HOT_CALLBACK = ctypes.cast(_HOT_CB, ctypes.c_void_p).value or 0
+_HOT_ADDR = ctypes.cast(_HOT_CB, ctypes.c_void_p).value or 0
 
 
 def _on_hot_loop(slot: int, loop_offset: int) -> None:
@@ -260,14 +282,31 @@ def _on_hot_loop(slot: int, loop_offset: int) -> None:
 
 
 _LOOP_CB = _LOOP_TYPE(_on_hot_loop)
-LOOP_CALLBACK = ctypes.cast(_LOOP_CB, ctypes.c_void_p).value or 0
+_LOOP_ADDR = ctypes.cast(_LOOP_CB, ctypes.c_void_p).value or 0
+
+
+def _callbacks() -> tuple[int, int]:
+    """``(hot callback, hot-loop callback)`` for generated code: the process's routines
+    that call :func:`_on_hot` / :func:`_on_hot_loop` counted in ``GIL_WANTED``."""
+    if not _hot_routines:
+        from ..runtime.routines import address
+
+        _hot_routines.extend((address("wasmlite_hot_announced"),
+                              address("wasmlite_loop_announced")))
+    return _hot_routines[0], _hot_routines[1]
+
+
+_hot_routines: list[int] = []
 
 
 class _FirstTierGate:
     """Counts the first-tier compilations in progress.  The tier-up thread pauses its
-    Python work (IR generation, ``compiler._part_ir``) while there are any: both need
-    the GIL, and the wasm thread is waiting for the first tier, not for the optimized
-    code.  LLVM's own work runs without the GIL and is not paused."""
+    Python work (IR generation, ``compiler._part_ir`` and every few blocks of a
+    function, ``ModuleTranslator(checkpoint=...)``) while there are any, and while wasm
+    code waits to enter Python (``trampolines.GIL_WANTED``, counted by the stubs): both
+    need the GIL, and the wasm thread is waiting for the first tier or a host call,
+    not for the optimized code.  LLVM's own work runs without the GIL and is not
+    paused."""
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
@@ -284,13 +323,30 @@ class _FirstTierGate:
                 self.cond.notify_all()
 
     def pause(self, limit: float = 0.5) -> None:
-        """On the tier-up thread: wait until no first-tier compilation runs (at most
-        ``limit`` seconds, so that a program compiling all the time still tiers up)."""
-        if self.active and threading.current_thread() is TIERUP.thread:
-            with self.cond:
-                self.cond.wait_for(lambda: not self.active, limit)
+        """On the tier-up thread: wait until no first-tier compilation runs and no wasm
+        thread waits to call into Python (at most ``limit`` seconds, so that a program
+        compiling all the time still tiers up)."""
+        if not (self.active or _GIL_WANTED.value) or \
+                threading.current_thread() is not TIERUP.thread:
+            return
+        end = time.monotonic() + limit
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            if self.active:
+                with self.cond:
+                    self.cond.wait_for(lambda: not self.active, left)
+            elif _GIL_WANTED.value:
+                # sleeping releases the GIL to the waiting thread at once (a thread
+                # asking for it otherwise waits for the switch interval)
+                time.sleep(_YIELD_S)
+            else:
+                return
 
 
+#: how long the tier-up thread sleeps at a time while wasm waits for the GIL
+_YIELD_S = 0.0002
 FIRST_TIER = _FirstTierGate()
 
 
@@ -454,7 +510,7 @@ class LazyCode:
         self.counters = (ctypes.c_int32 * max(n, 1))(*([HOT_THRESHOLD] * max(n, 1)))
         self.hotness: tuple[int, int, int] | None = None
         if compile_optimized is not None:
-            self.hotness = (ctypes.addressof(self.counters), HOT_CALLBACK, self.slots_addr)
+            self.hotness = (ctypes.addressof(self.counters), _callbacks()[0], self.slots_addr)
         self._optimized: set[int] = set()
         #: on-stack replacement (first tier at loop headers): whether the first tier
         #: has it (the translator gets ``(loop callback, self._osr_table, transfer
@@ -624,7 +680,7 @@ class LazyCode:
         try:
             with FIRST_TIER:
                 if self.osr:
-                    osr = (LOOP_CALLBACK, self._osr_table,
+                    osr = (_callbacks()[1], self._osr_table,
                            ctypes.addressof(self._osr_transfers))
                     part = self._compile_batch(batch, self.hotness, osr=osr)
                 else:

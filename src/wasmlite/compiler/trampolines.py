@@ -13,9 +13,19 @@ Shapes follow ``docs/architecture.md`` "The native ABI":
 
 from __future__ import annotations
 
+import ctypes
+
 from ..environ import vmoffsets as vo
 from ..environ.module import FuncType
 from .translate import LLTYPE, ST_STACK, result_type
+
+#: How many threads are calling into Python from wasm right now (lazy compilation, host
+#: calls, hotness callbacks), counted by the process's stubs around their ctypes
+#: callback: they need the GIL, and the tier-up thread's IR generation, which holds it
+#: for up to the switch interval (5 ms) at a time, steps aside while this is non-zero
+#: (``lazy.FIRST_TIER.pause``).  Never baked into code that is cached or serialized.
+GIL_WANTED = ctypes.c_int64(0)
+GIL_WANTED_ADDR = ctypes.addressof(GIL_WANTED)
 
 #: Bytes reserved for a ``jmp_buf`` (glibc: 200 on x86-64, 312 on aarch64; musl less).
 JMPBUF_SIZE = 512
@@ -362,7 +372,7 @@ def universal_host_stub(name: str) -> str:
          "  %layout = load ptr, ptr %lpp"]
     L += _register_slots(vo.VALUE_SLOT * _SCRATCH_SLOT,
                          "  store {ty} %{reg}, ptr %p{k}, align 8")
-    L += _host_call()
+    L += _host_call(announce=True)
     L += ["  %r = load i64, ptr %vals, align 8"]
     L += _layout_word(_LAYOUT_MASK, "mask")
     L += ["  %rm = and i64 %r, %mask",
@@ -374,12 +384,16 @@ def universal_host_stub(name: str) -> str:
     return "\n".join(L) + "\n"
 
 
-def _host_call() -> list[str]:
+def _host_call(announce: bool = False) -> list[str]:
     """Call the VMHostContext's callback with the value slots; trap on a non-zero
-    status."""
+    status.  With ``announce`` the call is counted in :data:`GIL_WANTED` (only for code
+    that lives and dies with this process)."""
+    count = f"ptr inttoptr (i64 {GIL_WANTED_ADDR} to ptr), i64 1 seq_cst"
     return [f"  %cbp = getelementptr i8, ptr %hc, i64 {vo.HOSTCTX_CALLBACK}",
             "  %cb = load ptr, ptr %cbp",
+            *([f"  %gw0 = atomicrmw add {count}"] if announce else []),
             "  %st = call i32 %cb(ptr %hc, ptr %vals)",
+            *([f"  %gw1 = atomicrmw sub {count}"] if announce else []),
             "  %bad = icmp ne i32 %st, 0",
             "  br i1 %bad, label %trap, label %ok",
             "trap:",
@@ -389,9 +403,11 @@ def _host_call() -> list[str]:
             "ok:"]
 
 
-def host_stub(name: str, ft: FuncType) -> str:
+def host_stub(name: str, ft: FuncType, announce: bool = False) -> str:
     """The host stub ``@<name>``: a wasm-callable function of type ``ft`` that calls the
-    ctypes callback of its VMHostContext and traps with a non-zero status."""
+    ctypes callback of its VMHostContext and traps with a non-zero status; with
+    ``announce`` it counts the call in :data:`GIL_WANTED` (not for code that is cached
+    or serialized: the counter's address is this process's)."""
     params = ft.params
     results = ft.results
     nslots = max(len(params), len(results), 1)
@@ -403,7 +419,7 @@ def host_stub(name: str, ft: FuncType) -> str:
     for i, t in enumerate(params):
         L.append(f"  %ap{i} = getelementptr i8, ptr %vals, i64 {vo.VALUE_SLOT * i}")
         L.append(f"  store {LLTYPE[t]} %p{i}, ptr %ap{i}, align 8")
-    L += _host_call()
+    L += _host_call(announce)
     vals = []
     for i, t in enumerate(results):
         lt = LLTYPE[t]

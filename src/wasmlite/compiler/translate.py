@@ -402,8 +402,12 @@ class ModuleTranslator:
                  consume_fuel: bool = False, epoch_interruption: bool = False,
                  hotness: tuple[int, int, int] | None = None,
                  osr: tuple[int, Callable[[int, list[int]], int], int] | None = None,
-                 osr_target: tuple[int, int] | None = None):
+                 osr_target: tuple[int, int] | None = None,
+                 checkpoint: Callable[[], None] | None = None):
         self.info = info
+        #: called at every block, loop, if and call while translating (the tier-up
+        #: thread passes ``lazy.FIRST_TIER.pause``: it lets waiting threads have the GIL)
+        self.checkpoint = checkpoint
         #: on-stack replacement, first tier (with ``hotness``): ``(loop callback,
         #: osr_table, transfers)``; ``osr_table(defidx, loop offsets)`` gives the address
         #: of a ``u64`` per loop of the function (0: not asked for, 1: being compiled,
@@ -1310,6 +1314,17 @@ class FunctionTranslator:
         self.stack.append((r, t))
 
     # -- the main loop --------------------------------------------------------------------
+    @staticmethod
+    def add_checkpoints(handlers: dict, checkpoint: Callable[[], None]) -> None:
+        """Call ``checkpoint()`` before each block, loop, if and call."""
+        for code in (op.BLOCK, op.LOOP, op.IF, op.CALL):
+            h = handlers[code]
+
+            def checked(imm: Any, _h: Callable = h) -> None:
+                checkpoint()
+                _h(imm)
+            handlers[code] = checked
+
     def translate_body(self) -> None:
         stack = self.stack
         L = self.lines
@@ -1322,6 +1337,8 @@ class FunctionTranslator:
         fuel = mt.consume_fuel
         if fuel or mt.epoch_interruption or mt.hotness is not None:
             self.instrument(handlers)
+        if mt.checkpoint is not None:
+            self.add_checkpoints(handlers, mt.checkpoint)
         if self.osr_loop is not None:
             loop = handlers[op.LOOP]
 

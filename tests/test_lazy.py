@@ -1,4 +1,5 @@
-"""Lazy, tiered compilation (``compiler/lazy.py``, ``Config.strategy = "auto"``).
+"""Lazy, tiered compilation (``compiler/lazy.py``, ``Config.strategy = "auto"``), with
+either first tier.
 
 Functions are compiled on their first call, in batches, behind per-function thunks and
 slots; hot ones are recompiled by the optimizing tier in the background.  Behaviour must
@@ -13,6 +14,15 @@ import pytest
 
 import wasmlite
 from wasmlite.compiler import lazy
+
+
+@pytest.fixture(autouse=True, params=["baseline", "llvm"])
+def first_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test with both first tiers: the baseline compiler (the default) and LLVM's
+    (``WASMLITE_FIRST_TIER=llvm``, which the default keeps for the functions the
+    baseline compiler does not take)."""
+    monkeypatch.setenv("WASMLITE_FIRST_TIER", request.param)
+    return request.param
 
 
 def _engine(strategy: str = "auto", opt: str = "2") -> wasmlite.Engine:

@@ -202,10 +202,13 @@ class Config(Managed):
         """wasmtime's compilation strategy, ``"auto"`` (the default), ``"cranelift"`` or
         ``"winch"``; anything else raises :class:`WasmtimeError`.  In wasmlite
         ``"auto"`` compiles each function when it is first called (``compiler/lazy.py``)
-        and ``"cranelift"`` compiles every function before the module is returned, as
-        Wasmtime's Cranelift does; both at :attr:`opt_level`.  ``"winch"`` is lazy too,
-        with the baseline compiler (``compiler/baseline``) as the first tier and hot
-        functions recompiled by LLVM at :attr:`opt_level`."""
+        with the baseline compiler (``compiler/baseline``; LLVM's quick first tier for
+        the functions it does not take: SIMD, several results) and recompiles hot
+        functions with LLVM at :attr:`opt_level` in the background; ``"winch"`` (Wasmtime's
+        baseline compiler) is the same.  ``"cranelift"`` compiles every function at
+        :attr:`opt_level` before the module is returned, as Wasmtime's Cranelift does.
+        The environment variable ``WASMLITE_FIRST_TIER=llvm`` makes LLVM's quick tier
+        the first tier of every function (for tests and benchmarks of that path)."""
         return self._flags["strategy"]
 
     @strategy.setter

@@ -17,6 +17,7 @@ them to ``compiler.compile_module``).
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from typing import Any
 
@@ -59,8 +60,11 @@ class Engine(Managed):
         self._flags = dict(config._flags)
         #: Config.strategy "auto": functions are compiled on their first call
         self._lazy = self._flags.get("strategy", "auto") in ("auto", "winch")
-        #: Config.strategy "winch": the first tier is the baseline compiler
-        self._baseline = self._flags.get("strategy", "auto") == "winch"
+        #: the first tier of a lazy engine: the baseline compiler ("auto", the default,
+        #: and "winch"), or LLVM's first tier with ``WASMLITE_FIRST_TIER=llvm`` (a
+        #: developer setting, for tests and benchmarks of that path)
+        self._baseline = self._lazy and (self._flags.get("strategy", "auto") == "winch"
+                                         or os.environ.get("WASMLITE_FIRST_TIER") != "llvm")
         #: opt level of the entry trampolines and host stubs: "winch" compiles them at
         #: 0 (six times faster to compile, a few instructions more per host call)
         self._trampoline_level = "0" if self._baseline else self._opt_level

@@ -102,8 +102,8 @@ class RunOptions:
     fuel: int | None = None
     timeout: float | None = None
     cache: bool | str | None = None
-    #: Config.strategy: "auto" (lazy, tiered), "cranelift" (everything compiled first),
-    #: "winch" (lazy, the baseline compiler first)
+    #: Config.strategy: "auto" and "winch" (lazy: the baseline compiler first, tiered),
+    #: "cranelift" (everything compiled first)
     strategy: str | None = None
     #: ``-W epoch-interruption``: compile with epoch checks (implied by ``timeout``)
     epoch_interruption: bool = False
@@ -176,9 +176,9 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-C", "--codegen", action="append", default=[], metavar="OPT[=VAL],...",
         help="code generation settings: cache[=y|n] (the compile cache), cache-config=PATH, "
-             "strategy=auto|cranelift|winch (compile functions on first call, tiered — "
-             "the default —, all before running, or on first call with the baseline "
-             "compiler first)",
+             "strategy=auto|cranelift|winch (compile functions on first call with the "
+             "baseline compiler and hot ones optimized in the background — auto, the "
+             "default, and winch —, or all optimized before running — cranelift)",
     )
     parser.add_argument("file", metavar="FILE", help="the WebAssembly module to run")
     parser.add_argument("args", nargs="*", metavar="ARGS", help="arguments for the guest")

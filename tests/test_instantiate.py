@@ -319,10 +319,9 @@ def test_instance_pre(wt: Any) -> None:
         pre.instantiate(other)
 
 
-@pytest.mark.parametrize("n", [0, 1, 5, native.SMALL, native.SMALL + 1, 1000])
+@pytest.mark.parametrize("n", [0, 1, 5, 64, 65, 1000])
 def test_native_routines(n: int) -> None:
-    """The fill and gather routines, on both sides of the size where they switch from
-    Python to the JIT-compiled loops."""
+    """The fill and gather routines, empty, small and big."""
     from array import array
 
     size = 3 * n + 2
@@ -411,26 +410,60 @@ def test_caller_sees_the_importing_instance(wt: Any) -> None:
     assert seen[-1] is None
 
 
-def test_small_modules_do_not_compile_the_native_routines() -> None:
-    """Small modules are instantiated by Python loops, bigger ones by the native loops
-    (whose code comes with the process's routines, ``runtime/routines.py``), in a
-    fresh process."""
-    import subprocess
-    import sys
+def test_native_loops_fill_small_and_big_modules() -> None:
+    """The native loops (``runtime/native.py``) fill the function references, global
+    slots and table elements of small and big modules alike."""
+    engine = _wasmlite.Engine()
+    store = _wasmlite.Store(engine)
+    for n in (1, 3, 100):
+        funcs = " ".join(f"(func $f{i} (result i32) i32.const {i})" for i in range(n))
+        refs = " ".join(f"$f{i}" for i in reversed(range(n)))
+        wat = f"""(module (table (export "t") {n + 2} funcref)
+          (elem (i32.const 1) func {refs})
+          (global (export "g") i32 (i32.const 7)) (global (export "h") i64 (i64.const 9))
+          {funcs}
+          (func (export "call") (param i32) (result i32)
+            local.get 0 call_indirect (result i32)))"""
+        inst = _wasmlite.Instance(store, _wasmlite.Module(engine, wat), [])
+        ex = inst.exports(store)
+        assert [ex["call"](store, 1 + k) for k in range(n)] == list(reversed(range(n)))
+        assert ex["t"].get(store, 0).value is None and ex["t"].get(store, n + 1).value is None
+        assert (ex["g"].value(store), ex["h"].value(store)) == (7, 9)
 
-    code = f"""if True:
-        import wasmlite
-        from wasmlite.runtime import native
-        engine = wasmlite.Engine()
-        store = wasmlite.Store(engine)
-        wasmlite.Instance(store, wasmlite.Module(engine, {IMAGE_WAT!r}), [])
-        assert "routines" not in native._state
-        big = "(module (table 100 funcref) (elem (i32.const 0) func " + "$f " * 100 + ")"
-        big += " (func $f) " + "(func) " * 99 + ")"
-        wasmlite.Instance(store, wasmlite.Module(engine, big), [])
-        assert "routines" in native._state
-        print("ok")
-    """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
-    assert out.stdout.strip() == "ok", out.stderr
+
+def test_freed_memory_reservations_are_reused_clean() -> None:
+    """A guarded memory's reservation goes back to a pool when its store is freed and
+    the next memory takes it: zero-filled, its data segments applied, inaccessible past
+    its length again (an access there traps, it does not read the old pages)."""
+    import gc
+
+    from wasmlite.runtime import memory as rm
+
+    wat = """(module (memory (export "m") 1) (data (i32.const 8) "seg")
+      (func (export "grow") (result i32) i32.const 1 memory.grow)
+      (func (export "load") (param i32) (result i32) local.get 0 i32.load8_u)
+      (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store8))"""
+    engine = _wasmlite.Engine()
+    module = _wasmlite.Module(engine, wat)
+    if engine._signals_tls_key is None:
+        pytest.skip("bounds checks are explicit on this host: no guarded reservations")
+    store = _wasmlite.Store(engine)
+    ex = _wasmlite.Instance(store, module, []).exports(store)
+    base = ex["m"].data_ptr(store)
+    assert ex["grow"](store) == 1
+    for addr in (0, 8, 65535, 65536, 131071):
+        ex["store"](store, addr, 0xAB)
+    del ex, store
+    gc.collect()
+    assert ctypes.cast(base, ctypes.c_void_p).value in [
+        ctypes.cast(b, ctypes.c_void_p).value for b in rm._POOL]
+    store = _wasmlite.Store(engine)
+    ex = _wasmlite.Instance(store, module, []).exports(store)
+    assert ctypes.cast(ex["m"].data_ptr(store), ctypes.c_void_p).value == \
+        ctypes.cast(base, ctypes.c_void_p).value
+    assert [ex["load"](store, a) for a in (0, 8, 9, 10, 65535)] == [0, ord("s"), ord("e"),
+                                                                    ord("g"), 0]
+    with pytest.raises(_wasmlite.Trap, match="out of bounds memory access"):
+        ex["load"](store, 65536)
+    assert ex["grow"](store) == 1
+    assert [ex["load"](store, a) for a in (65536, 131071)] == [0, 0]

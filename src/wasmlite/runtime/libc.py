@@ -83,6 +83,20 @@ def map_anonymous_fixed(addr: int, size: int) -> None:
         _raise("mmap")
 
 
+def reset(addr: int, size: int) -> None:
+    """Make ``[addr, addr+size)`` of a reservation inaccessible again and drop its pages
+    (fresh ``PROT_NONE`` anonymous pages mapped over it, ``MAP_FIXED``; ``size`` rounded
+    up to host pages), as :func:`reserve` left it.  Raises :class:`OSError` when the
+    kernel refuses."""
+    if size <= 0:
+        return
+    size = (size + HOST_PAGE_SIZE - 1) // HOST_PAGE_SIZE * HOST_PAGE_SIZE
+    got = _libc.mmap(addr, size, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0)
+    if got is None or got == MAP_FAILED:
+        _raise("mmap")
+
+
 def release(addr: int, size: int) -> None:
     """``munmap`` a reservation made by :func:`reserve`."""
     if _libc.munmap(addr, size) != 0:

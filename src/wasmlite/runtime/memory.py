@@ -16,6 +16,22 @@ from . import libc, signals
 
 _VMMEMORY = ctypes.c_uint64 * (MEMORY_SIZE // SLOT)
 
+#: Reservations of freed guarded memories (``signals.GUARDED_RESERVATION`` bytes each),
+#: reset to ``PROT_NONE`` with their pages dropped, which new guarded memories take
+#: before reserving address space: an instance's memory then costs one ``mmap`` fewer
+#: and no ``munmap`` of 8 GiB.  At most :data:`POOL_MAX` (list appends and pops are
+#: atomic, so finalizers may free into it).
+_POOL: list[int] = []
+POOL_MAX = 16
+
+
+def _pooled() -> int:
+    """A guarded reservation: one from the pool, else a new one."""
+    try:
+        return _POOL.pop()
+    except IndexError:
+        return libc.reserve(signals.GUARDED_RESERVATION)
+
 
 class LinearMemory:
     """One linear memory.
@@ -45,7 +61,7 @@ class LinearMemory:
         else:
             self.reserved = max(max_pages * PAGE_SIZE, libc.HOST_PAGE_SIZE)
         try:
-            self.base = libc.reserve(self.reserved)
+            self.base = _pooled() if guarded else libc.reserve(self.reserved)
         except OSError as e:
             raise MemoryError(f"cannot reserve {self.reserved} bytes for a linear memory: {e}") from None
         self._freed = False
@@ -112,8 +128,17 @@ class LinearMemory:
         """Release the reservation (idempotent).  The memory must not be used after."""
         if not self._freed:
             self._freed = True
+            used = self.vm[1]
             self.vm[1] = 0
             self.view = None
             if self.guarded:
                 signals.unregister_memory(self.base, self.reserved)
+                if len(_POOL) < POOL_MAX:
+                    try:
+                        libc.reset(self.base, used)
+                    except OSError:
+                        pass
+                    else:
+                        _POOL.append(self.base)
+                        return
             libc.release(self.base, self.reserved)

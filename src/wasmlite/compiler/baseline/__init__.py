@@ -23,10 +23,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ...binary import opcodes as op
-from ...environ import vmoffsets as vo
 from ...environ.module import V128, ModuleInfo
 from ...errors import WasmtimeError
-from .compiler import Env, FunctionCompiler
+from .compiler import Env, FunctionCompiler, ModuleShapes
 
 __all__ = ["BaselinePart", "compile_batch", "unsupported_reason"]
 
@@ -253,13 +252,11 @@ def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
     if mine:
         env = Env(_trap_address(), guard_pages, hotness, _MEMMOVE, _MEMSET,
                   consume_fuel, epoch_interruption, osr)
-        offsets = vo.VMOffsets.for_module(info)
-        ftidx = info.func_typeidx()
-        func_types = [info.types[t] for t in ftidx]
+        shapes = ModuleShapes.of(info)
         code = bytearray()
         placed: list[tuple[int, int, int, FunctionCompiler]] = []
         for i in mine:
-            fc = FunctionCompiler(info, offsets, func_types, i, bodies[i], env)
+            fc = FunctionCompiler(shapes, i, bodies[i], env)
             fc.compile()
             start = len(code)
             code += fc.a.b

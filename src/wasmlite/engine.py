@@ -21,9 +21,10 @@ import os
 import threading
 from typing import Any
 
-# the compiler and the LLVM library load with the package, as wasmtime-py loads its
-# native library on import (not on an engine's first compilation)
+# the validator, the compiler and the LLVM library load with the package, as
+# wasmtime-py loads its native library on import (not on an engine's first module)
 from . import compiler as _compiler  # noqa: F401
+from . import validate as _validate  # noqa: F401
 from .config import Config
 from .environ import module as em
 from .managed import Managed

@@ -496,7 +496,7 @@ def _cached_run(program: Program, runtime: str, args: argparse.Namespace) -> dic
     """Two runs of ``program`` sharing a fresh compile cache; the second's results."""
     with tempfile.TemporaryDirectory(prefix="coldstart-cache-") as tmp:
         toml = Path(tmp) / "cache.toml"
-        toml.write_text(f'[cache]\nenabled = true\ndirectory = "{tmp}/dir"\n')
+        toml.write_text(f'[cache]\ndirectory = "{tmp}/dir"\n')
         argv = ["run", program.name, runtime, args.opt_level, str(toml)]
         first = run_child(argv, args.timeout)
         if not first.get("done"):

@@ -1406,7 +1406,20 @@ class FunctionCompiler:
         pcs = self.pcs
         depth_dead = 0
         fuel = self.fuel
+        st = self.stack
+        lt = self.local_types
+        local_get, i32_const = op.LOCAL_GET, op.I32_CONST
         for opcode, imm, offset in self.body:
+            if (opcode == local_get or opcode == i32_const) and self.reachable and not fuel:
+                # a third of all instructions: no code, no trap, nothing for the
+                # peepholes (``emitted`` stays) — only an entry on the operand stack
+                if opcode == local_get:
+                    st.append((LOCAL, lt[imm], imm))
+                else:
+                    st.append((CONST, I32, imm & 0xFFFFFFFF))
+                if len(st) > self.max_depth:
+                    self.max_depth = len(st)
+                continue
             if not self.reachable:
                 if opcode == op.END:
                     if depth_dead:

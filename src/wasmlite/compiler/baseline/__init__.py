@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import mmap
+import operator
 import time
 import weakref
 from collections.abc import Callable
@@ -75,14 +76,14 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
     instructions), ``"multi-memory"`` (an access to a memory other than 0).  Fuel and
     epochs are supported (the arguments are kept for callers that measure coverage
     per setting)."""
-    nimp = info.num_imported_funcs
+    shapes = ModuleShapes.of(info)
+    nimp = shapes.num_imported_funcs
     types = info.types
-    ftidx = info.func_typeidx()
-    ft = types[ftidx[nimp + defidx]]
+    ft = shapes.func_types[nimp + defidx]
     if _plain_module(info):
         # no type has several results or a v128, no v128 global, one memory at most:
         # only SIMD instructions and v128 locals can make a function unsupported
-        if body and max(body, key=_opcode)[0] >= 0xFD000:
+        if body and max(map(_opcode, body)) >= 0xFD000:
             return "v128"
         for _count, t in info.codes[defidx].locals:
             if t == V128:
@@ -100,7 +101,7 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
         if opcode >= 0xFD000:
             return "v128"
         if opcode == op.CALL or opcode == op.CALL_INDIRECT:
-            cft = types[ftidx[imm]] if opcode == op.CALL else types[imm[0]]
+            cft = shapes.func_types[imm] if opcode == op.CALL else types[imm[0]]
             if len(cft.results) > 1:
                 return "calls a multi-value type"
             if V128 in cft.params or V128 in cft.results:
@@ -132,8 +133,7 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
     return None
 
 
-def _opcode(instr: tuple) -> int:
-    return instr[0]
+_opcode = operator.itemgetter(0)
 
 
 _plain: dict[int, tuple[Any, bool]] = {}

@@ -28,6 +28,9 @@ def mem(base: int, disp: int = 0, index: int = -1, scale: int = 0) -> tuple:
 
 
 _ENCODED: dict[tuple, bytes] = {}
+#: the same for the two most frequent instructions, by shorter keys
+_MOVS: dict[tuple, bytes] = {}
+_STORES: dict[tuple, bytes] = {}
 
 
 def _encode(op: bytes, reg: int, rm: int | tuple, w: bool, pfx: bytes,
@@ -147,18 +150,31 @@ class Asm:
     # -- integer instructions ------------------------------------------------------------
     def mov(self, dst: int, src: int | tuple, w: bool = True) -> None:
         """``mov reg, reg/mem`` (32-bit moves zero-extend)."""
-        self.enc(b"\x8b", dst, src, w)
+        key = (dst, src, w)
+        code = _MOVS.get(key)
+        if code is None:
+            if len(_MOVS) > 100_000:
+                _MOVS.clear()
+            code = _MOVS[key] = _encode(b"\x8b", dst, src, w, b"", False)
+        self.b += code
 
     def store(self, dst: tuple, src: int, size: int = 8) -> None:
         """``mov mem, reg`` of ``size`` bytes."""
-        if size == 8:
-            self.enc(b"\x89", src, dst, True)
-        elif size == 4:
-            self.enc(b"\x89", src, dst)
-        elif size == 2:
-            self.enc(b"\x89", src, dst, pfx=b"\x66")
-        else:
-            self.enc(b"\x88", src, dst, byte_regs=True)
+        key = (dst, src, size)
+        code = _STORES.get(key)
+        if code is None:
+            if len(_STORES) > 100_000:
+                _STORES.clear()
+            if size == 8:
+                code = _encode(b"\x89", src, dst, True, b"", False)
+            elif size == 4:
+                code = _encode(b"\x89", src, dst, False, b"", False)
+            elif size == 2:
+                code = _encode(b"\x89", src, dst, False, b"\x66", False)
+            else:
+                code = _encode(b"\x88", src, dst, False, b"", True)
+            _STORES[key] = code
+        self.b += code
 
     def mov_imm(self, reg: int, value: int, w: bool = True) -> None:
         """``reg = value`` (zero-extended 32-bit, sign-extended 32-bit or 64-bit form)."""

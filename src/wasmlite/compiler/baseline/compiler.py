@@ -25,6 +25,9 @@ Frame (``rbp``-relative)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ...binary import opcodes as op
 from ...environ import vmoffsets as vo
 from ...environ.module import F32, F64, FUNCREF, I32, I64, ModuleInfo
@@ -256,11 +259,13 @@ class FunctionCompiler:
         """Up to four integer locals used at least twice, by use count, each with its
         callee-saved register (rbx, r12, r13, r14)."""
         counts: dict[int, int] = {}
+        get = counts.get
+        lo, hi = op.LOCAL_GET, op.LOCAL_TEE     # local.get, local.set, local.tee
         for opcode, imm, _off in body:
-            if opcode == op.LOCAL_GET or opcode == op.LOCAL_SET or opcode == op.LOCAL_TEE:
-                if lt[imm] not in FLOATS:
-                    counts[imm] = counts.get(imm, 0) + 1
-        best = sorted((c, -i) for i, c in counts.items() if c >= 2)[-4:]
+            if lo <= opcode <= hi:
+                counts[imm] = get(imm, 0) + 1
+        best = sorted((c, -i) for i, c in counts.items()
+                      if c >= 2 and lt[i] not in FLOATS)[-4:]
         return {-ni: r for (_c, ni), r in zip(reversed(best), _PIN_REGS, strict=False)}
 
     # -- slots ----------------------------------------------------------------------------
@@ -1447,7 +1452,11 @@ class FunctionCompiler:
                 if opcode == op.MEMORY_GROW or opcode == op.TABLE_GROW:
                     self.fuel_grow(lambda _i, o=opcode: self.op(o, _i), imm)
                     continue
-            self.op(opcode, imm)
+            h = _DISPATCH.get(opcode)
+            if h is not None:
+                h(self, imm)
+            else:
+                self.op(opcode, imm)
             if not self.frames:
                 return
 
@@ -1752,3 +1761,40 @@ class FunctionCompiler:
             raise NotImplementedError(op.OPCODE_NAMES.get(opcode, hex(opcode)))
 
 
+
+
+def _dispatch() -> dict[int, Callable[[FunctionCompiler, Any], None]]:
+    """The most frequent opcodes' handlers, looked up before :meth:`FunctionCompiler.op`
+    walks its chain of tests (an ``end`` went through 16 of them).  Each does exactly
+    what ``op`` does for that opcode."""
+    fc = FunctionCompiler
+    d: dict[int, Callable[[FunctionCompiler, Any], None]] = {
+        op.LOCAL_SET: lambda s, imm: s.op_local_set(imm, False),
+        op.LOCAL_TEE: lambda s, imm: s.op_local_set(imm, True),
+        op.I64_CONST: lambda s, imm: s.push_const(I64, imm & 0xFFFFFFFFFFFFFFFF),
+        op.BR_IF: fc.op_br_if,
+        op.BLOCK: lambda s, imm: s.op_block(imm, BLOCK),
+        op.LOOP: lambda s, imm: s.op_block(imm, LOOP),
+        op.IF: fc.op_if,
+        op.ELSE: lambda s, imm: s.op_else(),
+        op.END: lambda s, imm: s.close_frame(),
+        op.BR: fc.op_br,
+        op.BR_TABLE: fc.op_br_table,
+        op.RETURN: lambda s, imm: s.op_br(len(s.frames) - 1),
+        op.CALL: fc.op_call,
+        op.CALL_INDIRECT: fc.op_call_indirect,
+    }
+    for code, (kind, w) in _INT_BIN.items():
+        d[code] = lambda s, imm, kind=kind, w=w: s.int_bin(kind, w)
+    for code, cc in _INT_CMP.items():
+        d[code] = lambda s, imm, cc=cc: s.int_cmp(cc, False)
+    for code, cc in _I64_CMP.items():
+        d[code] = lambda s, imm, cc=cc: s.int_cmp(cc, True)
+    for code in _LOADS:
+        d[code] = lambda s, imm, code=code: s.op_load(code, imm)
+    for code in _STORES:
+        d[code] = lambda s, imm, code=code: s.op_store(code, imm)
+    return d
+
+
+_DISPATCH = _dispatch()

@@ -695,6 +695,7 @@ class LazyCode:
             self._install(part, batch)
             for j in batch:
                 self._pending.pop(j, None)
+            self._forget(batch)
             self.batches += 1
             self.compiled += len(batch)
             self.compile_time += time.perf_counter() - t0
@@ -709,6 +710,14 @@ class LazyCode:
                 # the next run should start hot for everything that runs, not only for
                 # what got hot: optimize the batch in the background, after hot batches
                 TIERUP.submit(self, sorted(batch), background=True)
+
+    def _forget(self, batch: list[int]) -> None:
+        """Drop the decoded bodies of ``batch`` once its code is in place (lazily decoded
+        bodies only: ``binary.decoder.FunctionBodies``); a later compilation decodes
+        them again."""
+        forget = getattr(self.bodies, "forget", None)
+        if forget is not None:
+            forget(batch)
 
     def _install(self, part: Any, batch: list[int]) -> None:
         """Make ``part``'s code known (backtraces, the signal handler) and point the
@@ -795,6 +804,7 @@ class LazyCode:
         part = self._compile_optimized(batch, quick=quick)
         with self._lock:
             self._install(part, batch)
+            self._forget(batch)
             self.tier2_batches += 1
             self.tier2_time += time.perf_counter() - t0
         objects = part.objects

@@ -104,7 +104,6 @@ _lock = GCSafeLock()
 #: registered slot arrays: sorted start addresses, and (end, weakref to LazyCode)
 _slot_starts: list[int] = []
 _slot_owners: list[tuple[int, Any]] = []
-_stub: dict[int, Any] = {}   # tls_key -> (JitCode or None, stub address, failure address)
 _errors = threading.local()
 _executor: list[ThreadPoolExecutor] = []
 
@@ -186,32 +185,13 @@ define void @{name}() naked nounwind {{
 }}"""
 
 
-def lazy_stub(tls_key: int) -> tuple[int, int]:
-    """``(lazy stub, failure routine)`` addresses for store key ``tls_key``: the
-    process's routines (``runtime/routines.py``) for the process's key, else compiled
-    once per key."""
-    entry = _stub.get(tls_key)
-    if entry is None:
-        from ..runtime import signals
+def lazy_stub() -> tuple[int, int]:
+    """``(lazy stub, failure routine)`` addresses: the process's routines
+    (``runtime/routines.py``), which trap through the store published under the
+    process's key (``signals.tls_key()``, the one every engine uses)."""
+    from ..runtime.routines import address
 
-        with _lock:
-            entry = _stub.get(tls_key)
-            if entry is None:
-                if tls_key == signals.tls_key():
-                    from ..runtime.routines import address
-
-                    entry = (None, address("wasmlite_lazy_stub"),
-                             address("wasmlite_lazy_failed"))
-                else:
-                    from .codegen import JitCode
-                    from .trampolines import COMMON_DECLS, attributes, trap_routine
-
-                    jit = JitCode("\n".join([COMMON_DECLS, trap_routine(), stub_ir(tls_key),
-                                             attributes(False)]), "0")
-                    entry = (jit, jit.function_address("wasmlite_lazy_stub"),
-                             jit.function_address("wasmlite_lazy_failed"))
-                _stub[tls_key] = entry
-    return entry[1], entry[2]
+    return address("wasmlite_lazy_stub"), address("wasmlite_lazy_failed")
 
 
 def _owner_of(slot: int) -> LazyCode | None:
@@ -234,12 +214,7 @@ def _on_first_call(slot: int) -> int:
         return owner.ensure_compiled((slot - owner.slots_addr) // 8)
     except BaseException as e:  # noqa: BLE001 - must not escape a ctypes callback
         _errors.error = e
-        # every stub's failure routine traps through the store under its key; the
-        # caller came through one of them, so one exists
-        entry = _stub.get(owner.tls_key) if owner is not None else None
-        if entry is None:
-            entry = next(iter(_stub.values()))
-        return entry[2]
+        return lazy_stub()[1]
 
 
 _FIRST_CALL_CB = _CALLBACK_TYPE(_on_first_call)
@@ -288,15 +263,9 @@ _LOOP_ADDR = ctypes.cast(_LOOP_CB, ctypes.c_void_p).value or 0
 def _callbacks() -> tuple[int, int]:
     """``(hot callback, hot-loop callback)`` for generated code: the process's routines
     that call :func:`_on_hot` / :func:`_on_hot_loop` counted in ``GIL_WANTED``."""
-    if not _hot_routines:
-        from ..runtime.routines import address
+    from ..runtime.routines import address
 
-        _hot_routines.extend((address("wasmlite_hot_announced"),
-                              address("wasmlite_loop_announced")))
-    return _hot_routines[0], _hot_routines[1]
-
-
-_hot_routines: list[int] = []
+    return address("wasmlite_hot_announced"), address("wasmlite_loop_announced")
 
 
 class _FirstTierGate:
@@ -499,7 +468,7 @@ class LazyCode:
         self._on_code = on_code
         n = len(info.funcs)
         self.num_funcs = n
-        stub, _fail = lazy_stub(tls_key)
+        stub, _fail = lazy_stub()
         self._stub_addr = stub
         self.slots = (ctypes.c_uint64 * max(n, 1))(*([stub] * max(n, 1)))
         self.slots_addr = ctypes.addressof(self.slots)

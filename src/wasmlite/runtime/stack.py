@@ -91,12 +91,9 @@ def thread_stack_low_routine() -> int:
     ``vmoffsets.STACK_MARGIN`` (256 KiB), or a quarter of the stack when that is smaller
     (a 128 KiB thread keeps 32 KiB for host frames); 1 when glibc cannot tell.  Raises :class:`OSError` when no
     ``pthread_key_t`` can be created."""
-    addr = _state.get("addr")
-    if addr is None:
-        from .routines import address
+    from .routines import address
 
-        addr = _state["addr"] = address("wasmlite_thread_stack_low")
-    return addr  # type: ignore[return-value]
+    return address("wasmlite_thread_stack_low")
 
 
 def stack_key() -> int:

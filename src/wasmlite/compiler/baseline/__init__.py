@@ -36,7 +36,6 @@ _libc.mprotect.restype = ctypes.c_int
 _MEMMOVE = ctypes.cast(_libc.memmove, ctypes.c_void_p).value or 0
 _MEMSET = ctypes.cast(_libc.memset, ctypes.c_void_p).value or 0
 
-_runtime: list[Any] = []
 
 _BLOCKS = (op.BLOCK, op.LOOP, op.IF)
 _MEM0 = (op.MEMORY_SIZE, op.MEMORY_GROW, op.MEMORY_FILL)
@@ -60,11 +59,9 @@ entry:
 def _trap_address() -> int:
     """Address of the process's baseline trap routine (:func:`trap_ir`; one of the
     process's routines, ``runtime/routines.py``)."""
-    if not _runtime:
-        from ...runtime.routines import address
+    from ...runtime.routines import address
 
-        _runtime.append(address("wasmlite_baseline_trap"))
-    return _runtime[0]
+    return address("wasmlite_baseline_trap")
 
 
 def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,

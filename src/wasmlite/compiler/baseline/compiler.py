@@ -1461,7 +1461,7 @@ class FunctionCompiler:
                 return
 
     def op(self, opcode: int, imm: object) -> None:  # noqa: C901 - one dispatch
-        """Translate one reachable instruction."""
+        """Translate one reachable instruction that :data:`_DISPATCH` does not list."""
         a = self.a
         st = self.stack
         lt = self.local_types
@@ -1469,48 +1469,12 @@ class FunctionCompiler:
             st.append((LOCAL, lt[imm], imm))
             if len(st) > self.max_depth:
                 self.max_depth = len(st)
-        elif opcode == op.LOCAL_SET or opcode == op.LOCAL_TEE:
-            self.op_local_set(imm, opcode == op.LOCAL_TEE)
         elif opcode == op.I32_CONST:
             self.push_const(I32, imm & 0xFFFFFFFF)
-        elif opcode == op.I64_CONST:
-            self.push_const(I64, imm & 0xFFFFFFFFFFFFFFFF)
         elif opcode == op.F32_CONST:
             self.push_const(F32, imm & 0xFFFFFFFF)
         elif opcode == op.F64_CONST:
             self.push_const(F64, imm & 0xFFFFFFFFFFFFFFFF)
-        elif opcode in _INT_BIN:
-            self.int_bin(*_INT_BIN[opcode])
-        elif opcode in _INT_CMP:
-            self.int_cmp(_INT_CMP[opcode], False)
-        elif opcode in _I64_CMP:
-            self.int_cmp(_I64_CMP[opcode], True)
-        elif opcode in _LOADS:
-            self.op_load(opcode, imm)
-        elif opcode in _STORES:
-            self.op_store(opcode, imm)
-        elif opcode == op.BR_IF:
-            self.op_br_if(imm)
-        elif opcode == op.BLOCK:
-            self.op_block(imm, BLOCK)
-        elif opcode == op.LOOP:
-            self.op_block(imm, LOOP)
-        elif opcode == op.IF:
-            self.op_if(imm)
-        elif opcode == op.ELSE:
-            self.op_else()
-        elif opcode == op.END:
-            self.close_frame()
-        elif opcode == op.BR:
-            self.op_br(imm)
-        elif opcode == op.BR_TABLE:
-            self.op_br_table(imm)
-        elif opcode == op.RETURN:
-            self.op_br(len(self.frames) - 1)
-        elif opcode == op.CALL:
-            self.op_call(imm)
-        elif opcode == op.CALL_INDIRECT:
-            self.op_call_indirect(imm)
         elif opcode == op.I32_EQZ or opcode == op.I64_EQZ:
             k = len(st) - 1
             e = st.pop()

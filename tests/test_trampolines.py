@@ -182,3 +182,60 @@ def test_calls_into_python_are_counted(strategy: str) -> None:
         assert ex[f"f{k}"](store, 100) == 100 + k + 1
     assert ex["loop"](store, 300_000) == 300_000
     assert GIL_WANTED.value == 0
+
+
+#: results that put floats past the two XMM return registers (x86-64 code generation
+#: returns two further floats on the x87 stack, whose load quiets a signalling NaN, and
+#: a struct with more through memory)
+_MULTI = [
+    [("f32", 0x7FA00001), ("f64", 0x7FF4000000000001), ("f64", 0xFFF7FFFFFFFFFFFF),
+     ("f32", 0xFF800001), ("i64", 0x8000000000000001)],
+    [("f32", 0x7FA00001), ("f32", 0x7F800001), ("f64", 0xFFF7FFFFFFFFFFFF),
+     ("i64", 0x3FFFFFF)],
+    [("f32", 0x7FA00001), ("f64", 0x7FF4000000000001), ("f64", 0xFFF7FFFFFFFFFFFF),
+     ("f32", 0xFF800001), ("i64", 0x8000000000000001), ("f64", 0x7FF0000000000002)],
+]
+
+
+def _const(t: str, b: int) -> str:
+    if t == "i64":
+        return f"i64.const {b}"
+    sign_bit, mantissa = (31, (1 << 23) - 1) if t == "f32" else (63, (1 << 52) - 1)
+    return f"{t}.const {'-' if b >> sign_bit else ''}nan:{hex(b & mantissa)}"
+
+
+def _multi_wat(results: list[tuple[str, int]]) -> str:
+    types = " ".join(t for t, _ in results)
+    consts = " ".join(_const(t, b) for t, b in results)
+    sets = " ".join(f"local.set {i}" for i in reversed(range(len(results))))
+    bits = {"f32": "i32.reinterpret_f32 i64.extend_i32_u", "f64": "i64.reinterpret_f64",
+            "i64": ""}
+    gets = " ".join(f"local.get {i} {bits[t]}" for i, (t, _) in enumerate(results))
+    locals_ = " ".join(t for t, _ in results)
+    return f"""(module
+  (func $f (export "direct") (result {types}) {consts})
+  (func (export "bits") (result {' '.join(['i64'] * len(results))}) (local {locals_})
+    call $f {sets} {gets}))"""
+
+
+@pytest.mark.parametrize("strategy", ["auto", "winch", "cranelift"])
+@pytest.mark.parametrize("results", _MULTI, ids=lambda r: ",".join(t for t, _ in r))
+def test_multi_value_float_results_keep_nan_payloads(
+        strategy: str, results: list[tuple[str, int]]) -> None:
+    config = wasmlite.Config()
+    config.strategy = strategy
+    engine = wasmlite.Engine(config)
+    store = wasmlite.Store(engine)
+    module = wasmlite.Module(engine, _multi_wat(results))
+    ex = wasmlite.Instance(store, module, []).exports(store)
+    want = [b for _, b in results]
+    # wasm → wasm call: the bits compared inside wasm's own registers
+    assert [v & (1 << 64) - 1 for v in ex["bits"](store)] == want
+    # entry trampoline: the f64 results read back raw (f32 results become Python
+    # floats, which cannot hold an f32 signalling NaN's bits)
+    got = ex["direct"](store)
+    for (t, b), v in zip(results, got, strict=True):
+        if t == "f64":
+            assert struct.unpack("<Q", struct.pack("<d", v))[0] == b
+        elif t == "i64":
+            assert v & (1 << 64) - 1 == b

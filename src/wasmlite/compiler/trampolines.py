@@ -17,7 +17,7 @@ import ctypes
 
 from ..environ import vmoffsets as vo
 from ..environ.module import FuncType
-from .translate import LLTYPE, ST_STACK, result_type
+from .translate import LLTYPE, ST_STACK, pack_result, result_fields, result_type, unpack_result
 
 #: How many threads are calling into Python from wasm right now (lazy compilation, host
 #: calls, hotness callbacks), counted by the process's stubs around their ctypes
@@ -248,13 +248,14 @@ def _entry_call(ft: FuncType) -> list[str]:
         L.append(f"  %res = {call}")
     else:
         L.append(f"  {call}")
+    fields = result_fields(ft)
     for i, t in enumerate(results):
         lt = LLTYPE[t]
         if len(results) == 1:
             v = "%res"
         else:
-            v = f"%r{i}"
-            L.append(f"  {v} = extractvalue {rt} %res, {i}")
+            L.append(f"  %r{i} = extractvalue {rt} %res, {i}")
+            v = unpack_result(L, f"%rb{i}", f"%r{i}", lt, fields[i])
         L.append(f"  %rp{i} = getelementptr i8, ptr %vals, i64 {vo.VALUE_SLOT * i}")
         L.append(f"  store {lt} {v}, ptr %rp{i}, align 8")
     return L
@@ -431,9 +432,11 @@ def host_stub(name: str, ft: FuncType, announce: bool = False) -> str:
     elif len(results) == 1:
         L.append(f"  ret {vals[0][0]} {vals[0][1]}")
     else:
+        fields = result_fields(ft)
         agg = "poison"
         for i, (lt, v) in enumerate(vals):
-            L.append(f"  %agg{i} = insertvalue {rt} {agg}, {lt} {v}, {i}")
+            v = pack_result(L, f"%rb{i}", v, lt, fields[i])
+            L.append(f"  %agg{i} = insertvalue {rt} {agg}, {fields[i]} {v}, {i}")
             agg = f"%agg{i}"
         L.append(f"  ret {rt} {agg}")
     L.append("}")

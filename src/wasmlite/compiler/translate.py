@@ -145,14 +145,62 @@ def double_literal(value: float) -> str:
     return f"0x{struct.unpack('<Q', struct.pack('<d', value))[0]:016X}"
 
 
+#: The integer type that carries a float's bits in a result struct (see result_fields).
+_FLOAT_BITS = {"float": "i32", "double": "i64"}
+
+
+def result_fields(ft: FuncType) -> list[str]:
+    """LLVM types of the fields of the literal struct a function of type ``ft`` returns
+    when it has several results.
+
+    x86-64 code generation returns the first two ``f32``/``f64``/``v128`` fields in
+    ``xmm0``/``xmm1`` and further scalar floats on the x87 stack, whose load quiets a
+    signalling NaN (``f64.const -nan:0x7ffffffffffff`` came back ``0xfff…f``).  So a
+    float field with two XMM-class fields before it carries its bits as ``i32``/``i64``
+    (integers go to ``rax``, ``rdx``, ``rcx``, ``r8``, then the struct is returned
+    through memory); :meth:`FunctionTranslator` bitcasts on both sides."""
+    fields = []
+    xmm = 0
+    for t in ft.results:
+        lt = LLTYPE[t]
+        if lt in _FLOAT_BITS:
+            if xmm >= 2:
+                lt = _FLOAT_BITS[lt]
+            xmm += 1
+        elif lt.startswith("<"):
+            xmm += 1
+        fields.append(lt)
+    return fields
+
+
 def result_type(ft: FuncType) -> str:
-    """LLVM return type of a function of type ``ft`` (void, T, or a literal struct)."""
+    """LLVM return type of a function of type ``ft`` (void, T, or a literal struct of
+    :func:`result_fields`)."""
     r = ft.results
     if not r:
         return "void"
     if len(r) == 1:
         return LLTYPE[r[0]]
-    return "{" + ", ".join(LLTYPE[t] for t in r) + "}"
+    return "{" + ", ".join(result_fields(ft)) + "}"
+
+
+def pack_result(lines: list[str], name: str, value: str, lt: str, field: str) -> str:
+    """Append to ``lines`` what turns ``value`` (LLVM type ``lt``) into a result struct
+    field of type ``field`` (:func:`result_fields`) named ``name``; returns the name to
+    insert (``value`` itself when no bitcast is needed)."""
+    if field == lt:
+        return value
+    lines.append(f"  {name} = bitcast {lt} {value} to {field}")
+    return name
+
+
+def unpack_result(lines: list[str], name: str, value: str, lt: str, field: str) -> str:
+    """The inverse of :func:`pack_result`: ``value``, a field of type ``field`` just
+    extracted, as LLVM type ``lt``."""
+    if field == lt:
+        return value
+    lines.append(f"  {name} = bitcast {field} {value} to {lt}")
+    return name
 
 
 # -- numeric instruction tables -------------------------------------------------------------
@@ -740,11 +788,13 @@ class FunctionTranslator:
             L.append(f"  ret {LLTYPE[results[0]]} {self.stack[-1][0]}")
         else:
             rt = result_type(self.ft)
+            fields = result_fields(self.ft)
             vals = self.top_n(len(results))
             agg = "poison"
             for i, (v, t) in enumerate(zip(vals, results, strict=False)):
+                v = pack_result(L, self.new(), v, LLTYPE[t], fields[i])
                 nxt = self.new()
-                L.append(f"  {nxt} = insertvalue {rt} {agg}, {LLTYPE[t]} {v}, {i}")
+                L.append(f"  {nxt} = insertvalue {rt} {agg}, {fields[i]} {v}, {i}")
                 agg = nxt
             L.append(f"  ret {rt} {agg}")
 
@@ -905,9 +955,11 @@ class FunctionTranslator:
         if len(results) == 1:
             self.stack.append((r, rt))
             return
+        fields = result_fields(ft)
         for i, t in enumerate(results):
             x = self.new()
             self.lines.append(f"  {x} = extractvalue {rt} {r}, {i}")
+            x = unpack_result(self.lines, self.new(), x, LLTYPE[t], fields[i])
             self.stack.append((x, LLTYPE[t]))
 
     def op_call(self, funcidx: int) -> None:

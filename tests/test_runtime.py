@@ -465,6 +465,8 @@ import ctypes, wasmlite, wasmtime
 from wasmlite.runtime import signals
 engine = wasmlite.Engine()
 store = wasmlite.Store(engine)
+# the first instantiation installs the handler (the first point where wasm can run)
+wasmlite.Instance(store, wasmlite.Module(engine, b"\\0asm\\1\\0\\0\\0"), [])
 assert signals.installed()
 """
 
@@ -504,16 +506,17 @@ print("survived")
 
 @needs_signals
 def test_handler_reinstalled_after_faulthandler() -> None:
-    # faulthandler.enable() replaces the handler; the next Store puts it back (chaining
-    # to faulthandler), so wasm traps work and other crashes still reach faulthandler
+    # faulthandler.enable() replaces the handler; the next instantiation puts it back
+    # (chaining to faulthandler), so wasm traps work and other crashes still reach
+    # faulthandler
     code = CRASH_PRELUDE + """
 import faulthandler
 faulthandler.enable()
 assert not signals.installed()
 store = wasmlite.Store(engine)
-assert signals.installed()
 wat = '(module (memory 1) (func (export "f") (result i32) (i32.load (i32.const 65536))))'
 inst = wasmlite.Instance(store, wasmlite.Module(engine, wasmtime.wat2wasm(wat)), [])
+assert signals.installed()
 try:
     inst.exports(store)["f"](store)
 except wasmlite.Trap as t:

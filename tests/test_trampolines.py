@@ -239,3 +239,40 @@ def test_multi_value_float_results_keep_nan_payloads(
             assert struct.unpack("<Q", struct.pack("<d", v))[0] == b
         elif t == "i64":
             assert v & (1 << 64) - 1 == b
+
+
+_DEFERRED_SCRIPT = """
+import ctypes, wasmlite
+from wasmlite.runtime import routines
+engine = wasmlite.Engine()
+wat = '''(module (import "h" "f" (func $h (param i32) (result i32)))
+  (func (export "f") (param i32) (result i32) (call $h (i32.add (local.get 0) (i32.const 1)))))'''
+module = wasmlite.Module(engine, wat)
+store = wasmlite.Store(engine)
+# nothing so far waited for the routines: the module's lazy stub and the store's
+# stack-floor routine are thunks of the deferred page
+_, cells, first, _ = routines._thunks()
+code = module._compiled
+assert "resolved" not in routines._state
+assert first <= code._stub_addr < first + 4096, hex(code._stub_addr)
+assert code.slots[0] == code._stub_addr
+host = wasmlite.Func(store, wasmlite.FuncType([wasmlite.ValType.i32()], [wasmlite.ValType.i32()]),
+                     lambda x: 2 * x)
+inst = wasmlite.Instance(store, module, [host])
+assert [cells[k] for k in range(len(routines.DEFERRED))] == \\
+    [routines.address(n) for n in routines.DEFERRED]
+print(inst.exports(store)["f"](store, 20))
+"""
+
+
+def test_deferred_routine_thunks_lead_to_the_routines() -> None:
+    # Module() and Store() take thunks without waiting for the routines' compilation;
+    # instantiation must point them at the routines before wasm runs (a thunk with an
+    # empty cell would jump to 0), in a fresh process where nothing resolved them yet
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", _DEFERRED_SCRIPT], capture_output=True,
+                       text=True, timeout=120, check=False)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert r.stdout.strip() == "42"

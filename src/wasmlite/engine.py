@@ -118,13 +118,15 @@ class Engine(Managed):
 
     def _host_trampolines(self, ft: em.FuncType) -> tuple[int, int]:
         """``(entry trampoline, host stub)`` addresses for ``ft``: the process's
-        universal ones when they serve ``ft`` (:meth:`_layout`), else compiled once."""
+        universal ones when they serve ``ft`` (:meth:`_layout`; thunks, callable once
+        ``routines.resolve()`` returned), else compiled once."""
         t = self._trampolines.get(ft)
         if t is None and self._layout(ft):
             from .runtime import routines
 
-            t = (routines.address(routines.UNIVERSAL_ENTRY),
-                 routines.address(routines.UNIVERSAL_HOST_STUB))
+            # thunks: Module() does not wait for the routines (routines.deferred)
+            t = (routines.deferred(routines.UNIVERSAL_ENTRY),
+                 routines.deferred(routines.UNIVERSAL_HOST_STUB))
             with self._lock:
                 self._trampolines[ft] = t
         if t is None:

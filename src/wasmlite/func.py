@@ -22,6 +22,7 @@ from . import values as _values
 from .environ import module as em
 from .environ import vmoffsets as vo
 from .errors import Trap, TrapCode, WasmtimeError, str_arg
+from .runtime.routines import resolve
 from .store import DEAD_CALLER, Store, check_store, not_a_store, store_mismatch, store_of
 from .types import FuncType
 from .values import Sig, sig_of
@@ -323,6 +324,7 @@ def _host_funcref(st: Store, ft: em.FuncType, cb_addr: int, keep: Any) -> tuple[
     kept (with ``keep``, the callback object) as long as the store; returns
     ``(funcref address, entry trampoline address, VMHostContext address)``."""
     engine = st._engine
+    resolve()   # Python may call the entry trampoline at once (a host Func's __call__)
     entry, stub = engine._host_trampolines(ft)
     hostctx = _HOSTCTX()
     hostctx[vo.HOSTCTX_STORE_CTX // 8] = st._rt.ctx_addr

@@ -186,12 +186,12 @@ define void @{name}() naked nounwind {{
 
 
 def lazy_stub() -> tuple[int, int]:
-    """``(lazy stub, failure routine)`` addresses: the process's routines
-    (``runtime/routines.py``), which trap through the store published under the
+    """``(lazy stub, failure routine)`` addresses: thunks to the process's routines
+    (``runtime/routines.py``, :func:`~wasmlite.runtime.routines.deferred`), which trap through the store published under the
     process's key (``signals.tls_key()``, the one every engine uses)."""
-    from ..runtime.routines import address
+    from ..runtime.routines import deferred
 
-    return address("wasmlite_lazy_stub"), address("wasmlite_lazy_failed")
+    return deferred("wasmlite_lazy_stub"), deferred("wasmlite_lazy_failed")
 
 
 def _owner_of(slot: int) -> LazyCode | None:
@@ -263,9 +263,9 @@ _LOOP_ADDR = ctypes.cast(_LOOP_CB, ctypes.c_void_p).value or 0
 def _callbacks() -> tuple[int, int]:
     """``(hot callback, hot-loop callback)`` for generated code: the process's routines
     that call :func:`_on_hot` / :func:`_on_hot_loop` counted in ``GIL_WANTED``."""
-    from ..runtime.routines import address
+    from ..runtime.routines import deferred
 
-    return address("wasmlite_hot_announced"), address("wasmlite_loop_announced")
+    return deferred("wasmlite_hot_announced"), deferred("wasmlite_loop_announced")
 
 
 class _FirstTierGate:

@@ -36,6 +36,8 @@ from . import builtins, native
 from .globals import GlobalData
 from .memory import LinearMemory
 from .native import NULL_INDEX
+from .routines import resolve
+from .signals import ensure_installed
 from .store import StoreData
 from .table import TableData
 from .template import InstanceTemplate, eval_const_expr
@@ -201,6 +203,11 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     (``Store.set_limits``; counted first, as Wasmtime does), :class:`ValueError` when
     ``function_addrs`` does not have one address per defined function.
     """
+    # the first point where wasm code can run: the routines' thunks must lead somewhere
+    # and the signal handler be in place (both cheap checks after the first time)
+    resolve()
+    if store.guarded:
+        ensure_installed()
     if template is None:
         template = InstanceTemplate(info, function_addrs, type_ids)
     fptrs = template.func_ptrs(function_addrs)

@@ -16,6 +16,13 @@ on first use (``-O0``: they are short, and each separate MCJIT compilation costs
 
 :func:`address` returns a routine's address; the machine code lives as long as the
 process.  Every piece is emitted with the process's store key (``signals.tls_key()``).
+
+:func:`deferred` returns, without waiting for the compilation, the address of a thunk
+that jumps to the routine once it is compiled: ``Module()`` and ``Store()`` take those,
+and the compilation overlaps with what the program does next (a noop module's
+``Module()`` waited 24 ms for it).  Nothing may run a thunk before :func:`resolve` (or
+:func:`address`) returned: instantiation resolves, and no native code runs before an
+instance exists but the host stubs of host functions, which take resolved addresses.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["address", "prepare", "wait", "UNIVERSAL_ENTRY", "UNIVERSAL_HOST_STUB"]
+__all__ = ["address", "deferred", "prepare", "resolve", "wait", "UNIVERSAL_ENTRY",
+           "UNIVERSAL_HOST_STUB"]
 
 #: names of the universal trampolines
 UNIVERSAL_ENTRY = "wasmlite_entry_universal"
@@ -31,6 +39,12 @@ UNIVERSAL_HOST_STUB = "wasmlite_hoststub_universal"
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
+
+#: the routines :func:`deferred` serves, each with a thunk and a cell
+DEFERRED = ("wasmlite_lazy_stub", "wasmlite_lazy_failed", "wasmlite_hot_announced",
+            "wasmlite_loop_announced", "wasmlite_thread_stack_low", UNIVERSAL_ENTRY,
+            UNIVERSAL_HOST_STUB)
+_THUNK = 16
 
 
 def _ir() -> str:
@@ -107,6 +121,64 @@ def _jit() -> Any:
         if jit is None:
             raise _state["error"]
     return jit
+
+
+def _thunks() -> tuple[Any, Any, int, Any]:
+    """``(mapping, cells, first thunk address, view)``: one 16-byte thunk per name of
+    :data:`DEFERRED`, ``jmp [rip + cell]`` (no register changes: the lazy stub gets
+    its slot in ``r11``), in a page made read + execute, its cells in the writable
+    page after it; made once per process."""
+    th = _state.get("thunks")
+    if th is None:
+        with _lock:
+            th = _state.get("thunks")
+            if th is None:
+                import ctypes
+                import mmap
+
+                page = mmap.PAGESIZE
+                m = mmap.mmap(-1, 2 * page, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+                code = bytearray()
+                for k in range(len(DEFERRED)):
+                    disp = page + 8 * k - (_THUNK * k + 6)
+                    code += b"\xff\x25" + disp.to_bytes(4, "little", signed=True)
+                    code += b"\x0f\x0b" + b"\xcc" * (_THUNK - 8)   # ud2; int3...
+                m.write(bytes(code))
+                cells = (ctypes.c_uint64 * len(DEFERRED)).from_buffer(m, page)
+                view = ctypes.c_char.from_buffer(m)
+                addr = ctypes.addressof(view)
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+                if libc.mprotect(addr, page, mmap.PROT_READ | mmap.PROT_EXEC):
+                    raise OSError(ctypes.get_errno(), "mprotect of the routine thunks failed")
+                for k, a in enumerate(_state.get("resolved", ())):
+                    cells[k] = a
+                th = _state["thunks"] = (m, cells, addr, view)
+    return th  # type: ignore[return-value]
+
+
+def deferred(name: str) -> int:
+    """The address of a thunk that jumps to routine ``@<name>`` (one of
+    :data:`DEFERRED`), without waiting for the routines' compilation; valid to call
+    once :func:`resolve` returned.  Raises :class:`ValueError` for another name."""
+    if "resolved" in _state:
+        return address(name)
+    return _thunks()[2] + _THUNK * DEFERRED.index(name)
+
+
+def resolve() -> None:
+    """Wait for the routines and point the thunks of :func:`deferred` at them
+    (instantiation calls it before any native code can run).  Raises what the
+    compilation raised."""
+    if "resolved" in _state:
+        return
+    addrs = [address(name) for name in DEFERRED]
+    with _lock:
+        th = _state.get("thunks")
+        if th is not None:
+            for k, a in enumerate(addrs):
+                th[1][k] = a
+        _state["resolved"] = addrs
 
 
 def address(name: str) -> int:

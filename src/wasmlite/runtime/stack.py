@@ -85,15 +85,15 @@ done:
 
 
 def thread_stack_low_routine() -> int:
-    """Address of ``u64 wasmlite_thread_stack_low(void)`` (compiled on first use; lives
-    as long as the process).  The routine returns the lowest address wasm frames may
+    """Address of ``u64 wasmlite_thread_stack_low(void)`` (a thunk to one of the
+    process's routines, callable once ``routines.resolve()`` returned).  The routine returns the lowest address wasm frames may
     reach on the calling thread: the end of its stack plus a margin of
     ``vmoffsets.STACK_MARGIN`` (256 KiB), or a quarter of the stack when that is smaller
     (a 128 KiB thread keeps 32 KiB for host frames); 1 when glibc cannot tell.  Raises :class:`OSError` when no
     ``pthread_key_t`` can be created."""
-    from .routines import address
+    from .routines import deferred
 
-    return address("wasmlite_thread_stack_low")
+    return deferred("wasmlite_thread_stack_low")
 
 
 def stack_key() -> int:

@@ -27,7 +27,6 @@ from ..errors import WasmtimeError
 from .builtins import unregister
 from .globals import GlobalData
 from .memory import LinearMemory
-from .signals import ensure_installed
 from .stack import thread_stack_low_routine
 from .table import TableData
 
@@ -82,7 +81,8 @@ class StoreData:
 
     ``ctx`` is the ``VMStoreContext`` (``STORE_CTX_SIZE`` bytes, 8-byte slots);
     ``max_wasm_stack`` (bytes) is written to ``STORE_MAX_STACK``.  ``guarded``:
-    signals-based traps (``Config.signals_based_traps``); installs the signal handler.
+    signals-based traps (``Config.signals_based_traps``; instantiation installs the
+    signal handler).
     ``epoch_addr`` is the address of the engine's epoch counter (``STORE_EPOCH_PTR``;
     0: a private counter that stays 0).
     """
@@ -119,9 +119,9 @@ class StoreData:
         self.keep: list[Any] = []
         self.closed = False
         #: signals-based traps: memories get guard regions, the handler is installed
+        #: when an instance is made (``instance.instantiate``: the first point where
+        #: wasm code can run, and where the routines are resolved)
         self.guarded = guarded
-        if guarded:
-            ensure_installed()
 
     @property
     def running(self) -> bool:

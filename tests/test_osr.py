@@ -122,6 +122,42 @@ SCALAR_WAT = """
 """
 
 
+#: :data:`SCALAR_WAT`'s counterpart with ``v128`` values, which the baseline compiler
+#: keeps in 16-byte slots: ``v128`` locals (a NaN payload among the lanes), a ``v128``
+#: constant and a ``v128`` slot below the loop, lanes, splats and a shuffle in it.  One
+#: ``i64`` result that folds every lane.
+SIMD_WAT = """
+(module
+  (import "host" "tick" (func $tick (param i32)))
+  (memory 1)
+  (func $first)   ;; "run" is defined function 1, as in the other modules
+  (func (export "run") (param $n i32) (param $trap_at i32) (result i64)
+    (local $i i32) (local $v v128) (local $w v128) (local $x i64)
+    (local.set $v (v128.const i32x4 1 2 3 4))
+    (local.set $w (v128.const i64x2 0x7ff4000000000001 -1))
+    (v128.const i32x4 0x11111111 0x22222222 0x33333333 0x44444444)
+    (i32x4.add (local.get $v) (local.get $v))
+    (block $b (result v128)
+      (loop $l
+        (call $tick (local.get $i))
+        (if (i32.eq (local.get $i) (local.get $trap_at))
+          (then (drop (v128.load (i32.const 70000)))))
+        (local.set $v (i32x4.add (local.get $v) (i32x4.splat (local.get $i))))
+        (local.set $w (v128.xor (local.get $w)
+          (i8x16.shuffle 4 5 6 7 0 1 2 3 28 29 30 31 24 25 26 27
+                         (local.get $v) (local.get $w))))
+        (local.set $x (i64.add (local.get $x) (i64x2.extract_lane 1 (local.get $w))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $w))
+    v128.xor
+    v128.xor
+    (local.set $v)
+    (i64.xor (i64x2.extract_lane 0 (local.get $v)) (i64x2.extract_lane 1 (local.get $v)))
+    (i64.add (local.get $x))))
+"""
+
+
 def _session(strategy: str, trap_at: int = -1, interrupt_at: int = -1,
              fuel: bool = False, wat: str = WAT) -> tuple:
     """Run ``wat`` (:data:`WAT`) under ``strategy`` at opt level 2: ``(outcome, fuel
@@ -291,3 +327,18 @@ def test_every_loop_has_a_valid_osr_entry(wat: str) -> None:
             for i, off in loops:
                 code = compile_osr(info, bodies, i, off, opt, guard)
                 assert code.function_addrs[i]
+
+
+@pytest.mark.parametrize(("trap_at", "interrupt_at", "fuel"),
+                         [_CASES[0], _CASES[1], _CASES[3]], ids=["results", "trap", "fuel"])
+def test_osr_from_baseline_simd_code_changes_nothing_observable(
+        trap_at: int, interrupt_at: int, fuel: bool) -> None:
+    """The same with ``v128`` locals, a ``v128`` constant and slot below the loop: the
+    baseline frame's 16-byte slots move into the OSR entry whole."""
+    lazy_outcome, lazy_fuel, transfers = _session("winch", trap_at, interrupt_at, fuel,
+                                                  SIMD_WAT)
+    eager_outcome, eager_fuel, _ = _session("cranelift", trap_at, interrupt_at, fuel,
+                                            SIMD_WAT)
+    assert transfers == 1
+    assert lazy_outcome == eager_outcome
+    assert lazy_fuel == eager_fuel

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ...binary import opcodes as op
-from ...environ.module import V128, ModuleInfo
+from ...environ.module import F32, F64, V128, ModuleInfo
 from ...errors import WasmtimeError
 from .compiler import Env, FunctionCompiler, ModuleShapes
+from .simd import SIMD_OPS
 
 __all__ = ["BaselinePart", "compile_batch", "unsupported_reason"]
 
@@ -70,7 +71,9 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
     """Why defined function ``defidx`` is left to LLVM's first tier, or ``None`` when
     the baseline compiler takes it.  Reasons: ``"multi-value result"`` (LLVM returns
     a struct), ``"calls a multi-value type"``, ``"v128"`` (SIMD values or
-    instructions), ``"multi-memory"`` (an access to a memory other than 0).  Fuel and
+    instructions the baseline compiler does not have, ``simd.SIMD_OPS``; v128
+    globals; v128 parameters beyond ``xmm7``), ``"multi-memory"`` (an access to a
+    memory other than 0).  Fuel and
     epochs are supported (the arguments are kept for callers that measure coverage
     per setting)."""
     shapes = ModuleShapes.of(info)
@@ -79,44 +82,31 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
     ft = shapes.func_types[nimp + defidx]
     if _plain_module(info):
         # no type has several results or a v128, no v128 global, one memory at most:
-        # only SIMD instructions and v128 locals can make a function unsupported
-        if body and max(map(_opcode, body)) >= 0xFD000:
+        # only SIMD instructions the baseline compiler does not have (simd.py) can make
+        # a function unsupported
+        if body and max(map(_opcode, body)) >= 0xFD000 and \
+                not SIMD_OPS.issuperset(o for o, _i, _f in body if o >= 0xFD000):
             return "v128"
-        for _count, t in info.codes[defidx].locals:
-            if t == V128:
-                return "v128"
         return None
     if len(ft.results) > 1:
         return "multi-value result"
-    if V128 in ft.params or V128 in ft.results:
+    if not _v128_abi_ok(ft):
         return "v128"
-    for _count, t in info.codes[defidx].locals:
-        if t == V128:
-            return "v128"
     gtypes = None
     for opcode, imm, _off in body:
         if opcode >= 0xFD000:
-            return "v128"
+            if opcode not in SIMD_OPS:
+                return "v128"
         if opcode == op.CALL or opcode == op.CALL_INDIRECT:
             cft = shapes.func_types[imm] if opcode == op.CALL else types[imm[0]]
             if len(cft.results) > 1:
                 return "calls a multi-value type"
-            if V128 in cft.params or V128 in cft.results:
-                return "v128"
-        elif opcode in _BLOCKS:
-            if imm >= 0:
-                bft = types[imm]
-                if V128 in bft.params or V128 in bft.results:
-                    return "v128"
-            elif imm & 0x7F == V128:
+            if not _v128_abi_ok(cft):
                 return "v128"
         elif opcode == op.GLOBAL_GET or opcode == op.GLOBAL_SET:
             if gtypes is None:
                 gtypes = info.global_types()
             if gtypes[imm].valtype == V128:
-                return "v128"
-        elif opcode == op.SELECT_T:
-            if V128 in imm:
                 return "v128"
         elif opcode in _MEM0:
             if imm:
@@ -131,6 +121,13 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
 
 
 _opcode = operator.itemgetter(0)
+_SSE_CLASS = (F32, F64, V128)
+
+
+def _v128_abi_ok(ft: Any) -> bool:
+    """Whether the baseline compiler can pass ``ft``'s parameters: ``v128`` ones only
+    in ``xmm0``-``xmm7`` (System V; never on the stack)."""
+    return V128 not in ft.params or sum(t in _SSE_CLASS for t in ft.params) <= 8
 
 
 _plain: dict[int, tuple[Any, bool]] = {}

@@ -25,12 +25,13 @@ Frame (``rbp``-relative)::
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
 from ...binary import opcodes as op
 from ...environ import vmoffsets as vo
-from ...environ.module import F32, F64, FUNCREF, I32, I64, ModuleInfo
+from ...environ.module import F32, F64, FUNCREF, I32, I64, V128, ModuleInfo
 from ..translate import (
     FUEL_BULK,
     FUEL_BULK_SMALL,
@@ -54,6 +55,7 @@ from ..translate import (
 )
 from . import asm as A
 from .asm import R8, R9, R11, R15, RAX, RBP, RCX, RDI, RDX, RSI, RSP, mem
+from .simd import SIMD_OPS, op_simd, vcopy, vload, vpush
 
 INT_ARGS = (RSI, RDX, RCX, R8, R9)   # after rdi = vmctx
 _PIN_REGS = (A.RBX, A.R12, A.R13, A.R14)
@@ -121,6 +123,9 @@ _SAT = {
     op.I64_TRUNC_SAT_F32_S: op.I64_TRUNC_F32_S, op.I64_TRUNC_SAT_F32_U: op.I64_TRUNC_F32_U,
     op.I64_TRUNC_SAT_F64_S: op.I64_TRUNC_F64_S, op.I64_TRUNC_SAT_F64_U: op.I64_TRUNC_F64_U,
 }
+
+
+_opcode = operator.itemgetter(0)
 
 
 def _fbits(x: float, f64: bool) -> int:
@@ -243,9 +248,12 @@ class FunctionCompiler:
         self.has_memory = module.has_memory
         #: integer locals kept in callee-saved registers (the most used first)
         self.pinned = self._pin(body, lt)
+        #: bytes per frame slot: 16 in a function with v128 values (``simd.py``)
+        self.ss = 16 if (V128 in lt or (body and max(map(_opcode, body)) >= 0xFD000)) \
+            else 8
         #: offset below rbp of local 0's slot (after the fixed slots and the saved
-        #: pinned registers)
-        self.base_off = 56 + 8 * len(self.pinned)
+        #: pinned registers; a slot spans ``ss`` bytes upwards from its offset)
+        self.base_off = 48 + 8 * len(self.pinned) + self.ss
         self.fuel = env.consume_fuel
         #: what the instruction being translated emitted last (a result store, a
         #: compare), and what the previous one did: peephole fusion
@@ -265,7 +273,7 @@ class FunctionCompiler:
             if lo <= opcode <= hi:
                 counts[imm] = get(imm, 0) + 1
         best = sorted((c, -i) for i, c in counts.items()
-                      if c >= 2 and lt[i] not in FLOATS)[-4:]
+                      if c >= 2 and lt[i] not in FLOATS and lt[i] != V128)[-4:]
         return {-ni: r for (_c, ni), r in zip(reversed(best), _PIN_REGS, strict=False)}
 
     # -- slots ----------------------------------------------------------------------------
@@ -274,14 +282,14 @@ class FunctionCompiler:
         r = self.pinned.get(i)
         if r is not None:
             return r
-        return (RBP, -1, 0, -self.base_off - 8 * i)
+        return (RBP, -1, 0, -self.base_off - self.ss * i)
 
     def local_mem(self, i: int) -> tuple:
         """The frame slot of local ``i`` (unused when it is pinned)."""
-        return (RBP, -1, 0, -self.base_off - 8 * i)
+        return (RBP, -1, 0, -self.base_off - self.ss * i)
 
     def slot(self, k: int) -> tuple:
-        return (RBP, -1, 0, -self.base_off - 8 * (len(self.local_types) + k))
+        return (RBP, -1, 0, -self.base_off - self.ss * (len(self.local_types) + k))
 
     def push_slot(self, t: int) -> tuple:
         """Push a slot entry; return its slot (the caller stores the value there)."""
@@ -391,7 +399,10 @@ class FunctionCompiler:
     def move(self, src: int, dst: int) -> None:
         """Put the value of stack entry ``src`` into slot ``dst``."""
         e = self.stack[src]
-        if e[0] == CONST:
+        if e[1] == V128:
+            if e[0] != SLOT or src != dst:
+                vcopy(self, e, src, self.slot(dst))
+        elif e[0] == CONST:
             self.store_const(self.slot(dst), e[1], e[2])
         elif e[0] == LOCAL or src != dst:
             self.a.mov(RAX, self.src(e, src))
@@ -447,6 +458,10 @@ class FunctionCompiler:
         ni = nf = ns = 0
         for i, t in enumerate(ft.params):
             dst = self.local_slot(i)
+            if t == V128:      # in xmm0-7 (unsupported_reason: never on the stack)
+                a.enc(b"\x0f\x7f", nf, dst, pfx=F3)
+                nf += 1
+                continue
             if t in FLOATS:
                 if nf < 8:
                     a.sse(F2, 0x11, nf, dst)
@@ -462,13 +477,13 @@ class FunctionCompiler:
         nparams = len(ft.params)
         nl = len(self.local_types) - nparams
         if nl:
-            if nl <= 8:
+            if nl <= 8 and self.ss == 8:
                 a.mov_imm(RAX, 0)
                 for i in range(nparams, len(self.local_types)):
                     a.store(self.local_slot(i), RAX)
             else:
                 a.lea(RDI, self.local_mem(len(self.local_types) - 1))
-                a.mov_imm(RCX, nl)
+                a.mov_imm(RCX, nl * self.ss // 8)
                 a.mov_imm(RAX, 0)
                 a.b += b"\xf3\x48\xab"      # rep stosq
                 for i, r in self.pinned.items():
@@ -526,8 +541,9 @@ class FunctionCompiler:
         a.mov_imm(RSI, ST_STACK, False)
         a.mov_imm(RAX, self.env.trap_addr)
         a.call(RAX)
-        frame = self.base_off - 8 + 8 * (len(self.local_types) + self.max_depth
-                                         + self.max_out)
+        ss = self.ss
+        frame = (self.base_off - ss + ss * (len(self.local_types) + self.max_depth)
+                 + 8 * self.max_out)
         frame = (frame + 15) & ~15
         a.b[frame_at:frame_at + 4] = (-frame & 0xFFFFFFFF).to_bytes(4, "little")
         a.b[frame_at2:frame_at2 + 4] = frame.to_bytes(4, "little")
@@ -540,7 +556,9 @@ class FunctionCompiler:
         if res:
             t = res[0]
             k = len(self.stack) - 1
-            if t in FLOATS:
+            if t == V128:
+                vload(self, self.stack[k], k, 0)
+            elif t in FLOATS:
                 self.fload(self.stack[k], k, 0, t == F64)
             else:
                 self.take(self.stack[k], k, RAX)
@@ -612,7 +630,10 @@ class FunctionCompiler:
             a.mov_imm(RAX, entry)
             a.mov(RAX, mem(RAX))
         a.alu_imm(A.SUB, RSP, size, True)
-        for i in range(len(self.local_types)):
+        for i, t in enumerate(self.local_types):
+            if t == V128:
+                vcopy(self, (LOCAL, V128, i), -1, mem(RSP, 16 * i))
+                continue
             src = self.local_slot(i)
             if not isinstance(src, int):
                 a.mov(RCX, src)
@@ -620,12 +641,19 @@ class FunctionCompiler:
             a.store(mem(RSP, 16 * i), src)
         base = len(self.local_types)
         for k, e in enumerate(stack):
+            if e[1] == V128:
+                vcopy(self, e, k, mem(RSP, 16 * (base + k)))
+                continue
             if e[0] == CONST:
                 a.mov_imm(RCX, e[2])
             else:
                 assert e[0] == SLOT, "a loop header reads no local from the stack"
                 a.mov(RCX, self.slot(k))
             a.store(mem(RSP, 16 * (base + k)), RCX)
+        if self.ss == 16:
+            # a v128 constant went through rax: load the entry again
+            a.mov_imm(RAX, entry)
+            a.mov(RAX, mem(RAX))
         a.mov_imm(RCX, transfers)
         a.alu_imm(A.ADD, mem(RCX), 1, True)
         a.mov(RDI, mem(RBP, -8))
@@ -654,7 +682,9 @@ class FunctionCompiler:
         self.materialize_locals(i)
         dst = self.local_slot(i)
         prev = self.prev
-        if e[0] == CONST:
+        if e[1] == V128:
+            vcopy(self, e, k, dst)  # type: ignore[arg-type]
+        elif e[0] == CONST:
             self.store_const(dst, e[1], e[2])
         elif (e[0] == SLOT and prev is not None and prev[0] == "store"
               and prev[2] == len(a.b) and prev[3] == k and a.last_bind < prev[2]):
@@ -669,6 +699,26 @@ class FunctionCompiler:
             a.store(dst, RAX)
         if tee:
             st.append((LOCAL, e[1], i))
+
+    def select_v128(self, c: tuple, b: tuple, e: tuple, k: int) -> None:
+        """``select`` of two v128 entries ``e`` (at ``k - 2``) and ``b`` by ``c``
+        (all three popped)."""
+        a = self.a
+        if c[0] == CONST:
+            chosen, src = (e, k - 2) if c[2] & 0xFFFFFFFF else (b, k - 1)
+            if chosen[0] == CONST:
+                self.push_const(V128, chosen[2])
+                return
+            vload(self, chosen, src, 0)
+        else:
+            vload(self, e, k - 2, 0)
+            vload(self, b, k - 1, 1)
+            a.alu_imm(A.CMP, self.src(c, k), 0, False)
+            keep = a.label()
+            a.jcc(A.CC_NE, keep)
+            a.enc(b"\x0f\x6f", 0, 1, pfx=F3)          # movdqu xmm0, xmm1
+            a.bind(keep)
+        vpush(self, 0)
 
     def rewind(self, pos: int) -> None:
         """Take back the code emitted from ``pos`` (by the previous instruction: no
@@ -969,6 +1019,10 @@ class FunctionCompiler:
         for i, t in enumerate(params):
             k = base + i
             e = self.stack[k]
+            if t == V128:      # in xmm0-7 (unsupported_reason: never on the stack)
+                vload(self, e, k, nf)
+                nf += 1
+                continue
             if t in FLOATS:
                 if nf < 8:
                     self.fload(e, k, nf, t == F64)
@@ -988,7 +1042,9 @@ class FunctionCompiler:
     def call_results(self, results: tuple) -> None:
         if results:
             t = results[0]
-            if t in FLOATS:
+            if t == V128:
+                vpush(self, 0)
+            elif t in FLOATS:
                 self.fstore(t, 0)
             else:
                 self.istore(t, RAX)
@@ -1535,7 +1591,9 @@ class FunctionCompiler:
             b = st.pop()
             e = st.pop()
             t = e[1]
-            if c[0] == CONST:
+            if t == V128:
+                self.select_v128(c, b, e, k)
+            elif c[0] == CONST:
                 src = k - 2 if c[2] & 0xFFFFFFFF else k - 1
                 chosen = e if c[2] & 0xFFFFFFFF else b
                 if chosen[0] == CONST:
@@ -1758,6 +1816,8 @@ def _dispatch() -> dict[int, Callable[[FunctionCompiler, Any], None]]:
         d[code] = lambda s, imm, code=code: s.op_load(code, imm)
     for code in _STORES:
         d[code] = lambda s, imm, code=code: s.op_store(code, imm)
+    for code in SIMD_OPS:
+        d[code] = lambda s, imm, code=code: op_simd(s, code, imm)
     return d
 
 

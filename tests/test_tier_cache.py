@@ -213,3 +213,32 @@ def test_a_second_process_starts_hot(tmp_path: Path) -> None:
     second = run()
     assert second["out"] == first["out"]
     assert second["first_tier"] == 0 and second["loads"] >= 1 and second["tier2"] == 0
+
+
+def test_background_batches_are_merged(tmp_path: Path) -> None:
+    # forty functions of 200 instructions, each called once: the baseline first tier
+    # compiles them one by one (until what is left fits in lazy.BATCH_INSTRS) and queues
+    # one cache-filling job each; the tier-up thread merges them into few optimized
+    # batches (lazy.FILL_INSTRS), so a later run loads few JIT engines
+    n = 40
+    pad = " i32.const 1 i32.add" * 100
+    funcs = "\n".join(f"(func $f{i} (result i32) i32.const {i} i32.const 3 i32.mul{pad})"
+                      for i in range(n))
+    calls = " ".join(f"call $f{i} i32.add" for i in range(n))
+    wat = f'(module {funcs} (func (export "run") (result i32) i32.const 0 {calls}))'
+    directory = tmp_path / "cache"
+    results = []
+    codes = []
+    for _ in range(2):
+        engine = _engine(directory)
+        module = wasmlite.Module(engine, wat)
+        store = wasmlite.Store(engine)
+        results.append(wasmlite.Instance(store, module, []).exports(store)["run"](store))
+        assert lazy.TIERUP.wait_idle(120)
+        codes.append(module._compiled)
+    assert results == [3 * n * (n - 1) // 2 + 100 * n] * 2
+    manifest = [json.loads(m.read_text()) for m in directory.glob("tier2/*/*.json")]
+    batches = [b for m in manifest for b in m]
+    assert sorted(j for b in batches for j in b) == list(range(n + 1))
+    assert len(batches) <= 4, batches
+    assert codes[1].cache_loads == len(batches) and codes[1].batches == 0

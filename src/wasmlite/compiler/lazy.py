@@ -53,6 +53,12 @@ from .translate import OSR_LINE
 
 #: Bytes of machine code per thunk.
 THUNK_SIZE = 16
+#: Instructions per optimized batch made to fill the compile cache, at most (give or
+#: take a batch): the background jobs queued one per first-tier batch are merged
+#: (``_TierUp._coalesce``).
+FILL_INSTRS = 20_000
+#: Seconds a background batch waits for more to merge while none is queued.
+FILL_WAIT = 0.1
 #: Instructions compiled per batch, at least: the first-called function and the
 #: functions it calls directly, breadth first, until the batch holds this many
 #: wasm instructions.
@@ -366,6 +372,12 @@ class _TierUp:
                 background = not self.jobs
                 ref, method, args = (self.fill if background else self.jobs).popleft()
                 self.busy = True
+                if background:
+                    args = self._coalesce(ref, args)
+                    if self.stopping:
+                        self.busy = False
+                        self.cond.notify_all()
+                        return
             try:
                 code = ref()
                 if code is not None:
@@ -376,6 +388,36 @@ class _TierUp:
                 with self.cond:
                     self.busy = False
                     self.cond.notify_all()
+
+    def _coalesce(self, ref: Any, args: tuple) -> tuple:
+        """The arguments of background job ``args`` of ``ref()`` with the batches of the
+        background jobs of the same module queued right after it merged in, up to
+        :data:`FILL_INSTRS` instructions (with ``self.cond`` held).  The first tier
+        queues one job per batch it compiled — one function each for the baseline
+        compiler —, and each optimized batch is one LLVM compilation and, in the next
+        run, one cache entry and one JIT engine to load: cc1plus's 6,373 functions made
+        as many entries, whose loading took most of a cached start."""
+        code = ref()
+        if code is None:
+            return args
+        batch = list(args[0])
+        size = sum(code._instrs(j) for j in batch)
+        fill = self.fill
+        end = time.monotonic() + FILL_WAIT
+        while size < FILL_INSTRS and not self.jobs and not self.stopping:
+            if not fill:
+                # the first tier may be compiling the next function right now
+                left = end - time.monotonic()
+                if left <= 0 or not self.cond.wait(left):
+                    break
+                continue
+            ref2, method2, args2 = fill[0]
+            if ref2() is not code or method2 != "_compile_tier2":
+                break
+            fill.popleft()
+            batch.extend(args2[0])
+            size += sum(code._instrs(j) for j in args2[0])
+        return (sorted(set(batch)), *args[1:])
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no job is queued or running (tests, benchmarks); False on timeout."""

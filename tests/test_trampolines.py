@@ -276,3 +276,63 @@ def test_deferred_routine_thunks_lead_to_the_routines() -> None:
                        text=True, timeout=120, check=False)
     assert r.returncode == 0, (r.returncode, r.stderr)
     assert r.stdout.strip() == "42"
+
+
+_CACHED_ROUTINES_SCRIPT = """
+import wasmlite
+from wasmlite.runtime import routines
+engine = wasmlite.Engine()
+wat = '''(module (import "h" "f" (func $h (param i32) (result i32))) (memory 1)
+  (func $rec (param i32) (result i32) (call $rec (local.get 0)))
+  (func (export "f") (param i32) (result i32) (call $h (i32.add (local.get 0) (i32.const 1))))
+  (func (export "oob") (result i32) (i32.load (i32.const 70000)))
+  (func (export "deep") (result i32) (call $rec (i32.const 1)))
+  (func (export "hot") (param i32) (result i32) (local i32)
+    (loop $l (local.set 1 (i32.add (local.get 1) (local.get 0)))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get 1)))'''
+store = wasmlite.Store(engine)
+host = wasmlite.Func(store, wasmlite.FuncType([wasmlite.ValType.i32()], [wasmlite.ValType.i32()]),
+                     lambda x: 2 * x)
+ex = wasmlite.Instance(store, wasmlite.Module(engine, wat), [host]).exports(store)
+out = [ex["f"](store, 20), ex["hot"](store, 100000)]
+for name in ("oob", "deep"):
+    try:
+        ex[name](store)
+    except wasmlite.Trap as t:
+        out.append(str(t.trap_code))
+print(out, routines._state.get("cached") is not None)
+"""
+
+
+def test_routines_load_from_the_routines_cache(tmp_path) -> None:
+    # the first process compiles the routines and stores their machine code; the next
+    # loads it and resolves its symbols to its own addresses and keys (lazy stub, host
+    # stub, signal handler, stack floor, hotness callbacks all used); a damaged entry
+    # is compiled again, never loaded
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, WASMLITE_CACHE_DIR=str(tmp_path), WASMLITE_ROUTINES_CACHE="1")
+
+    def run() -> tuple[str, bool]:
+        r = subprocess.run([sys.executable, "-c", _CACHED_ROUTINES_SCRIPT], env=env,
+                           capture_output=True, text=True, timeout=120, check=False)
+        assert r.returncode == 0, (r.returncode, r.stderr)
+        results, cached = r.stdout.strip().rsplit(" ", 1)
+        return results, cached == "True"
+
+    first = run()
+    assert not first[1]
+    entries = list((tmp_path / "routines").glob("*.o"))
+    assert len(entries) == 1
+    # hot(100000): 5,000,050,000 wrapped to i32
+    assert first[0] == str([42, 5000050000 - 2**32, "TrapCode.MEMORY_OUT_OF_BOUNDS",
+                            "TrapCode.STACK_OVERFLOW"])
+    assert run() == (first[0], True)
+    data = bytearray(entries[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    entries[0].write_bytes(bytes(data))
+    assert run() == (first[0], False)
+    assert run() == (first[0], True)       # stored again

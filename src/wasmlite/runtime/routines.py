@@ -47,6 +47,51 @@ DEFERRED = ("wasmlite_lazy_stub", "wasmlite_lazy_failed", "wasmlite_hot_announce
 _THUNK = 16
 
 
+def _process_values() -> dict[str, int]:
+    """The process-specific values the routines' IR embeds, by the name of the symbol
+    that stands for each in :func:`_symbolic_ir`: addresses of Python-owned cells and
+    ctypes callbacks, and the two ``pthread_key_t``\\ s."""
+    import ctypes
+
+    from ..compiler import lazy
+    from ..compiler import trampolines as tr
+    from . import signals, stack
+
+    return {"wasmlite_sym_gil_wanted": tr.GIL_WANTED_ADDR,
+            "wasmlite_sym_first_call": lazy._FIRST_CALL_ADDR,
+            "wasmlite_sym_hot": lazy._HOT_ADDR,
+            "wasmlite_sym_loop": lazy._LOOP_ADDR,
+            "wasmlite_sym_old_bus": ctypes.addressof(signals._old_bus),
+            "wasmlite_sym_old_segv": ctypes.addressof(signals._old_segv),
+            "wasmlite_sym_dfl": ctypes.addressof(signals._dfl),
+            "wasmlite_sym_code_table": signals._code.addr,
+            "wasmlite_sym_memory_table": signals._memories.addr,
+            "wasmlite_sym_tls_key": signals.tls_key(),
+            "wasmlite_sym_stack_key": stack.stack_key()}
+
+
+def _symbolic_ir(ir: str, values: dict[str, int]) -> str:
+    """``ir`` with every value of ``values`` replaced by a reference to its symbol, so
+    that the text, and the machine code compiled from it, is the same in every process
+    of this wasmlite, LLVM and CPU (:func:`_compile` caches that code on disk; loading it
+    resolves the symbols to this process's values with ``llvm.add_symbol``).  Addresses
+    (long numbers, unique in the text) become ``ptrtoint`` constant expressions or, in
+    inline assembly, symbol operands; the keys, small numbers, are replaced where
+    ``pthread_getspecific``/``pthread_setspecific`` take them."""
+    import re
+
+    decls = []
+    for name, value in values.items():
+        if name.endswith("_key"):
+            expr = f"ptrtoint (ptr @{name} to i32)"
+            ir = re.sub(rf"(@pthread_[gs]etspecific\(i32 ){value}\b", rf"\g<1>{expr}", ir)
+        else:
+            ir = ir.replace(f"$${value}", f"$${name}")
+            ir = ir.replace(f"i64 {value}", f"i64 ptrtoint (ptr @{name} to i64)")
+        decls.append(f"@{name} = external global i8")
+    return "\n".join(decls) + "\n" + ir
+
+
 def _ir() -> str:
     from ..compiler import lazy
     from ..compiler import trampolines as tr
@@ -73,11 +118,81 @@ def _ir() -> str:
     return "\n".join([*decls, *body, tr.attributes(False)])
 
 
+def _cache_path(ir: str) -> str | None:
+    """Where the machine code of ``ir`` (symbolic) for this LLVM and CPU is kept:
+    ``<default cache directory>/routines/<sha256>.o``; None when
+    ``WASMLITE_ROUTINES_CACHE=0``.  (BLAKE2b from ``_blake2``: ``hashlib`` loads
+    OpenSSL, 6-10 ms of every cold start.)"""
+    import os
+
+    from ..compiler.codegen import host_target
+    from ..config import default_cache_directory
+
+    if os.environ.get("WASMLITE_ROUTINES_CACHE", "1") == "0":
+        return None
+    h = _blake2b()(repr(sorted(host_target().items())).encode(), digest_size=32)
+    h.update(ir.encode())
+    return os.path.join(default_cache_directory(), "routines", h.hexdigest() + ".o")
+
+
+def _blake2b() -> Any:
+    try:
+        from _blake2 import blake2b
+    except ImportError:     # an interpreter without it: hashlib's
+        from hashlib import blake2b
+    return blake2b
+
+
+def _digest(data: bytes) -> bytes:
+    return _blake2b()(data, digest_size=32).digest()
+
+
 def _compile() -> None:
+    """Compile the routines — or load their machine code from the routines cache, which
+    the first process of this wasmlite, LLVM and CPU fills (the routines' ``.pyc``:
+    about 30 ms of LLVM work per process otherwise, on the path of every short run) —
+    and keep the :class:`~wasmlite.compiler.codegen.JitCode` in ``_state["jit"]``."""
+    import os
+
+    import llvmlite.binding as llvm
+
     from ..compiler.codegen import JitCode
 
     try:
-        _state["jit"] = JitCode(_ir(), "0")
+        values = _process_values()
+        if all(values.values()):
+            ir = _symbolic_ir(_ir(), values)
+            for name, value in values.items():
+                llvm.add_symbol(name, value)
+            path = _cache_path(ir)
+        else:
+            # a key 0 cannot be a symbol's value (the JIT takes it for "not found")
+            ir, path = _ir(), None
+        jit = None
+        if path is not None:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+                # the object, then its digest: a damaged file is never given to LLVM
+                obj, digest = data[:-32], data[-32:]
+                if len(data) > 32 and _digest(obj) == digest:
+                    jit = JitCode.from_object(obj, "0")
+                    jit.function_address(UNIVERSAL_ENTRY)
+                    _state["cached"] = path
+            except Exception:  # noqa: BLE001 - missing or unusable: compile instead
+                jit = None
+        if jit is None:
+            jit = JitCode(ir, "0", keep_object=path is not None)
+            if path is not None and jit.object:
+                try:
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    tmp = f"{path}.{os.getpid()}.tmp"
+                    with open(tmp, "wb") as f:
+                        f.write(jit.object + _digest(jit.object))
+                    os.replace(tmp, path)
+                except OSError:
+                    pass
+        _state["jit"] = jit
     except BaseException as e:  # noqa: BLE001 - re-raised by _jit on the caller's thread
         _state["error"] = e
 

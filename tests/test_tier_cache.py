@@ -242,3 +242,35 @@ def test_background_batches_are_merged(tmp_path: Path) -> None:
     assert sorted(j for b in batches for j in b) == list(range(n + 1))
     assert len(batches) <= 4, batches
     assert codes[1].cache_loads == len(batches) and codes[1].batches == 0
+
+
+def test_a_module_is_validated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first lazy Module() with a cache validates and leaves a marker under the
+    # module's key; later ones only decode (the validator is not called), unless a
+    # setting in the key changed; a module that failed validation is never marked
+    import wasmlite.validate as va
+
+    directory = tmp_path / "cache"
+    calls: list[int] = []
+    real = va.validate_module
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(va, "validate_module", counting)
+    wat = WAT.format(k=100)
+    for expected_calls in (1, 1):
+        engine = _engine(directory)
+        module = wasmlite.Module(engine, wat)
+        store = wasmlite.Store(engine)
+        assert wasmlite.Instance(store, module, []).exports(store)["outer"](store, 7) == 15
+        assert len(calls) == expected_calls
+    assert list(directory.glob("*/*.valid"))
+    wasmlite.Module(_engine(directory, consume_fuel=True), wat)
+    assert len(calls) == 2
+    bad = "(module (func (result i32) i64.const 1))"
+    for _ in range(2):
+        with pytest.raises(wasmlite.WasmtimeError, match="type mismatch"):
+            wasmlite.Module(_engine(directory), bad)
+    assert len(calls) == 4

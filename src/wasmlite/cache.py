@@ -348,6 +348,18 @@ class ModuleCache:
         except OSError:
             return None
 
+    def validated(self, key: str) -> bool:
+        """Whether a lazy ``Module()`` of this wasmlite validated the module of ``key``
+        (:meth:`key`: its bytes, this host and every setting, the WebAssembly features
+        included) before: its marker ``<key[:2]>/<key>.valid`` exists.  Such a module
+        is decoded, not validated again — as a cached module's code is loaded, not
+        compiled: the cache directory is trusted with native code anyway."""
+        return os.path.exists(os.path.join(self.directory, key[:2], key + ".valid"))
+
+    def mark_validated(self, key: str) -> None:
+        """Leave the marker :meth:`validated` looks for (best effort)."""
+        self._write(os.path.join(self.directory, key[:2], key + ".valid"), b"")
+
     def store(self, key: str, data: bytes | bytearray) -> bool:
         """Write ``data`` for ``key`` atomically (temporary file, then ``os.replace``);
         ``False`` when it could not be written."""

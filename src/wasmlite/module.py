@@ -80,7 +80,8 @@ class Module(Managed):
     (:class:`wasmlite.cache.ModuleCache`); a hit runs neither the validator nor LLVM.
     An eager engine (``Config.strategy = "cranelift"``) stores the whole module there;
     a lazy one stores what its optimizing tier compiles, batch by batch, and loads such
-    batches on first calls in later runs (:class:`wasmlite.cache.TierCache`).
+    batches on first calls in later runs (:class:`wasmlite.cache.TierCache`), and
+    validates a module only the first time (``ModuleCache.validated``).
 
     A closed engine raises :class:`ValueError`; after :meth:`close` the module's
     properties and methods, and instantiating it, raise :class:`ValueError` ("already
@@ -109,8 +110,19 @@ class Module(Managed):
                     mc.hits += 1
                     return
             mc.misses += 1
-        info, bodies = _decode_and_validate(data, _features(engine),
-                                            keep_bodies=not engine._lazy)
+        if engine._lazy and mc is not None and key is not None and mc.validated(key):
+            # validated by an earlier run (the marker below): decoding is enough (cc1plus:
+            # 0.15 s instead of 4.7 s of validation)
+            from .binary import decode_module
+            from .binary.decoder import FunctionBodies
+
+            info = decode_module(data)
+            bodies: Any = FunctionBodies(info)
+        else:
+            info, bodies = _decode_and_validate(data, _features(engine),
+                                                keep_bodies=not engine._lazy)
+            if engine._lazy and mc is not None and key is not None:
+                mc.mark_validated(key)
         if engine._lazy:
             # lazy and tiered; with the cache, the optimizing tier's batches are stored
             # and loaded per batch (``cache.TierCache``) instead of the whole module

@@ -373,11 +373,9 @@ class _TierUp:
                 ref, method, args = (self.fill if background else self.jobs).popleft()
                 self.busy = True
                 if background:
+                    # interpreter exit during the wait: this batch counts as in progress
+                    # and finishes, as before merging (short runs still fill the cache)
                     args = self._coalesce(ref, args)
-                    if self.stopping:
-                        self.busy = False
-                        self.cond.notify_all()
-                        return
             try:
                 code = ref()
                 if code is not None:

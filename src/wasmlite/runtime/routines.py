@@ -164,7 +164,10 @@ def _compile() -> None:
             ir = _symbolic_ir(_ir(), values)
             for name, value in values.items():
                 llvm.add_symbol(name, value)
-            path = _cache_path(ir)
+            try:
+                path = _cache_path(ir)
+            except Exception:  # noqa: BLE001 - no usable cache directory: compile
+                path = None
         else:
             # a key 0 cannot be a symbol's value (the JIT takes it for "not found")
             ir, path = _ir(), None

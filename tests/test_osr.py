@@ -219,17 +219,16 @@ def test_osr_changes_nothing_observable(trap_at: int, interrupt_at: int, fuel: b
         assert eager_outcome[1] == 0x7fa00001
 
 
+@pytest.mark.parametrize("wat", [SCALAR_WAT, SIMD_WAT], ids=["scalar", "simd"])
 @pytest.mark.parametrize(("trap_at", "interrupt_at", "fuel"), _CASES, ids=_IDS)
 def test_osr_from_baseline_code_changes_nothing_observable(
-        trap_at: int, interrupt_at: int, fuel: bool) -> None:
+        trap_at: int, interrupt_at: int, fuel: bool, wat: str) -> None:
     """The same from a frame of the baseline compiler (``"winch"``): its locals (in
-    registers and frame slots), the constants and slots below the loop and the fuel
-    counter move into the OSR entry; the trap's frames are eager compilation's (the
-    baseline frame is dropped from backtraces)."""
-    lazy_outcome, lazy_fuel, transfers = _session("winch", trap_at, interrupt_at, fuel,
-                                                  SCALAR_WAT)
-    eager_outcome, eager_fuel, _ = _session("cranelift", trap_at, interrupt_at, fuel,
-                                            SCALAR_WAT)
+    registers and frame slots, 16-byte ones for ``v128``), the constants and slots below
+    the loop and the fuel counter move into the OSR entry; the trap's frames are eager
+    compilation's (the baseline frame is dropped from backtraces)."""
+    lazy_outcome, lazy_fuel, transfers = _session("winch", trap_at, interrupt_at, fuel, wat)
+    eager_outcome, eager_fuel, _ = _session("cranelift", trap_at, interrupt_at, fuel, wat)
     assert transfers == 1
     assert lazy_outcome == eager_outcome
     assert lazy_fuel == eager_fuel
@@ -328,17 +327,3 @@ def test_every_loop_has_a_valid_osr_entry(wat: str) -> None:
                 code = compile_osr(info, bodies, i, off, opt, guard)
                 assert code.function_addrs[i]
 
-
-@pytest.mark.parametrize(("trap_at", "interrupt_at", "fuel"),
-                         [_CASES[0], _CASES[1], _CASES[3]], ids=["results", "trap", "fuel"])
-def test_osr_from_baseline_simd_code_changes_nothing_observable(
-        trap_at: int, interrupt_at: int, fuel: bool) -> None:
-    """The same with ``v128`` locals, a ``v128`` constant and slot below the loop: the
-    baseline frame's 16-byte slots move into the OSR entry whole."""
-    lazy_outcome, lazy_fuel, transfers = _session("winch", trap_at, interrupt_at, fuel,
-                                                  SIMD_WAT)
-    eager_outcome, eager_fuel, _ = _session("cranelift", trap_at, interrupt_at, fuel,
-                                            SIMD_WAT)
-    assert transfers == 1
-    assert lazy_outcome == eager_outcome
-    assert lazy_fuel == eager_fuel

@@ -26,6 +26,7 @@ from wasmlite.environ.module import (
     PAGE_SIZE,
 )
 from wasmlite.errors import TrapCode
+from wasmlite.runtime import routines
 from wasmlite.runtime.stack import thread_stack_low_routine
 
 ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -92,6 +93,9 @@ class Instance:
         self.store = ctypes.create_string_buffer(vo.STORE_CTX_SIZE)
         store_addr = ctypes.addressof(self.store)
         struct.pack_into("<Q", self.store, vo.STORE_MAX_STACK, max_stack)
+        # this harness runs code without an instance: resolve the routines' thunks
+        # (the stack-floor routine below is one) as instantiation would
+        routines.resolve()
         struct.pack_into("<Q", self.store, vo.STORE_STACK_LOW_FN, thread_stack_low_routine())
         self.vmctx = ctypes.create_string_buffer(off.size)
         self.vmctx_addr = ctypes.addressof(self.vmctx)

@@ -71,9 +71,11 @@ class CompiledCode:
         self.llvm_time = self.parse_time + self.opt_time + self.codegen_time
         self.wall_time = wall_time
         self.ir_size = ir_size
-        n = sum(len(f) for f in part_funcs) if num_funcs is None else num_funcs
-        #: 0 for the functions of other units (a lazily compiled batch)
-        self.function_addrs = [0] * n
+        #: a list over every defined function (a whole module), or, for a lazily
+        #: compiled batch (``num_funcs`` given), a dict over the batch's functions: a
+        #: list of the module's size per batch cost cc1plus 282 KB per batch
+        self.function_addrs: Any = [0] * sum(len(f) for f in part_funcs) \
+            if num_funcs is None else {}
         for jit, funcs in zip(jits, part_funcs, strict=False):
             if funcs:
                 table = jit.global_address("wasmlite_functions")
@@ -86,8 +88,9 @@ class CompiledCode:
         self.host_stubs = [main.function_address(f"wasmlite_hoststub_{u}")
                            for u in type_names]
         # Sorted function start addresses; non-wasm code (trampolines, stubs) maps to None.
-        starts: dict[int, int | None] = {a: i for i, a in enumerate(self.function_addrs)
-                                         if a}
+        fa = self.function_addrs
+        starts: dict[int, int | None] = {
+            a: i for i, a in (fa.items() if isinstance(fa, dict) else enumerate(fa)) if a}
         ends = [j.function_address("wasmlite_code_end") for j in jits]
         for a in self.entry_trampolines + self.host_stubs + ends:
             starts.setdefault(a, None)
@@ -166,6 +169,8 @@ class CompiledCode:
 
                         def func_addr(funcidx: int, nimp: int = nimp) -> int | None:
                             d = funcidx - nimp
+                            if isinstance(addrs, dict):
+                                return addrs.get(d)
                             return addrs[d] if 0 <= d < len(addrs) else None
 
                         dmap.bind(func_addr)

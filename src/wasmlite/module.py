@@ -311,19 +311,13 @@ def _eager_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict) 
                           epoch_interruption=settings["epoch_interruption"])
 
 
-class _Trampolines:
-    """The entry trampolines (``entry[t]``) and host stubs (``stub[t]``) of a lazy
-    module's types, each asked of the engine (``Engine._host_trampolines``) on first
+class _PerType:
+    """The entry trampolines (``which`` 0) or host stubs (1) of a lazy module's types
+    by type index, each asked of the engine (``Engine._host_trampolines``) on first
     use: the universal ones serve most types, and the others are compiled only when
     the host calls a function of that type (cc1plus: 0.31 s of LLVM in every
     ``Module()`` for types only its internal calls use)."""
 
-    def __init__(self, engine: Engine, types: list) -> None:
-        self.entry = _PerType(engine, types, 0)
-        self.stub = _PerType(engine, types, 1)
-
-
-class _PerType:
     def __init__(self, engine: Engine, types: list, which: int) -> None:
         self._engine = engine
         self._types = types
@@ -345,7 +339,7 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict,
     from .compiler.codegen import TIER1
     from .compiler.lazy import OSR_BIG_INSTRS, SINGLE_BATCH, LazyCode
 
-    tramps = _Trampolines(engine, info.types)
+    entry, stub = _PerType(engine, info.types, 0), _PerType(engine, info.types, 1)
     guard_key = engine._signals_tls_key
     optimized = settings["opt_level"]
     # the first tier; an engine at opt level 0 has just one tier
@@ -388,14 +382,14 @@ def _lazy_code(engine: Engine, info: ModuleInfo, bodies: list, settings: dict,
                 fallback=lambda fb: batch(fb, hotness, "0", osr=osr), osr=osr)
 
         return LazyCode(info, bodies, settings["tls_key"], first_batch,
-                        tramps.entry, tramps.stub,
+                        entry, stub,
                         _register_range if guard_key is not None else None, tier2,
                         osr_entry, tier_cache, load_tier2,
                         batch_instrs=SINGLE_BATCH, big_instrs=OSR_BIG_INSTRS,
                         warm_callees=True)
 
     tiered = first != optimized
-    return LazyCode(info, bodies, settings["tls_key"], batch, tramps.entry, tramps.stub,
+    return LazyCode(info, bodies, settings["tls_key"], batch, entry, stub,
                     _register_range if guard_key is not None else None,
                     tier2 if tiered else None, osr_entry if tiered else None,
                     tier_cache, load_tier2)

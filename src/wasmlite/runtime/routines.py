@@ -120,7 +120,7 @@ def _ir() -> str:
 
 def _cache_path(ir: str) -> str | None:
     """Where the machine code of ``ir`` (symbolic) for this LLVM and CPU is kept:
-    ``<default cache directory>/routines/<sha256>.o``; None when
+    ``<default cache directory>/routines/<BLAKE2b digest>.o``; None when
     ``WASMLITE_ROUTINES_CACHE=0``.  (BLAKE2b from ``_blake2``: ``hashlib`` loads
     OpenSSL, 6-10 ms of every cold start.)"""
     import os
@@ -265,9 +265,9 @@ def _thunks() -> tuple[Any, Any, int, Any]:
                 cells = (ctypes.c_uint64 * len(DEFERRED)).from_buffer(m, page)
                 view = ctypes.c_char.from_buffer(m)
                 addr = ctypes.addressof(view)
-                libc = ctypes.CDLL(None, use_errno=True)
-                libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-                if libc.mprotect(addr, page, mmap.PROT_READ | mmap.PROT_EXEC):
+                from .libc import _libc
+
+                if _libc.mprotect(addr, page, mmap.PROT_READ | mmap.PROT_EXEC):
                     raise OSError(ctypes.get_errno(), "mprotect of the routine thunks failed")
                 for k, a in enumerate(_state.get("resolved", ())):
                     cells[k] = a

@@ -533,8 +533,13 @@ class FunctionCompiler:
             a.mov_imm(RAX, callback)
             a.call(RAX)
             a.jmp(back)
-        for lab, back, offset, stack in self.osr_cold:
-            self.osr_stub(lab, back, offset, stack)
+        if self.osr_cold:
+            tail = a.label()
+            depth = max(len(c[3]) for c in self.osr_cold)
+            size = (16 * max(len(self.local_types) + depth, 1) + 15) & ~15
+            for lab, back, offset, stack in self.osr_cold:
+                self.osr_stub(lab, back, offset, stack, size, tail)
+            self.osr_transfer(tail)
         a.bind(stack_trap)
         self.pcs.append((len(a.b), self.start_offset))
         a.mov(RDI, mem(RDI, vo.VMCTX_STORE_CTX))     # rdi is still vmctx here
@@ -588,16 +593,16 @@ class FunctionCompiler:
         self.cold.append((stub, back, self.offset))
 
     def osr_stub(self, lab: int, back: int, offset: int,
-                 stack: list[tuple[int, int, int]]) -> None:
+                 stack: list[tuple[int, int, int]], size: int, tail: int) -> None:
         """The cold path of a loop header whose counter ran out (as the LLVM first
         tier's ``osr_tick``): when the loop's entry in the OSR table is an address,
-        copy the locals and the operand stack into 16-byte slots below the frame, call
-        the entry with ``(vmctx, state)`` and return what it returns; when it is 0,
-        call the loop callback (which queues the entry); then wait ``OSR_RETRY`` ticks.
-        The call's return address maps to ``OSR_LINE``, by which backtraces drop this
-        frame.  A transfer that would not fit on the wasm stack is not made."""
+        reserve ``size`` bytes of 16-byte slots below the frame, copy the operand
+        stack into the slots after the locals' and jump to the function's shared
+        transfer (:meth:`osr_transfer`) with the entry in ``rax``; when it is 0, call
+        the loop callback (which queues the entry); then wait ``OSR_RETRY`` ticks.
+        A transfer that would not fit on the wasm stack is not made."""
         a = self.a
-        loop_cb, _table, transfers = self.env.osr  # type: ignore[misc]
+        loop_cb, _table, _transfers = self.env.osr  # type: ignore[misc]
         counters, _cb, slots = self.env.hotness  # type: ignore[misc]
         a.bind(lab)
         self.pcs.append((len(a.b), offset))
@@ -618,8 +623,6 @@ class FunctionCompiler:
         a.store_imm(mem(RAX), OSR_RETRY, 4)
         a.jmp(back)
         a.bind(transfer)
-        n = len(self.local_types) + len(stack)
-        size = (16 * max(n, 1) + 15) & ~15
         a.lea(RCX, mem(RSP, -size - 4096))
         a.b += b"\x64\x48\x3b\x0c\x25\x70\x00\x00\x00"   # cmp rcx, fs:[0x70]
         a.jcc(A.CC_B, retry)
@@ -630,6 +633,34 @@ class FunctionCompiler:
             a.mov_imm(RAX, entry)
             a.mov(RAX, mem(RAX))
         a.alu_imm(A.SUB, RSP, size, True)
+        base = len(self.local_types)
+        v128_const = False
+        for k, e in enumerate(stack):
+            if e[1] == V128:
+                v128_const = v128_const or e[0] == CONST
+                vcopy(self, e, k, mem(RSP, 16 * (base + k)))
+                continue
+            if e[0] == CONST:
+                a.mov_imm(RCX, e[2])
+            else:
+                assert e[0] == SLOT, "a loop header reads no local from the stack"
+                a.mov(RCX, self.slot(k))
+            a.store(mem(RSP, 16 * (base + k)), RCX)
+        if v128_const:
+            # a v128 constant went through rax: load the entry again
+            a.mov_imm(RAX, entry)
+            a.mov(RAX, mem(RAX))
+        a.jmp(tail)
+
+    def osr_transfer(self, tail: int) -> None:
+        """The transfer every OSR stub of the function ends in (emitted once, after
+        them: at a loop header every local is in its home, pinned register or slot,
+        whichever the loop): copy the locals into the first 16-byte slots at ``rsp``,
+        count the transfer, call the entry in ``rax`` with ``(vmctx, rsp)`` and return
+        what it returns.  The call's return address maps to ``OSR_LINE``, by which
+        backtraces drop this frame."""
+        a = self.a
+        a.bind(tail)
         for i, t in enumerate(self.local_types):
             if t == V128:
                 vcopy(self, (LOCAL, V128, i), -1, mem(RSP, 16 * i))
@@ -639,22 +670,7 @@ class FunctionCompiler:
                 a.mov(RCX, src)
                 src = RCX
             a.store(mem(RSP, 16 * i), src)
-        base = len(self.local_types)
-        for k, e in enumerate(stack):
-            if e[1] == V128:
-                vcopy(self, e, k, mem(RSP, 16 * (base + k)))
-                continue
-            if e[0] == CONST:
-                a.mov_imm(RCX, e[2])
-            else:
-                assert e[0] == SLOT, "a loop header reads no local from the stack"
-                a.mov(RCX, self.slot(k))
-            a.store(mem(RSP, 16 * (base + k)), RCX)
-        if self.ss == 16:
-            # a v128 constant went through rax: load the entry again
-            a.mov_imm(RAX, entry)
-            a.mov(RAX, mem(RAX))
-        a.mov_imm(RCX, transfers)
+        a.mov_imm(RCX, self.env.osr[2])  # type: ignore[index]
         a.alu_imm(A.ADD, mem(RCX), 1, True)
         a.mov(RDI, mem(RBP, -8))
         a.mov(RSI, RSP)

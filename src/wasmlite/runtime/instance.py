@@ -206,8 +206,9 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     # the first point where wasm code can run: the routines' thunks must lead somewhere
     # and the signal handler be in place (both cheap checks after the first time)
     resolve()
-    if store.guarded:
+    if store.check_handler:
         ensure_installed()
+        store.check_handler = False
     if template is None:
         template = InstanceTemplate(info, function_addrs, type_ids)
     fptrs = template.func_ptrs(function_addrs)

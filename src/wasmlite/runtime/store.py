@@ -119,9 +119,12 @@ class StoreData:
         self.keep: list[Any] = []
         self.closed = False
         #: signals-based traps: memories get guard regions, the handler is installed
-        #: when an instance is made (``instance.instantiate``: the first point where
-        #: wasm code can run, and where the routines are resolved)
+        #: when the store's first instance is made (``instance.allocate``: the first
+        #: point where wasm code can run, and where the routines are resolved)
         self.guarded = guarded
+        #: ``signals.ensure_installed`` still to be called (two ``sigaction`` calls,
+        #: 5–10 µs: once per store, as when stores installed it on creation)
+        self.check_handler = guarded
 
     @property
     def running(self) -> bool:
@@ -294,6 +297,9 @@ class StoreData:
         self.closed = True
         for inst in self.instances:
             unregister(inst)
+        # each instance refers to this store: without the list, the instances and
+        # the store go by reference counting, not by a cycle collection
+        self.instances.clear()
         for m in self.memories:
             m.free()
         self.memories.clear()

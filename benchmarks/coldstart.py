@@ -56,12 +56,18 @@ Usage::
 
     python benchmarks/coldstart.py [--filter NAME]... [--opt-level 0|1|2|s]
         [--timeout SECONDS] [--skip-wasmtime] [--skip-stages] [--skip-run]
-        [--no-download] [--cached] [--json FILE]
+        [--no-download] [--cached] [--artifacts] [--json FILE]
 
 ``--cached`` adds, per program and runtime, two more runs sharing a fresh compile cache
 (``Config.cache``; wasmlite's first run waits for its tier-up thread to store the
 optimized code of everything that ran): the second run's ``Module()``, first output and
 result are the *cached* rows.
+
+``--artifacts`` adds, per program and runtime, a child that compiles the module and
+writes ``Module.serialize()`` (wasmlite compiles every function at the opt level first,
+as ``wasmlite compile`` does) and a child that runs the program from that file
+(``Module.deserialize_file``): the *artifact* rows give the compile-and-serialize time,
+the artifact's size, its load time (``deserialize_file``), first output and result.
 
 At wasmlite's opt level 2 a module of tens of MB takes many minutes to compile (more on
 a loaded machine): ``--timeout`` bounds every child process (default 600 s), and a run
@@ -350,11 +356,23 @@ class _FirstOutput(threading.Thread):
             time.sleep(0.0005)
 
 
-def child_run(program: Program, runtime: str, opt_level: str,
-              cache: str | None = None) -> None:
-    """Module(), instantiate, first output and result under ``runtime``; with ``cache``
-    (a Wasmtime cache configuration file) ``Config.cache`` is set, and wasmlite waits at
-    the end (up to 10 minutes) for its tier-up thread to store what it compiles."""
+def child_serialize(program: Program, runtime: str, opt_level: str, out: Path) -> None:
+    """Compile ``program`` under ``runtime`` and write ``Module.serialize()`` to ``out``
+    (wasmlite compiles every function at ``opt_level`` first, as ``wasmlite compile``
+    does)."""
+    rt = _runtime_config(program, runtime, opt_level)
+    t0 = time.perf_counter()
+    module = rt[0].Module(rt[1], program.wasm.read_bytes())
+    data = module.serialize()
+    _emit(serialize_s=time.perf_counter() - t0, artifact_bytes=len(data))
+    out.write_bytes(data)
+    _emit(done=True)
+
+
+def _runtime_config(program: Program, runtime: str, opt_level: str,
+                    cache: str | None = None) -> tuple[Any, Any]:
+    """``(runtime module, Engine)`` for ``runtime`` at ``opt_level`` with the program's
+    features (and ``Config.cache`` when ``cache`` is given)."""
     if runtime == "wasmtime":
         import wasmtime as rt
     else:
@@ -369,8 +387,18 @@ def child_run(program: Program, runtime: str, opt_level: str,
             setattr(config, k, v)
     else:
         config.opt_level = opt_level
-    engine = rt.Engine(config)
-    data = program.wasm.read_bytes()
+    return rt, rt.Engine(config)
+
+
+def child_run(program: Program, runtime: str, opt_level: str,
+              cache: str | None = None, artifact: str | None = None) -> None:
+    """Module(), instantiate, first output and result under ``runtime``; with ``cache``
+    (a Wasmtime cache configuration file) ``Config.cache`` is set, and wasmlite waits at
+    the end (up to 10 minutes) for its tier-up thread to store what it compiles; with
+    ``artifact`` (a file written by :func:`child_serialize`) the module is
+    ``Module.deserialize_file(engine, artifact)`` instead of ``Module(engine, wasm)``."""
+    rt, engine = _runtime_config(program, runtime, opt_level, cache)
+    data = program.wasm.read_bytes() if artifact is None else b""
     _emit(rss_base_mb=_maxrss_mb())
     with tempfile.TemporaryDirectory(prefix="coldstart-") as tmp:
         work = program.directory or Path(tmp)
@@ -379,7 +407,10 @@ def child_run(program: Program, runtime: str, opt_level: str,
         out_path, err_path = os.path.join(tmp, ".stdout"), os.path.join(tmp, ".stderr")
         marks: dict[str, float] = {}
         t0 = time.perf_counter()
-        module = rt.Module(engine, data)
+        if artifact is None:
+            module = rt.Module(engine, data)
+        else:
+            module = rt.Module.deserialize_file(engine, artifact)
         t1 = time.perf_counter()
         _emit(module_s=t1 - t0)
         linker = rt.Linker(engine)
@@ -504,6 +535,22 @@ def _cached_run(program: Program, runtime: str, args: argparse.Namespace) -> dic
         return run_child(argv, args.timeout)
 
 
+def _artifact_run(program: Program, runtime: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Serialize ``program`` in one child, run it from the artifact in another: the
+    second's results with the artifact's size and the serializing child's time."""
+    with tempfile.TemporaryDirectory(prefix="coldstart-artifact-") as tmp:
+        art = str(Path(tmp) / "module.bin")
+        made = run_child(["serialize", program.name, runtime, args.opt_level, art],
+                         args.timeout)
+        if not made.get("done"):
+            return made
+        res = run_child(["run", program.name, runtime, args.opt_level, "-", art],
+                        args.timeout)
+        res["artifact_bytes"] = made.get("artifact_bytes")
+        res["serialize_s"] = made.get("serialize_s")
+        return res
+
+
 def _median_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Merge repeated runs: numbers are medians, the rest from the first run."""
     out = dict(runs[0])
@@ -606,6 +653,26 @@ def report(program: Program, size: int, stages: dict[str, Any] | None,
                 va, vb = (ca or {}).get(key), (cb or {}).get(key)
                 r = ratios[label] = _ratio(va, vb)
                 print(f"  {label:22} {_fmt_s(va):>12} {_fmt_s(vb):>12} {_fmt_r(r):>7}")
+        xa, xb = runs.get("wasmlite artifact"), runs.get("wasmtime artifact")
+        if xa or xb:
+            xa, xb = xa or {}, xb or {}
+            for label, key in (("artifact: compile+ser.", "serialize_s"),
+                               ("artifact: size (MB)", "artifact_bytes"),
+                               ("artifact: load", "module_s"),
+                               ("artifact: first output", "first_output_s"),
+                               ("artifact: result", "result_s")):
+                va, vb = xa.get(key), xb.get(key)
+                if key == "artifact_bytes":
+                    va, vb = (None if v is None else v / 1e6 for v in (va, vb))
+                r = ratios[label] = _ratio(va, vb)
+                fmt = (lambda v: f"{v:.1f}" if v is not None else "-") \
+                    if key == "artifact_bytes" else _fmt_s
+                print(f"  {label:22} {fmt(va):>12} {fmt(vb):>12} {_fmt_r(r):>7}")
+            for rt, res in (("wasmlite artifact", xa), ("wasmtime artifact", xb)):
+                st = _status(res) or ("" if res.get("ok", True)
+                                      else f"wrong result: {res.get('error')}")
+                if st:
+                    print(f"  {rt}: {st}")
         for rt, res in (("wasmlite", a), ("wasmtime", b)):
             st = _status(res) or ("" if res.get("ok", True) else f"wrong result: {res.get('error')}")
             if st:
@@ -642,6 +709,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run each program twice more per runtime with a fresh "
                              "compile cache (Config.cache): the first run fills it, the "
                              "second is reported as 'cached' (issue 9's cached start)")
+    parser.add_argument("--artifacts", action="store_true",
+                        help="also serialize each program (Module.serialize) and run it "
+                             "from the artifact (Module.deserialize_file): artifact size, "
+                             "load time, first output and result")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -686,6 +757,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.cached:
                 for rt in runtimes:
                     runs[f"{rt} cached"] = _cached_run(program, rt, args)
+            if args.artifacts:
+                for rt in runtimes:
+                    runs[f"{rt} artifact"] = _artifact_run(program, rt, args)
             wl = runs["wasmlite"]
             if wl.get("done") and not wl.get("ok"):
                 wrong.append(program.name)
@@ -717,7 +791,13 @@ def _child_main(argv: list[str]) -> int:
         name, runtime, opt_level = argv[1], argv[2], argv[3]
         program = next(p for p in sightglass_programs() + pypi_programs(False)
                        if p.name == name)
-        child_run(program, runtime, opt_level, argv[4] if len(argv) > 4 else None)
+        cache = argv[4] if len(argv) > 4 and argv[4] != "-" else None
+        child_run(program, runtime, opt_level, cache, argv[5] if len(argv) > 5 else None)
+    elif mode == "serialize":
+        name, runtime, opt_level = argv[1], argv[2], argv[3]
+        program = next(p for p in sightglass_programs() + pypi_programs(False)
+                       if p.name == name)
+        child_serialize(program, runtime, opt_level, Path(argv[4]))
     else:
         raise SystemExit(f"unknown child mode {mode}")
     return 0

@@ -763,3 +763,44 @@ def test_spec_assert_malformed_binary(data, message):
 @pytest.mark.parametrize("data", SPEC_VALID)
 def test_spec_binary_modules_decode(data):
     decode_all(data)
+
+
+def test_lazy_code_section_matches_the_eager_one():
+    """``decode_module(lazy_code=True)`` (modules known to be valid: cached, or an
+    artifact's) finds the same entries as the eager decoder, decoding each one's local
+    declarations only when asked; its errors come then, with the same message."""
+    from wasmlite.binary.decoder import FunctionBodies, LazyCodes
+
+    wat = """(module
+      (type $t (func (param i32) (result i32)))
+      (func (type $t) (local i64 i64) (local f32) local.get 0)
+      (func (type $t) (local.get 0) (i32.const 1) (i32.add))
+      (func (type $t) (local v128) (local $big i32) (local.get 0)
+        (block (result i32) (i32.const 2) (i32.const 3) (i32.mul)) (i32.add)))"""
+    datas = [bytes(wasmtime.wat2wasm(wat))]
+    path = SHARED / "benchmarks" / "sightglass" / "bz2" / "benchmark.wasm"
+    if path.exists():
+        datas.append(path.read_bytes())
+    for data in datas:
+        eager = decode_module(data)
+        lazy = decode_module(data, lazy_code=True)
+        assert isinstance(lazy.codes, LazyCodes) and len(lazy.codes) == len(eager.codes)
+        assert lazy.codes._made.count(None) == len(eager.codes)   # nothing decoded yet
+        # instruction estimates without decoding: about half the bytes of each entry
+        fb = FunctionBodies(lazy)
+        spans = [lazy.codes.span(i) for i in range(len(eager.codes))]
+        assert all(s <= c.body_start for (s, _), c in zip(spans, eager.codes, strict=True))
+        assert [e for _, e in spans] == [c.body_end for c in eager.codes]
+        assert len(eager.codes) <= fb.estimate_all() <= sum(e - s for s, e in spans)
+        assert lazy.codes._made.count(None) == len(eager.codes)
+        for i in reversed(range(len(eager.codes))):
+            assert lazy.codes[i] == eager.codes[i]
+        assert list(lazy.codes) == eager.codes and lazy.codes[-1] == eager.codes[-1]
+    body = vec([U(50_001) + b"\x7f"]) + b"\x0b"
+    bad = (HEADER + section(1, vec([b"\x60\x00\x00"])) + section(3, vec([b"\x00"]))
+           + section(10, vec([U(len(body)) + body])))
+    codes = decode_module(bad, lazy_code=True).codes
+    with pytest.raises(DecodeError, match="too many locals"):
+        codes[0]
+    with pytest.raises(DecodeError, match="length out of bounds"):
+        decode_module(bad[:-2], lazy_code=True)

@@ -773,7 +773,7 @@ def test_lazy_code_section_matches_the_eager_one():
 
     wat = """(module
       (type $t (func (param i32) (result i32)))
-      (func (type $t) (local i64 i64) (local f32) local.get 0)
+      (func $first (type $t) (local i64 i64) (local f32) local.get 0)
       (func (type $t) (local.get 0) (i32.const 1) (i32.add))
       (func (type $t) (local v128) (local $big i32) (local.get 0)
         (block (result i32) (i32.const 2) (i32.const 3) (i32.mul)) (i32.add)))"""
@@ -796,6 +796,10 @@ def test_lazy_code_section_matches_the_eager_one():
         for i in reversed(range(len(eager.codes))):
             assert lazy.codes[i] == eager.codes[i]
         assert list(lazy.codes) == eager.codes and lazy.codes[-1] == eager.codes[-1]
+        # the name section is parsed when first read
+        assert (lazy.names.functions, lazy.names.module, lazy.names.locals) == \
+            (eager.names.functions, eager.names.module, eager.names.locals)
+        assert lazy.func_name(len(eager.funcs) - 1) == eager.func_name(len(eager.funcs) - 1)
     body = vec([U(50_001) + b"\x7f"]) + b"\x0b"
     bad = (HEADER + section(1, vec([b"\x60\x00\x00"])) + section(3, vec([b"\x00"]))
            + section(10, vec([U(len(body)) + body])))

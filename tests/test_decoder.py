@@ -771,7 +771,7 @@ def test_lazy_code_section_matches_the_eager_one():
     declarations only when asked; its errors come then, with the same message."""
     from wasmlite.binary.decoder import FunctionBodies, LazyCodes
 
-    wat = """(module
+    wat = """(module $lazy
       (type $t (func (param i32) (result i32)))
       (func $first (type $t) (local i64 i64) (local f32) local.get 0)
       (func (type $t) (local.get 0) (i32.const 1) (i32.add))
@@ -800,6 +800,7 @@ def test_lazy_code_section_matches_the_eager_one():
         assert (lazy.names.functions, lazy.names.module, lazy.names.locals) == \
             (eager.names.functions, eager.names.module, eager.names.locals)
         assert lazy.func_name(len(eager.funcs) - 1) == eager.func_name(len(eager.funcs) - 1)
+    assert decode_module(datas[0], lazy_code=True).names.module == "lazy"
     body = vec([U(50_001) + b"\x7f"]) + b"\x0b"
     bad = (HEADER + section(1, vec([b"\x60\x00\x00"])) + section(3, vec([b"\x00"]))
            + section(10, vec([U(len(body)) + body])))

@@ -513,18 +513,21 @@ class LazyCodes(Sequence):
 class _LazyNames(Names):
     """The ``name`` section of a module decoded with ``lazy_code``, parsed when one of
     its fields is first read (resvg's: 27 ms of a 0.2 s ``Module.deserialize``; names
-    only matter to backtraces)."""
+    only matter to backtraces and ``Module.name``)."""
 
-    def __init__(self, payload: bytes):  # noqa: D107 - no dataclass fields yet
+    def __init__(self, payload: bytes):  # noqa: D107 - the fields come from the payload
         self._payload = payload
+        self._parsed: Names | None = None
 
-    def __getattr__(self, attr: str):  # type: ignore[no-untyped-def]
-        if attr not in ("module", "functions", "locals"):
-            raise AttributeError(attr)
-        parsed = _parse_name_section(self._payload) or Names()
-        self.module, self.functions, self.locals = (parsed.module, parsed.functions,
-                                                    parsed.locals)
-        return getattr(self, attr)
+    def _names(self) -> Names:
+        parsed = self._parsed
+        if parsed is None:
+            parsed = self._parsed = _parse_name_section(self._payload) or Names()
+        return parsed
+
+    module = property(lambda self: self._names().module)  # type: ignore[assignment]
+    functions = property(lambda self: self._names().functions)  # type: ignore[assignment]
+    locals = property(lambda self: self._names().locals)  # type: ignore[assignment]
 
 
 class _Decoder:

@@ -69,6 +69,11 @@ def _host_cpu() -> tuple[str, str]:
     return _host[0]
 
 
+#: :meth:`JitCode.from_object` lays the object out and relocates it itself
+#: (``elfload``), MCJIT only for what that loader does not handle; False: always MCJIT
+LOAD_WITHOUT_MCJIT = True
+
+
 def target_machine(opt_level: str) -> llvm.TargetMachine:
     """A new host target machine for ``opt_level``.
 
@@ -203,11 +208,19 @@ class JitCode:
         self.opt_time = t2 - t1
         self.codegen_time = t3 - t2
 
+    #: the code of a :meth:`from_object` load (``elfload.LoadedObject``) when it was
+    #: loaded without MCJIT; then ``engine`` and ``module`` do not exist
+    image = None
+
     @classmethod
-    def from_object(cls, data: bytes, opt_level: str = "2") -> JitCode:
-        """Load an object file kept by a previous compilation (``JitCode.object``) into a
-        new MCJIT engine: no IR parsing, optimisation or code generation; relocations and
-        external symbols are resolved here.
+    def from_object(cls, data: bytes, opt_level: str = "2",
+                    with_mcjit: bool = False) -> JitCode:
+        """Load an object file kept by a previous compilation (``JitCode.object``): no IR
+        parsing, optimisation or code generation; relocations and external symbols are
+        resolved here.  ``compiler/elfload.py`` lays it out and relocates it (``image``)
+        unless it holds something that loader does not handle, or ``with_mcjit`` (the
+        runtime's own routines, which that loader uses) asks for MCJIT; then a new MCJIT
+        engine loads it.
 
         ``data`` must be such an object for this host (the caller checks a serialized
         module's header and checksum first: LLVM does not reject every malformed
@@ -217,8 +230,18 @@ class JitCode:
             raise WasmtimeError("failed to load compiled code: not an ELF object file")
         _init()
         self = cls.__new__(cls)
-        tm = target_machine(opt_level)
         t0 = time.perf_counter()
+        if LOAD_WITHOUT_MCJIT and not with_mcjit:
+            from .elfload import load
+
+            image = load(data, llvm.address_of_symbol)
+            if image is not None:
+                self.image = image
+                self.object = bytes(data)
+                self.parse_time = self.opt_time = 0.0
+                self.codegen_time = time.perf_counter() - t0
+                return self
+        tm = target_machine(opt_level)
         self.context = llvm.create_context()
         mod = llvm.parse_assembly("", context=self.context)
         mod.triple = tm.triple
@@ -234,6 +257,9 @@ class JitCode:
 
     def close(self) -> None:
         """Free the machine code: the engine (which owns the module) before its context."""
+        image = self.__dict__.pop("image", None)
+        if image is not None:
+            image.close()
         engine = self.__dict__.pop("engine", None)
         self.__dict__.pop("module", None)
         if engine is not None:
@@ -246,13 +272,17 @@ class JitCode:
         self.close()
 
     def function_address(self, name: str) -> int:
-        addr = self.engine.get_function_address(name)
+        image = self.__dict__.get("image")
+        addr = (image.symbols.get(name, 0) if image is not None
+                else self.engine.get_function_address(name))
         if not addr:
             raise WasmtimeError(f"internal compiler error: no symbol {name}")
         return addr
 
     def global_address(self, name: str) -> int:
-        addr = self.engine.get_global_value_address(name)
+        image = self.__dict__.get("image")
+        addr = (image.symbols.get(name, 0) if image is not None
+                else self.engine.get_global_value_address(name))
         if not addr:
             raise WasmtimeError(f"internal compiler error: no global {name}")
         return addr

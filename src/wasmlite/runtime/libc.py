@@ -62,6 +62,14 @@ def make_accessible(addr: int, size: int) -> None:
         _raise("mprotect")
 
 
+def protect(addr: int, size: int, prot: int) -> None:
+    """``mprotect`` ``[addr, addr+size)`` to ``prot`` (``PROT_*`` bits; ``size`` rounded
+    up to host pages).  Raises :class:`OSError` when the kernel refuses."""
+    size = (size + HOST_PAGE_SIZE - 1) // HOST_PAGE_SIZE * HOST_PAGE_SIZE
+    if size and _libc.mprotect(addr, size, prot) != 0:
+        _raise("mprotect")
+
+
 def map_private_fixed(addr: int, size: int, fd: int, offset: int) -> None:
     """Map ``size`` bytes of file ``fd`` from ``offset`` copy-on-write (``MAP_PRIVATE |
     MAP_FIXED``, read/write) over ``[addr, addr+size)``, replacing what was mapped there

@@ -1,5 +1,5 @@
 """Native loops for instantiation (Wasmtime fills its VMContexts in Rust; here the
-per-function and per-element work runs as three small LLVM routines instead of Python
+per-function and per-element work runs as small LLVM routines instead of Python
 loops).
 
 The routines are LLVM IR JIT-compiled once per process and called through ``ctypes``;
@@ -11,7 +11,9 @@ each works on arrays of 8-byte slots:
   array of the defined functions (``func_ptr``, signature id, callee ``vmctx``);
 * :func:`gather` ``(dst, src, idx, n)``: ``dst[i] = src[idx[i]]`` for ``u32`` indices,
   0 where ``idx[i]`` is :data:`NULL_INDEX` — an active element segment's ``funcidx``
-  list resolved through the VMContext's function slots into table elements.
+  list resolved through the VMContext's function slots into table elements;
+* :func:`relocate` ``(base, sec, rela, n, syms)``: the relocations of one section of
+  an object file loaded without MCJIT (``compiler/elfload.py``).
 
 They are compiled with the process's other routines (``routines.py``, started by
 ``Engine()``), so every size takes them: for three slots a ctypes call costs 1.5 µs
@@ -99,6 +101,61 @@ store:
 done:
   ret void
 }}
+
+define i64 @wasmlite_relocate(i64 %base, i64 %sec, ptr %rela, i64 %n, ptr %syms) {{
+entry:
+  %empty = icmp eq i64 %n, 0
+  br i1 %empty, label %done, label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %next, %stored ]
+  %e = mul i64 %i, 3
+  %offp = getelementptr i64, ptr %rela, i64 %e
+  %off = load i64, ptr %offp, align 8
+  %infop = getelementptr i64, ptr %offp, i64 1
+  %info = load i64, ptr %infop, align 8
+  %addp = getelementptr i64, ptr %offp, i64 2
+  %add = load i64, ptr %addp, align 8
+  %symi = lshr i64 %info, 32
+  %sp = getelementptr i64, ptr %syms, i64 %symi
+  %s = load i64, ptr %sp, align 8
+  %unresolved = icmp eq i64 %s, 0
+  br i1 %unresolved, label %fail, label %known
+known:
+  %type = and i64 %info, 4294967295
+  %sa = add i64 %s, %add
+  %secoff = add i64 %sec, %off
+  %place = add i64 %base, %secoff
+  %pp = inttoptr i64 %place to ptr
+  %pcrel = sub i64 %sa, %place
+  switch i64 %type, label %fail [
+    i64 1, label %abs64
+    i64 2, label %pc32
+    i64 4, label %pc32
+    i64 24, label %pc64
+  ]
+abs64:
+  store i64 %sa, ptr %pp, align 1
+  br label %stored
+pc64:
+  store i64 %pcrel, ptr %pp, align 1
+  br label %stored
+pc32:
+  %lo = trunc i64 %pcrel to i32
+  %back = sext i32 %lo to i64
+  %fits = icmp eq i64 %back, %pcrel
+  br i1 %fits, label %pc32ok, label %fail
+pc32ok:
+  store i32 %lo, ptr %pp, align 1
+  br label %stored
+stored:
+  %next = add i64 %i, 1
+  %more = icmp ult i64 %next, %n
+  br i1 %more, label %loop, label %done
+fail:
+  ret i64 %i
+done:
+  ret i64 -1
+}}
 """
 
 _lock = threading.Lock()
@@ -107,7 +164,7 @@ _u64 = ctypes.c_uint64
 _ptr = ctypes.c_void_p
 
 
-def _routines() -> tuple[Any, Any, Any]:
+def _routines() -> tuple[Any, ...]:
     r = _state.get("routines")
     if r is None:
         with _lock:
@@ -121,7 +178,9 @@ def _routines() -> tuple[Any, Any, Any]:
                      ctypes.CFUNCTYPE(None, _ptr, _ptr, _ptr, _u64, _u64)(
                          address("wasmlite_fill_funcrefs")),
                      ctypes.CFUNCTYPE(None, _ptr, _ptr, _ptr, _u64)(
-                         address("wasmlite_gather")))
+                         address("wasmlite_gather")),
+                     ctypes.CFUNCTYPE(ctypes.c_int64, _u64, _u64, _ptr, _u64, _ptr)(
+                         address("wasmlite_relocate")))
                 _state["routines"] = r
     return r
 
@@ -143,4 +202,14 @@ def gather(dst: int, src: int, idx: int, n: int) -> None:
     _routines()[2](dst, src, idx, n)
 
 
-__all__ = ["NULL_INDEX", "fill_affine", "fill_funcrefs", "gather"]
+def relocate(base: int, sec: int, rela: int, n: int, syms: int) -> int:
+    """Apply ``n`` ELF64 ``Elf64_Rela`` entries (at ``rela``) to the section at ``base +
+    sec``: ``R_X86_64_64`` (S + A), ``PC32``/``PLT32`` (S + A - P, which must fit in 32
+    bits) and ``PC64``, with S = ``syms[symbol index]`` (``u64`` array; 0 = not
+    resolved); unaligned stores.  Returns -1, or the index of the first entry it could
+    not apply (another type, an unresolved symbol, out of range), whose predecessors
+    are applied: an object file loaded without MCJIT (``compiler/elfload.py``)."""
+    return _routines()[3](base, sec, rela, n, syms)
+
+
+__all__ = ["NULL_INDEX", "fill_affine", "fill_funcrefs", "gather", "relocate"]

@@ -179,7 +179,8 @@ def _compile() -> None:
                 # the object, then its digest: a damaged file is never given to LLVM
                 obj, digest = data[:-32], data[-32:]
                 if len(data) > 32 and _digest(obj) == digest:
-                    jit = JitCode.from_object(obj, "0")
+                    # MCJIT: the loader of compiled code relocates with one of these
+                    jit = JitCode.from_object(obj, "0", with_mcjit=True)
                     jit.function_address(UNIVERSAL_ENTRY)
                     _state["cached"] = path
             except Exception:  # noqa: BLE001 - missing or unusable: compile instead

@@ -142,7 +142,10 @@ class JitCode:
     With ``keep_object`` the relocatable object file MCJIT generated is kept in
     ``object`` (``bytes``; ``None`` otherwise), for :meth:`from_object`.
     ``on_stage`` (optional) is called with ``"parsed"``, ``"optimized"`` and
-    ``"generated"`` as those stages end (progress bars).
+    ``"generated"`` as those stages end (progress bars).  The code MCJIT generated is
+    loaded again by ``elfload`` (``image``) and the engine closed, which frees the
+    module's IR, unless that loader does not take the object or ``with_mcjit`` (the
+    runtime's routines, which that loader uses) keeps MCJIT's.
     """
 
     #: the object file MCJIT emitted (``keep_object``), else ``None``
@@ -150,7 +153,8 @@ class JitCode:
 
     def __init__(self, ir_text: str, opt_level: str, verify: bool = True,
                  keep_object: bool = False,
-                 on_stage: Callable[[str], None] | None = None):
+                 on_stage: Callable[[str], None] | None = None,
+                 with_mcjit: bool = False):
         _init()
         tm = target_machine(opt_level)
         t0 = time.perf_counter()
@@ -191,19 +195,32 @@ class JitCode:
             on_stage("optimized")
         self.engine = _mcjit(mod, tm)
         objects: list[bytes] = []
-        if keep_object:
-            # a closure, not a bound method: no cycle JitCode -> engine -> JitCode
-            self.engine.set_object_cache(lambda _module, data: objects.append(data), None)
+        # a closure, not a bound method: no cycle JitCode -> engine -> JitCode
+        self.engine.set_object_cache(lambda _module, data: objects.append(data), None)
         _unlocked("LLVMPY_FinalizeObject")(self.engine)
+        if len(objects) != 1:
+            raise WasmtimeError("internal compiler error: MCJIT emitted "
+                                f"{len(objects)} object files")
         if keep_object:
-            if len(objects) != 1:
-                raise WasmtimeError("internal compiler error: MCJIT emitted "
-                                    f"{len(objects)} object files")
             self.object = objects[0]
+        if LOAD_WITHOUT_MCJIT and not with_mcjit:
+            # run the object through our loader and let MCJIT go with the module's IR,
+            # which it keeps as long as the engine lives (several times the code's size)
+            from .elfload import load
+
+            image = load(objects[0], llvm.address_of_symbol)
+            if image is not None:
+                self.image = image
+                engine = self.__dict__.pop("engine")
+                engine.close()
+                self.context.close()
+                del self.context
+                mod = None
         t3 = time.perf_counter()
         if on_stage is not None:
             on_stage("generated")
-        self.module = mod
+        if mod is not None:
+            self.module = mod
         self.parse_time = t1 - t0
         self.opt_time = t2 - t1
         self.codegen_time = t3 - t2

@@ -186,7 +186,7 @@ def _compile() -> None:
             except Exception:  # noqa: BLE001 - missing or unusable: compile instead
                 jit = None
         if jit is None:
-            jit = JitCode(ir, "0", keep_object=path is not None)
+            jit = JitCode(ir, "0", keep_object=path is not None, with_mcjit=True)
             if path is not None and jit.object:
                 try:
                     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -469,30 +469,6 @@ def test_freed_memory_reservations_are_reused_clean() -> None:
     assert [ex["load"](store, a) for a in (65536, 131071)] == [0, 0]
 
 
-def test_small_image_is_copied_and_private(wt: Any) -> None:
-    """An image of at most ``COPY_MAX`` bytes is one ``bytes`` copied into each
-    instance (no memfd): same contents, later segments over earlier ones, private."""
-    wat = """(module (memory (export "m") 1) (data (i32.const 16) "hello")
-      (data (i32.const 18) "XY") (data (i32.const 4000) "edge")
-      (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store8))"""
-    engine = wt.Engine()
-    module = wt.Module(engine, wasm(wat))
-    store = wt.Store(engine)
-    a = wt.Instance(store, module, []).exports(store)
-    b = wt.Instance(store, module, []).exports(store)
-    a["store"](store, 16, ord("J"))
-    assert a["m"].read(store, 16, 21) == b"JeXYo"
-    assert b["m"].read(store, 16, 21) == b"heXYo"
-    assert b["m"].read(store, 4000, 4004) == b"edge"
-    assert b["m"].read(store, 0, 16) == bytes(16)
-    if wt is _wasmlite:
-        from wasmlite.runtime.template import COPY_MAX
-
-        image = module._instance_template().memory_images[0]
-        assert image.fd == -1 and image.dense is not None
-        assert image.length <= COPY_MAX
-
-
 def test_dropped_store_frees_its_memories_without_the_cycle_collector() -> None:
     """A store, its instances and their memories go when the last reference does (no
     reference cycle left for ``gc``): the memory's reservation is released or pooled

@@ -115,13 +115,6 @@ def _constant(expr: ConstExpr | None) -> int | None:
         return None
 
 
-#: Images up to this many bytes (whole host pages) are copied into each instance's
-#: memory rather than mapped: on the development VM a ``MAP_FIXED`` mapping costs about
-#: 15 µs and a first-touched page about 3.5 µs, so one or two pages copy for less than
-#: the mapping alone (``benchmarks/calls.py``'s small module: one page).
-COPY_MAX = 2 * 4096
-
-
 class MemoryImage:
     """The initial contents of one defined memory (Wasmtime's ``MemoryImage``).
 
@@ -131,14 +124,12 @@ class MemoryImage:
     ``[start, start + length)`` of it ``MAP_PRIVATE | MAP_FIXED`` over the instance's
     memory: the pages are shared until an instance writes to them, and nothing is
     copied at instantiation.  ``start`` and ``length`` are multiples of the host page
-    size.  An image of at most :data:`COPY_MAX` bytes keeps its pages as one
-    ``bytes`` (``dense``) instead, copied by :meth:`apply`.  Where ``memfd_create`` is
-    missing or fails, or with ``cow`` false
+    size.  Where ``memfd_create`` is missing or fails, or with ``cow`` false
     (``Config.memory_init_cow = False``), ``fd`` is -1 and :meth:`apply` copies the
     segments.  The descriptor is closed when the image is collected.
     """
 
-    __slots__ = ("segments", "start", "length", "fd", "dense", "__weakref__")
+    __slots__ = ("segments", "start", "length", "fd", "__weakref__")
 
     def __init__(self, segments: list[tuple[int, bytes]], cow: bool = True):
         self.segments = segments
@@ -146,15 +137,6 @@ class MemoryImage:
         self.start = min(off for off, d in segments) // page * page
         end = -(-max(off + len(d) for off, d in segments) // page) * page
         self.length = end - self.start
-        #: an image of at most COPY_MAX bytes: its pages as one ``bytes``, copied
-        #: (one memmove) instead of mapped
-        self.dense: bytes | None = None
-        if self.length <= COPY_MAX:
-            buf = bytearray(self.length)
-            for off, d in segments:
-                buf[off - self.start:off - self.start + len(d)] = d
-            self.dense = bytes(buf)
-            cow = False
         self.fd = fd = _image_file(segments, end) if cow else -1
         if fd >= 0:
             weakref.finalize(self, os.close, fd)
@@ -176,9 +158,6 @@ class MemoryImage:
                 libc.map_anonymous_fixed(addr, self.length)
             except OSError as e:
                 raise MemoryError(f"cannot map the initial memory image: {e}") from None
-        if self.dense is not None:
-            ctypes.memmove(mem.base + self.start, self.dense, self.length)
-            return
         for off, d in self.segments:
             ctypes.memmove(mem.base + off, d, len(d))
 

@@ -289,7 +289,10 @@ _CACHED_ROUTINES_SCRIPT = """
 import wasmlite
 from wasmlite.runtime import routines
 engine = wasmlite.Engine()
-wat = '''(module (import "h" "f" (func $h (param i32) (result i32))) (memory 1)
+wat = '''(module (import "h" "f" (func $h (param i32) (result i32)))
+  (import "h" "g" (func $g (param f64) (result i32 i64))) (memory 1)
+  (func (export "g") (param f64) (result i64) (local i64)
+    (call $g (local.get 0)) (local.set 1) (i64.extend_i32_s) (local.get 1) (i64.add))
   (func $rec (param i32) (result i32) (call $rec (local.get 0)))
   (func (export "f") (param i32) (result i32) (call $h (i32.add (local.get 0) (i32.const 1))))
   (func (export "oob") (result i32) (i32.load (i32.const 70000)))
@@ -301,8 +304,11 @@ wat = '''(module (import "h" "f" (func $h (param i32) (result i32))) (memory 1)
 store = wasmlite.Store(engine)
 host = wasmlite.Func(store, wasmlite.FuncType([wasmlite.ValType.i32()], [wasmlite.ValType.i32()]),
                      lambda x: 2 * x)
-ex = wasmlite.Instance(store, wasmlite.Module(engine, wat), [host]).exports(store)
-out = [ex["f"](store, 20), ex["hot"](store, 100000)]
+two = wasmlite.Func(store, wasmlite.FuncType([wasmlite.ValType.f64()],
+                                            [wasmlite.ValType.i32(), wasmlite.ValType.i64()]),
+                    lambda x: (int(x), 10 * int(x)))
+ex = wasmlite.Instance(store, wasmlite.Module(engine, wat), [host, two]).exports(store)
+out = [ex["f"](store, 20), ex["hot"](store, 100000), ex["g"](store, 2.5)]
 for name in ("oob", "deep"):
     try:
         ex[name](store)
@@ -332,14 +338,17 @@ def test_routines_load_from_the_routines_cache(tmp_path) -> None:
 
     first = run()
     assert not first[1]
+    # the routines, and the engine's trampolines of the type with two results (which
+    # the universal ones do not serve)
     entries = list((tmp_path / "routines").glob("*.o"))
-    assert len(entries) == 1
+    assert len(entries) == 2
     # hot(100000): 5,000,050,000 wrapped to i32
-    assert first[0] == str([42, 5000050000 - 2**32, "TrapCode.MEMORY_OUT_OF_BOUNDS",
+    assert first[0] == str([42, 5000050000 - 2**32, 22, "TrapCode.MEMORY_OUT_OF_BOUNDS",
                             "TrapCode.STACK_OVERFLOW"])
     assert run() == (first[0], True)
-    data = bytearray(entries[0].read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    entries[0].write_bytes(bytes(data))
+    for entry in entries:
+        data = bytearray(entry.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        entry.write_bytes(bytes(data))
     assert run() == (first[0], False)
     assert run() == (first[0], True)       # stored again

@@ -488,14 +488,22 @@ def compile_trampolines(functypes: list[FuncType], opt_level: str = "2",
     names = _unique_types(list(functypes))
     out = [METADATA, tr.COMMON_DECLS, tr.trap_routine(),
            "@wasmlite_functions = global [0 x ptr] zeroinitializer"]
-    # an engine's trampolines are never cached: they may count host calls
+    # an engine's trampolines count host calls (``announce``): they are never part of
+    # a module's artifact, but at opt level 0 they go through the routines cache, where
+    # that counter's address (and the TLS keys) are symbols (``routines.cached_jit``:
+    # WASI's types cost about 15 ms of LLVM per process otherwise)
     _trampolines_ir(list(functypes), names, out, _store_key(tls_key, signals_tls_key),
                     announce=True)
     out.append(CODE_END)
     out.append(tr.attributes(False))
     ir = "\n".join(out)
     t1 = time.perf_counter()
-    jit = JitCode(ir, opt_level)
+    if opt_level == "0":
+        from ..runtime.routines import cached_jit
+
+        jit = cached_jit(ir, "wasmlite_code_end")
+    else:
+        jit = JitCode(ir, opt_level)
     return CompiledCode([jit], [[]], names, t1 - t0, len(ir), time.perf_counter() - t0)
 
 

@@ -147,56 +147,69 @@ def _digest(data: bytes) -> bytes:
     return _blake2b()(data, digest_size=32).digest()
 
 
-def _compile() -> None:
-    """Compile the routines — or load their machine code from the routines cache, which
-    the first process of this wasmlite, LLVM and CPU fills (the routines' ``.pyc``:
-    about 30 ms of LLVM work per process otherwise, on the path of every short run) —
-    and keep the :class:`~wasmlite.compiler.codegen.JitCode` in ``_state["jit"]``."""
+def cached_jit(ir: str, check: str, *, with_mcjit: bool = False) -> Any:
+    """A :class:`~wasmlite.compiler.codegen.JitCode` of ``ir`` at opt level 0, its
+    machine code kept in the routines cache: the process-specific values ``ir`` embeds
+    (:func:`_process_values`: Python-owned cells, callbacks, TLS keys) become symbols
+    (:func:`_symbolic_ir`, resolved with ``llvm.add_symbol``), so the same text — and
+    the same cache entry — serves every process of this wasmlite, LLVM and CPU.  The
+    first such process compiles and stores the object; the others load it.  Without a
+    usable cache directory, or a process value of 0, it compiles.  ``check``: a symbol
+    the code defines (a loaded entry without it is compiled again); ``with_mcjit``: load
+    with MCJIT (the routines themselves, which ``elfload`` uses).  A loaded JitCode has
+    the entry's path in ``cached_from``."""
     import os
 
     import llvmlite.binding as llvm
 
     from ..compiler.codegen import JitCode
 
+    values = _process_values()
+    path = None
+    if all(values.values()):
+        ir = _symbolic_ir(ir, values)
+        for name, value in values.items():
+            llvm.add_symbol(name, value)
+        try:
+            path = _cache_path(ir)
+        except Exception:  # noqa: BLE001 - no usable cache directory: compile
+            path = None
+    # (a key 0 cannot be a symbol's value: the JIT takes it for "not found")
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+            # the object, then its digest: a damaged file is never given to LLVM
+            obj, digest = data[:-32], data[-32:]
+            if len(data) > 32 and _digest(obj) == digest:
+                jit = JitCode.from_object(obj, "0", with_mcjit=with_mcjit)
+                jit.function_address(check)
+                jit.cached_from = path
+                return jit
+        except Exception:  # noqa: BLE001 - missing or unusable: compile instead
+            pass
+    jit = JitCode(ir, "0", keep_object=path is not None, with_mcjit=with_mcjit)
+    if path is not None and jit.object:
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(jit.object + _digest(jit.object))
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return jit
+
+
+def _compile() -> None:
+    """Compile the routines — or load their machine code from the routines cache, which
+    the first process of this wasmlite, LLVM and CPU fills (the routines' ``.pyc``:
+    about 30 ms of LLVM work per process otherwise, on the path of every short run) —
+    and keep the :class:`~wasmlite.compiler.codegen.JitCode` in ``_state["jit"]``."""
     try:
-        values = _process_values()
-        if all(values.values()):
-            ir = _symbolic_ir(_ir(), values)
-            for name, value in values.items():
-                llvm.add_symbol(name, value)
-            try:
-                path = _cache_path(ir)
-            except Exception:  # noqa: BLE001 - no usable cache directory: compile
-                path = None
-        else:
-            # a key 0 cannot be a symbol's value (the JIT takes it for "not found")
-            ir, path = _ir(), None
-        jit = None
-        if path is not None:
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-                # the object, then its digest: a damaged file is never given to LLVM
-                obj, digest = data[:-32], data[-32:]
-                if len(data) > 32 and _digest(obj) == digest:
-                    # MCJIT: the loader of compiled code relocates with one of these
-                    jit = JitCode.from_object(obj, "0", with_mcjit=True)
-                    jit.function_address(UNIVERSAL_ENTRY)
-                    _state["cached"] = path
-            except Exception:  # noqa: BLE001 - missing or unusable: compile instead
-                jit = None
-        if jit is None:
-            jit = JitCode(ir, "0", keep_object=path is not None, with_mcjit=True)
-            if path is not None and jit.object:
-                try:
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    tmp = f"{path}.{os.getpid()}.tmp"
-                    with open(tmp, "wb") as f:
-                        f.write(jit.object + _digest(jit.object))
-                    os.replace(tmp, path)
-                except OSError:
-                    pass
-        _state["jit"] = jit
+        # MCJIT: the loader of compiled code relocates with one of these
+        jit = _state["jit"] = cached_jit(_ir(), UNIVERSAL_ENTRY, with_mcjit=True)
+        _state["cached"] = getattr(jit, "cached_from", None)
     except BaseException as e:  # noqa: BLE001 - re-raised by _jit on the caller's thread
         _state["error"] = e
 

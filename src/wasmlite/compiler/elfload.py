@@ -36,7 +36,8 @@ _SYM = struct.Struct("<IBBHQQ")
 _RELA = struct.Struct("<QQq")
 
 _SHT_PROGBITS, _SHT_SYMTAB, _SHT_RELA, _SHT_NOBITS = 1, 2, 4, 8
-_SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR = 1, 2, 4
+_SHT_X86_64_UNWIND = 0x70000001
+_SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR, _SHF_TLS = 1, 2, 4, 0x400
 _SHN_UNDEF, _SHN_ABS = 0, 0xFFF1
 _EM_X86_64 = 62
 _PAGE = mmap.PAGESIZE
@@ -91,8 +92,10 @@ def _load(data: bytes, resolve) -> LoadedObject:  # noqa: ANN001, C901 - one pas
     # layout: code, then read-only data, then writable data, each group page aligned
     groups: list[list[int]] = [[], [], []]
     for k, (_name, typ, flags, _a, _off, _size, _link, _info, _align, _es) in enumerate(shdrs):
-        if not flags & _SHF_ALLOC or typ not in (_SHT_PROGBITS, _SHT_NOBITS):
+        if not flags & _SHF_ALLOC or typ == _SHT_X86_64_UNWIND:
             continue          # debug info, notes, unwind tables, relocations, symbols
+        if typ not in (_SHT_PROGBITS, _SHT_NOBITS) or flags & _SHF_TLS:
+            raise _Unsupported(f"section type {typ:#x}")   # constructors, TLS, ...
         groups[0 if flags & _SHF_EXECINSTR else 2 if flags & _SHF_WRITE else 1].append(k)
     where: dict[int, int] = {}
     bounds: list[tuple[int, int]] = []

@@ -529,7 +529,9 @@ def _cached_run(program: Program, runtime: str, args: argparse.Namespace) -> dic
         toml = Path(tmp) / "cache.toml"
         toml.write_text(f'[cache]\ndirectory = "{tmp}/dir"\n')
         argv = ["run", program.name, runtime, args.opt_level, str(toml)]
-        first = run_child(argv, args.timeout)
+        # the filling run also waits (up to 600 s) for wasmlite's tier-up thread to
+        # store what it compiles: its own limit is that much longer
+        first = run_child(argv, args.timeout + 600)
         if not first.get("done"):
             return first
         return run_child(argv, args.timeout)

@@ -452,12 +452,10 @@ class FunctionBodies(Sequence):
 
 # -- module ------------------------------------------------------------------------------
 
-def _local_decls(data: bytes, pos: int, body_end: int,
-                 entry: int) -> tuple[int, list[tuple[int, int]]]:
-    """A function body's local declarations from ``pos`` (just past its size field at
-    ``entry``): ``(position of the first instruction, [(count, valtype)])``."""
-    d = _Decoder(data)
-    d.pos = lpos = pos
+def _local_decls(d: _Decoder, body_end: int, entry: int) -> list[tuple[int, int]]:
+    """A function body's local declarations, read by ``d`` from its position (just past
+    the size field at ``entry``) up to the first instruction, where ``d`` stops."""
+    lpos = d.pos
     decls = []
     total = 0
     for _ in range(d.vec_len()):
@@ -471,7 +469,7 @@ def _local_decls(data: bytes, pos: int, body_end: int,
         raise DecodeError("too many locals: locals exceed maximum", lpos)
     if d.pos > body_end:
         raise DecodeError("section size mismatch", entry)
-    return d.pos, decls
+    return decls
 
 
 class LazyCodes(Sequence):
@@ -499,8 +497,9 @@ class LazyCodes(Sequence):
                 index += len(self._made)
             e = self._entries
             entry, lpos, end = e[3 * index], e[3 * index + 1], e[3 * index + 2]
-            start, decls = _local_decls(self._data, lpos, end, entry)
-            body = self._made[index] = FunctionBody(decls, start, end, entry)
+            d = _Decoder.reader(self._data, lpos)     # one per call: threads share this
+            decls = _local_decls(d, end, entry)
+            body = self._made[index] = FunctionBody(decls, d.pos, end, entry)
         return body
 
     def span(self, index: int) -> tuple[int, int]:
@@ -541,6 +540,15 @@ class _Decoder:
         self.info = ModuleInfo(bytes=data)
         self.func_count: int | None = None
         self.code_section_offset: int | None = None
+
+    @classmethod
+    def reader(cls, data: bytes, pos: int) -> _Decoder:
+        """A decoder of ``data`` at ``pos`` for its primitive readers only (no
+        ``ModuleInfo``, which costs 3 µs to make: once per lazily decoded body)."""
+        d = cls.__new__(cls)
+        d.data = data
+        d.pos = pos
+        return d
 
     # -- primitives -------------------------------------------------------------------
     def u8(self) -> int:
@@ -744,7 +752,7 @@ class _Decoder:
             entry = self.pos
             size = self.byte_len()
             body_end = self.pos + size
-            self.pos, decls = _local_decls(data, self.pos, body_end, entry)
+            decls = _local_decls(self, body_end, entry)
             codes.append(FunctionBody(decls, self.pos, body_end, entry))
             self.pos = body_end
         if len(data) < self.pos:  # pragma: no cover - byte_len guarantees it

@@ -49,6 +49,7 @@ from ..environ import vmoffsets as vo
 from ..environ.module import ModuleInfo
 from ..errors import WasmtimeError
 from ..runtime.gclock import GCSafeLock
+from ..runtime.libc import protect
 from .trampolines import GIL_WANTED as _GIL_WANTED
 from .translate import OSR_LINE
 
@@ -70,10 +71,6 @@ BATCH_INSTRS = 4000
 #: and no callee needs decoding on the wasm thread to pick the batch.
 SINGLE_BATCH = 0
 _CALL = 0x10
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-_libc.mprotect.restype = ctypes.c_int
 
 _CALLBACK_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_uint64)
 _HOT_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_uint64)
@@ -454,8 +451,7 @@ class _Thunks:
         self.map.write(bytes(code))
         self._view = ctypes.c_char.from_buffer(self.map)
         self.addr = ctypes.addressof(self._view)
-        if _libc.mprotect(self.addr, size, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
-            raise OSError(ctypes.get_errno(), "mprotect of the lazy thunks failed")
+        protect(self.addr, size, mmap.PROT_READ | mmap.PROT_EXEC)
 
 
 class LazyCode:

@@ -279,10 +279,9 @@ def _thunks() -> tuple[Any, Any, int, Any]:
                 cells = (ctypes.c_uint64 * len(DEFERRED)).from_buffer(m, page)
                 view = ctypes.c_char.from_buffer(m)
                 addr = ctypes.addressof(view)
-                from .libc import _libc
+                from .libc import protect
 
-                if _libc.mprotect(addr, page, mmap.PROT_READ | mmap.PROT_EXEC):
-                    raise OSError(ctypes.get_errno(), "mprotect of the routine thunks failed")
+                protect(addr, page, mmap.PROT_READ | mmap.PROT_EXEC)
                 for k, a in enumerate(_state.get("resolved", ())):
                     cells[k] = a
                 th = _state["thunks"] = (m, cells, addr, view)

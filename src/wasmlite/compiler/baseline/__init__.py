@@ -26,14 +26,13 @@ from typing import Any
 from ...binary import opcodes as op
 from ...environ.module import F32, F64, V128, ModuleInfo
 from ...errors import WasmtimeError
+from ...runtime.libc import protect
 from .compiler import Env, FunctionCompiler, ModuleShapes
 from .simd import SIMD_OPS
 
 __all__ = ["BaselinePart", "compile_batch", "unsupported_reason"]
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-_libc.mprotect.restype = ctypes.c_int
+_libc = ctypes.CDLL(None)
 _MEMMOVE = ctypes.cast(_libc.memmove, ctypes.c_void_p).value or 0
 _MEMSET = ctypes.cast(_libc.memset, ctypes.c_void_p).value or 0
 
@@ -160,8 +159,7 @@ class _ExecMemory:
         self._view = ctypes.c_char.from_buffer(self.map)
         self.addr = ctypes.addressof(self._view)
         self.size = size
-        if _libc.mprotect(self.addr, size, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
-            raise OSError(ctypes.get_errno(), "mprotect of baseline code failed")
+        protect(self.addr, size, mmap.PROT_READ | mmap.PROT_EXEC)
 
 
 class BaselinePart:

@@ -211,10 +211,7 @@ class JitCode:
             image = load(objects[0], llvm.address_of_symbol)
             if image is not None:
                 self.image = image
-                engine = self.__dict__.pop("engine")
-                engine.close()
-                self.context.close()
-                del self.context
+                self._close_mcjit()
                 mod = None
         t3 = time.perf_counter()
         if on_stage is not None:
@@ -277,6 +274,10 @@ class JitCode:
         image = self.__dict__.pop("image", None)
         if image is not None:
             image.close()
+        self._close_mcjit()
+
+    def _close_mcjit(self) -> None:
+        """Free MCJIT's engine (which owns the module and its IR) before its context."""
         engine = self.__dict__.pop("engine", None)
         self.__dict__.pop("module", None)
         if engine is not None:

@@ -360,9 +360,9 @@ def child_serialize(program: Program, runtime: str, opt_level: str, out: Path) -
     """Compile ``program`` under ``runtime`` and write ``Module.serialize()`` to ``out``
     (wasmlite compiles every function at ``opt_level`` first, as ``wasmlite compile``
     does)."""
-    rt = _runtime_config(program, runtime, opt_level)
+    rt, engine = _runtime_config(program, runtime, opt_level)
     t0 = time.perf_counter()
-    module = rt[0].Module(rt[1], program.wasm.read_bytes())
+    module = rt.Module(engine, program.wasm.read_bytes())
     data = module.serialize()
     _emit(serialize_s=time.perf_counter() - t0, artifact_bytes=len(data))
     out.write_bytes(data)

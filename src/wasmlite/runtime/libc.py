@@ -55,18 +55,17 @@ def reserve(size: int) -> int:
 
 def make_accessible(addr: int, size: int) -> None:
     """``mprotect`` ``[addr, addr+size)`` read/write (``size`` rounded up to host pages)."""
-    if size <= 0:
-        return
-    size = (size + HOST_PAGE_SIZE - 1) // HOST_PAGE_SIZE * HOST_PAGE_SIZE
-    if _libc.mprotect(addr, size, PROT_READ | PROT_WRITE) != 0:
-        _raise("mprotect")
+    protect(addr, size, PROT_READ | PROT_WRITE)
 
 
 def protect(addr: int, size: int, prot: int) -> None:
     """``mprotect`` ``[addr, addr+size)`` to ``prot`` (``PROT_*`` bits; ``size`` rounded
-    up to host pages).  Raises :class:`OSError` when the kernel refuses."""
+    up to host pages; nothing when it is not positive).  Raises :class:`OSError` when
+    the kernel refuses."""
+    if size <= 0:
+        return
     size = (size + HOST_PAGE_SIZE - 1) // HOST_PAGE_SIZE * HOST_PAGE_SIZE
-    if size and _libc.mprotect(addr, size, prot) != 0:
+    if _libc.mprotect(addr, size, prot) != 0:
         _raise("mprotect")
 
 

@@ -491,3 +491,57 @@ def test_dropped_store_frees_its_memories_without_the_cycle_collector() -> None:
     finally:
         if was:
             gc.enable()
+
+
+def test_freed_instance_arrays_go_to_the_next_instance_clean() -> None:
+    """A big instance's VMContext, VMFuncRefs and table elements go to the next
+    instance of its module when its store is freed (``InstanceTemplate.spares``): the
+    next instance sees none of the old one's state (a table slot it set, a grown
+    table, its globals), and the old instance object no longer reaches them."""
+    import gc
+
+    n = 3000
+    funcs = "\n".join(f"(func $f{i} (result i32) i32.const {i})" for i in range(n))
+    refs = " ".join(f"$f{i}" for i in range(n))
+    wat = f"""(module
+      (type $r (func (result i32)))
+      (table $t (export "t") {n + 10} funcref)
+      (table $u (export "u") 2 funcref)
+      (elem (table $t) (i32.const 0) func {refs})
+      (global $g (export "g") (mut i32) (i32.const 5))
+      {funcs}
+      (func (export "call") (param i32) (result i32)
+        local.get 0 call_indirect $t (type $r))
+      (func (export "fill") (param i32)
+        (table.set $t (local.get 0) (ref.func $f7))
+        (drop (table.grow $u (ref.func $f9) (i32.const 100)))
+        (global.set $g (i32.const 99))))"""
+    engine = _wasmlite.Engine()
+    module = _wasmlite.Module(engine, wat)
+    tpl = module._instance_template()
+    assert tpl.spare_cap > 0
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        store = _wasmlite.Store(engine)
+        old = _wasmlite.Instance(store, module, [])
+        ex = old.exports(store)
+        ex["fill"](store, n + 5)
+        assert ex["call"](store, n + 5) == 7 and ex["u"].size(store) == 102
+        vmctx = ctypes.addressof(old._rt.vmctx)
+        before = len(tpl.spares)
+        del ex, store
+        assert len(tpl.spares) == before + 1 and old._rt.vmctx is None
+        store = _wasmlite.Store(engine)
+        new = _wasmlite.Instance(store, module, [])
+        assert ctypes.addressof(new._rt.vmctx) == vmctx and len(tpl.spares) == before
+        ex = new.exports(store)
+        assert [ex["call"](store, i) for i in (0, 1, n // 2, n - 1)] == [0, 1, n // 2, n - 1]
+        with pytest.raises(_wasmlite.Trap, match="uninitialized element"):
+            ex["call"](store, n + 5)
+        assert ex["t"].get(store, n + 5).value is None
+        assert ex["u"].size(store) == 2 and ex["u"].get(store, 1).value is None
+        assert ex["g"].value(store) == 5
+    finally:
+        if was:
+            gc.enable()

@@ -88,12 +88,15 @@ class InstanceData:
     (raw, evaluated) segments, emptied when dropped.
     """
 
-    def __init__(self, store: StoreData, template: InstanceTemplate):
+    def __init__(self, store: StoreData, template: InstanceTemplate,
+                 vmctx: ctypes.Array | None = None):
         self.store = store
         self.info = template.info
         self.template = template
         self.offsets = template.offsets
-        self.vmctx = _zeroed(template.vmctx_type, template.vmctx_size)
+        #: ``vmctx``: a freed instance's (``template.spares``), overwritten whole here
+        self.vmctx = vmctx if vmctx is not None else _zeroed(template.vmctx_type,
+                                                             template.vmctx_size)
         ctypes.memmove(self.vmctx, template.vmctx_image, template.vmctx_size)
         self.vmctx_addr = ctypes.addressof(self.vmctx)
         self._func_refs: ctypes.Array | None = None
@@ -106,6 +109,23 @@ class InstanceData:
         #: tuple (active segments already dropped) until a ``data.drop`` copies it
         self.datas: Sequence[bytes] = []
         self.funcref_array: ctypes.Array | None = None
+
+    def release(self) -> None:
+        """The instance's store is gone (``StoreData.close``, after ``unregister``):
+        leave its VMContext, VMFuncRefs and defined tables' elements to the next instance
+        of its module (``InstanceTemplate.spares``, when big enough and not full) and
+        drop them here, so that nothing reads them through this object again."""
+        tpl = self.template
+        vmctx, self.vmctx, self._func_refs = self.vmctx, None, None
+        funcrefs, self.funcref_array = self.funcref_array, None
+        defined = self.tables[len(self.tables) - len(self.info.tables):]
+        elements = []
+        for t in defined:
+            # a grown table has a bigger array: the next instance makes its own
+            elements.append(t.elements if len(t.elements) == max(t.minimum, 1) else None)
+            t.detach()
+        if vmctx is not None and funcrefs is not None and len(tpl.spares) < tpl.spare_cap:
+            tpl.spares.append((vmctx, funcrefs, elements))
 
     @property
     def func_refs(self) -> ctypes.Array:
@@ -216,7 +236,13 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
         raise ValueError(f"{len(fptrs)} function addresses for "
                          f"{template.num_defined_funcs} functions")
     store.bump_counts(len(info.memories), len(info.tables))
-    inst = InstanceData(store, template)
+    spare = None
+    if template.spares:
+        try:
+            spare = template.spares.pop()
+        except IndexError:  # another thread took the last one
+            pass
+    inst = InstanceData(store, template, spare[0] if spare is not None else None)
     v = inst.vmctx
     vaddr = inst.vmctx_addr
     v[vo.VMCTX_STORE_CTX // 8] = store.ctx_addr
@@ -227,7 +253,9 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     if nimp:
         v[f0:f0 + nimp] = imports.funcs
     n = template.num_defined_funcs
-    inst.funcref_array = arr = _zeroed(template.funcref_type, 3 * 8 * n)
+    # a spare array is overwritten whole (three words per function)
+    inst.funcref_array = arr = spare[1] if spare is not None else _zeroed(
+        template.funcref_type, 3 * 8 * n)
     if n:
         base = ctypes.addressof(arr)
         native.fill_funcrefs(base, fptrs.buffer_info()[0],
@@ -239,8 +267,9 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     for mt in info.memories:
         memories.append(store.new_memory(mt.limits.min, mt.limits.max))
     tables = inst.tables = list(imports.tables)
-    for tt in info.tables:
-        tables.append(store.new_table(tt.elem, tt.limits.min, tt.limits.max, host=False))
+    for k, tt in enumerate(info.tables):
+        tables.append(store.new_table(tt.elem, tt.limits.min, tt.limits.max, host=False,
+                                      elements=spare[2][k] if spare is not None else None))
     m0, t0 = template.memories_slot, template.tables_slot
     for i, m in enumerate(memories):
         v[m0 + i] = m.vm_addr

@@ -18,19 +18,30 @@ _VMMEMORY = ctypes.c_uint64 * (MEMORY_SIZE // SLOT)
 
 #: Reservations of freed guarded memories (``signals.GUARDED_RESERVATION`` bytes each),
 #: reset to ``PROT_NONE`` with their pages dropped, which new guarded memories take
-#: before reserving address space: an instance's memory then costs one ``mmap`` fewer
-#: and no ``munmap`` of 8 GiB.  At most :data:`POOL_MAX` (list appends and pops are
-#: atomic, so finalizers may free into it).
+#: before reserving address space: an instance's memory then costs one ``mmap`` fewer,
+#: no ``munmap`` of 8 GiB, and no update of the signal handler's table (a pooled
+#: reservation stays registered: nothing can touch it).  At most :data:`POOL_MAX`
+#: (list appends and pops are atomic, so finalizers may free into it): 1 TiB of
+#: address space and no memory.
 _POOL: list[int] = []
-POOL_MAX = 16
+POOL_MAX = 128
 
 
 def _pooled() -> int:
-    """A guarded reservation: one from the pool, else a new one."""
+    """A guarded reservation registered with the signal handler: one from the pool,
+    else a new one.  Raises :class:`OSError` when no address space is left and
+    :class:`MemoryError` when the handler's table is full."""
     try:
         return _POOL.pop()
     except IndexError:
-        return libc.reserve(signals.GUARDED_RESERVATION)
+        pass
+    base = libc.reserve(signals.GUARDED_RESERVATION)
+    try:
+        signals.register_memory(base, signals.GUARDED_RESERVATION)
+    except MemoryError:
+        libc.release(base, signals.GUARDED_RESERVATION)
+        raise
+    return base
 
 
 class LinearMemory:
@@ -65,12 +76,6 @@ class LinearMemory:
         except OSError as e:
             raise MemoryError(f"cannot reserve {self.reserved} bytes for a linear memory: {e}") from None
         self._freed = False
-        if guarded:
-            try:
-                signals.register_memory(self.base, self.reserved)
-            except MemoryError:
-                libc.release(self.base, self.reserved)
-                raise
         #: cached ``memoryview`` of the accessible bytes (``Memory.buffer``)
         self.view: memoryview | None = None
         self.vm = _VMMEMORY()
@@ -132,7 +137,6 @@ class LinearMemory:
             self.vm[1] = 0
             self.view = None
             if self.guarded:
-                signals.unregister_memory(self.base, self.reserved)
                 if len(_POOL) < POOL_MAX:
                     try:
                         libc.reset(self.base, used)
@@ -141,4 +145,5 @@ class LinearMemory:
                     else:
                         _POOL.append(self.base)
                         return
+                signals.unregister_memory(self.base, self.reserved)
             libc.release(self.base, self.reserved)

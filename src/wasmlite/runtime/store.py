@@ -192,15 +192,17 @@ class StoreData:
         return m
 
     def new_table(self, elem: int, minimum: int, maximum: int | None,
-                  init: int = 0, host: bool = True) -> TableData:
+                  init: int = 0, host: bool = True,
+                  elements: ctypes.Array | None = None) -> TableData:
         """A table owned by this store and subject to its ``table_elements`` limit
-        (``host``: created by the embedder, kept alive by the store).
+        (``host``: created by the embedder, kept alive by the store; ``elements``: an
+        element array to reuse, see :class:`TableData`).
 
         Raises :class:`WasmtimeError` ("table minimum size of 11 elements exceeds table
         limits") and :class:`MemoryError` like :meth:`new_memory`."""
         if not self.limits.table_fits(minimum):
             raise WasmtimeError(f"table minimum size of {minimum} elements exceeds table limits")
-        t = TableData(elem, minimum, maximum, init)
+        t = TableData(elem, minimum, maximum, init, elements)
         t.limiter = self.limits
         if host:
             self.keep.append(t)
@@ -297,6 +299,7 @@ class StoreData:
         self.closed = True
         for inst in self.instances:
             unregister(inst)
+            inst.release()
         # each instance refers to this store: without the list, the instances and
         # the store go by reference counting, not by a cycle collection
         self.instances.clear()

@@ -22,7 +22,9 @@ _VMTABLE = ctypes.c_uint64 * (TABLE_SIZE // SLOT)
 
 class TableData:
     """One table.  ``elem`` is the reftype byte, ``minimum``/``maximum`` element counts,
-    ``init`` the raw value of every initial element.
+    ``init`` the raw value of every initial element; ``elements``, an array of
+    ``max(minimum, 1)`` ``c_uint64`` to reuse (a freed instance's, see
+    ``InstanceData.release``), is overwritten whole.
 
     Raises :class:`MemoryError` when ``minimum`` exceeds the supported size.
     """
@@ -30,7 +32,8 @@ class TableData:
     __slots__ = ("elem", "minimum", "maximum", "elements", "vm", "vm_addr", "limiter",
                  "__weakref__")
 
-    def __init__(self, elem: int, minimum: int, maximum: int | None, init: int = 0):
+    def __init__(self, elem: int, minimum: int, maximum: int | None, init: int = 0,
+                 elements: ctypes.Array | None = None):
         self.elem = elem
         self.minimum = minimum
         self.maximum = maximum
@@ -40,12 +43,23 @@ class TableData:
             raise MemoryError(f"table minimum size {minimum} is too large")
         self.vm = _VMTABLE()
         self.vm_addr = ctypes.addressof(self.vm)
-        self.elements = (ctypes.c_uint64 * max(minimum, 1))()
+        if elements is not None and len(elements) == max(minimum, 1):
+            ctypes.memset(elements, 0, ctypes.sizeof(elements))
+            self.elements = elements
+        else:
+            self.elements = (ctypes.c_uint64 * max(minimum, 1))()
         if init:
             for i in range(minimum):
                 self.elements[i] = init
         self.vm[0] = ctypes.addressof(self.elements)
         self.vm[1] = minimum
+
+    def detach(self) -> None:
+        """Forget the element array (its owner's store is gone and the array may go to
+        another table): the table is empty from now on."""
+        self.vm[1] = 0
+        self.elements = (ctypes.c_uint64 * 1)()
+        self.vm[0] = ctypes.addressof(self.elements)
 
     @property
     def max_elements(self) -> int:

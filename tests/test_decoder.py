@@ -14,7 +14,7 @@ import pytest
 import wasmtime
 from conftest import shared_dir
 
-from wasmlite.binary import decode_module, read_function_body, read_instructions
+from wasmlite.binary import decode_module, read_instructions
 from wasmlite.binary import opcodes as op
 from wasmlite.binary.leb128 import (
     encode_signed,
@@ -62,10 +62,14 @@ def name(s: str) -> bytes:
     return U(len(raw)) + raw
 
 
-def decode_all(data: bytes):
-    """Decode a module and every function body, as the validator will."""
+def decode_all(data: bytes, multi_memory: bool = False):
+    """Decode a module and every function body, as the validator will (by default
+    with WebAssembly 2.0's encodings of the memory instructions, which the 2.0 suite's
+    scripts expect: ``Features.multi_memory`` off)."""
     info = decode_module(data)
-    bodies = [read_function_body(info, i) for i in range(len(info.codes))]
+    bodies = [read_instructions(info.bytes, c.body_start, c.body_end,
+                                has_data_count=info.data_count is not None,
+                                multi_memory=multi_memory) for c in info.codes]
     return info, bodies
 
 

@@ -29,7 +29,7 @@ from test_validator import (
 from wasmlite.binary import opcodes as op
 from wasmlite.binary.decoder import decode_module
 from wasmlite.errors import DecodeError, ValidationError
-from wasmlite.validate import fast, parallel, validate_module
+from wasmlite.validate import Features, fast, parallel, validate_module
 from wasmlite.validate.validator import (
     _body_locals,
     _Context,
@@ -37,6 +37,9 @@ from wasmlite.validate.validator import (
     _reference_body,
     _validate_module_fields,
 )
+
+#: the WebAssembly 2.0 rules of the spec scripts compared here (multi-memory off)
+_V2 = Features(multi_memory=False)
 
 
 def _verdicts(data: bytes, only: int | None = None) -> tuple[list[bool], list[bool]] | None:
@@ -169,6 +172,7 @@ def test_mutated_bodies_same_verdicts(program, seed):
 
 
 def _error(data: bytes, **kw):
+    kw.setdefault("features", _V2)
     try:
         validate_module(decode_module(data), **kw)
     except (DecodeError, ValidationError) as e:

@@ -20,7 +20,7 @@ from conftest import shared_dir
 from wasmlite.binary import opcodes as op
 from wasmlite.binary.decoder import decode_module
 from wasmlite.errors import DecodeError, ValidationError
-from wasmlite.validate import validate_module
+from wasmlite.validate import Features, validate_module
 
 I32, I64, F32, F64, V128, FUNCREF, EXTERNREF = 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F
 
@@ -135,8 +135,12 @@ def simd(sub: int, rest: bytes = b"") -> bytes:
     return b"\xfd" + uleb(sub) + rest
 
 
-def validate(data: bytes):
-    return validate_module(decode_module(data))
+#: the WebAssembly 2.0 rules these tests were written for (multi-memory off)
+V2 = Features(multi_memory=False)
+
+
+def validate(data: bytes, features: Features = V2):
+    return validate_module(decode_module(data), features)
 
 
 def expect_invalid(data: bytes, message: str) -> ValidationError:
@@ -711,7 +715,7 @@ def test_spec_modules_validate():
 
 
 # -- feature switches (wasmlite.validate.Features, Config.wasm_*) ----------------------------
-from wasmlite.validate import WASM2, Features  # noqa: E402
+from wasmlite.validate import WASM2  # noqa: E402
 
 FEATURE_MODULES = [
     # (features switched off, module text, wasmparser's message)

@@ -19,7 +19,10 @@ What each setting does in wasmlite:
 * ``strategy``, ``profiler``, ``parallel_compilation``, ``debug_info`` and the other
   Cranelift/memory settings are checked like wasmtime-py and recorded; wasmlite has a
   single strategy (LLVM) and decides memory layout itself.
-* Proposals wasmlite does not implement (threads, memory64, multi-memory, tail calls,
+* ``wasm_multi_memory`` (on unless set false, as in Wasmtime): several memories per
+  module; off, a module with more than one is invalid ("multiple memories") and the
+  memory instructions' 2.0 encodings are required.
+* Proposals wasmlite does not implement (threads, memory64, tail calls,
   exceptions, GC, relaxed SIMD, ...) may be switched off freely; modules using them
   are rejected whatever the switch says.
 """
@@ -58,6 +61,7 @@ _FEATURE_FLAGS = {
     "wasm_reference_types": "reference_types",
     "wasm_bulk_memory": "bulk_memory",
     "wasm_multi_value": "multi_value",
+    "wasm_multi_memory": "multi_memory",
 }
 
 
@@ -335,6 +339,7 @@ class Config(Managed):
     wasm_reference_types = _feature("wasm_reference_types")
     wasm_bulk_memory = _feature("wasm_bulk_memory")
     wasm_multi_value = _feature("wasm_multi_value")
+    wasm_multi_memory = _feature("wasm_multi_memory")
     del _feature
 
     def _features(self) -> Any:
@@ -344,7 +349,8 @@ class Config(Managed):
         from .validate import Features
 
         return Features(simd=self.wasm_simd, reference_types=self.wasm_reference_types,
-                        bulk_memory=self.wasm_bulk_memory, multi_value=self.wasm_multi_value)
+                        bulk_memory=self.wasm_bulk_memory, multi_value=self.wasm_multi_value,
+                        multi_memory=self.wasm_multi_memory)
 
     # -- accepted for compatibility ------------------------------------------------------
     def _flag(name: str, kind: type = bool) -> property:  # type: ignore[misc]  # noqa: N805
@@ -366,7 +372,6 @@ class Config(Managed):
     debug_info = _flag("debug_info")
     wasm_threads = _flag("wasm_threads")
     wasm_tail_call = _flag("wasm_tail_call")
-    wasm_multi_memory = _flag("wasm_multi_memory")
     wasm_memory64 = _flag("wasm_memory64")
     wasm_relaxed_simd_deterministic = _flag("wasm_relaxed_simd_deterministic")
     wasm_exceptions = _flag("wasm_exceptions")

@@ -153,8 +153,11 @@ def _read_blocktype(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
-                         has_data_count: bool) -> tuple[object, int]:
-    """Immediates of the less frequent kinds; returns ``(immediate, new_pos)``."""
+                         has_data_count: bool, multi_memory: bool = True,
+                         ) -> tuple[object, int]:
+    """Immediates of the less frequent kinds; returns ``(immediate, new_pos)``.
+    ``multi_memory`` false: the WebAssembly 2.0 encodings (memory indices are one
+    zero byte, ``memarg`` flags below 32), see :func:`read_instructions`."""
     if kind == _op.IMM_I64:
         return read_signed(data, pos, 64)
     if kind == _op.IMM_F32:
@@ -178,6 +181,8 @@ def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
         x, pos = read_unsigned(data, pos, 32)
         return (t, x), pos
     if kind == _op.IMM_MEMIDX:
+        if multi_memory:
+            return read_unsigned(data, pos, 32)
         if data[pos] != 0:
             raise DecodeError("zero byte expected", pos)
         return 0, pos + 1
@@ -198,10 +203,17 @@ def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
         return t, pos + 1
     if kind == _op.IMM_MEMORY_INIT:
         x, pos = read_unsigned(data, pos, 32)
+        if multi_memory:
+            m, pos = read_unsigned(data, pos, 32)
+            return (x, m), pos
         if data[pos] != 0:
             raise DecodeError("zero byte expected", pos)
         return (x, 0), pos + 1
     if kind == _op.IMM_MEMORY_COPY:
+        if multi_memory:
+            dst, pos = read_unsigned(data, pos, 32)
+            src, pos = read_unsigned(data, pos, 32)
+            return (dst, src), pos
         if data[pos] != 0:
             raise DecodeError("zero byte expected", pos)
         if data[pos + 1] != 0:
@@ -218,10 +230,10 @@ def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
     if kind == _op.IMM_LANE:
         return data[pos], pos + 1
     if kind == _op.IMM_MEMARG_LANE:
-        memarg, pos = _read_memarg(data, pos)
+        memarg, pos = _read_memarg(data, pos, multi_memory)
         return (memarg, data[pos]), pos + 1
     if kind == _op.IMM_MEMARG:
-        return _read_memarg(data, pos)
+        return _read_memarg(data, pos, multi_memory)
     if kind == _op.IMM_I32:
         return read_signed(data, pos, 32)
     if kind == _op.IMM_BLOCKTYPE:
@@ -231,21 +243,31 @@ def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
     raise AssertionError(f"unhandled immediate kind {kind}")  # pragma: no cover
 
 
-def _read_memarg(data: bytes, pos: int) -> tuple[tuple[int, int], int]:
-    """``memarg``: ``align`` (log2, must be < 32: "malformed memop flags") and ``offset``."""
+def _read_memarg(data: bytes, pos: int,
+                 multi_memory: bool = True) -> tuple[tuple[int, ...], int]:
+    """``memarg`` (spec 3.0 §5.4.7): ``(align, offset)`` for memory 0 given by the
+    flags alone, ``(align, offset, memidx)`` when flag bit 6 says a memory index
+    follows (multi-memory; the index may be 0).  Flags of 128 or more are "malformed
+    memop flags" (32 or more, and bit 6, without ``multi_memory``: WebAssembly 2.0);
+    an alignment of 32-63 is left to validation ("alignment must not be larger than
+    natural")."""
     a = data[pos]
     if a < 0x80:
         pos += 1
     else:
         a, pos = read_unsigned(data, pos, 32)
-    if a >= 32:
+    memidx = None
+    if a >= (128 if multi_memory else 32):
         raise DecodeError("malformed memop flags", pos - 1)
+    if a >= 64:
+        a -= 64
+        memidx, pos = read_unsigned(data, pos, 32)
     o = data[pos]
     if o < 0x80:
         pos += 1
     else:
         o, pos = read_unsigned(data, pos, 32)
-    return (a, o), pos
+    return ((a, o) if memidx is None else (a, o, memidx)), pos
 
 
 def _read_len(data: bytes, pos: int) -> tuple[int, int]:
@@ -258,7 +280,8 @@ def _read_len(data: bytes, pos: int) -> tuple[int, int]:
     return n, pos
 
 
-def _read_expr(data: bytes, pos: int, has_data_count: bool) -> tuple[list[tuple], int]:
+def _read_expr(data: bytes, pos: int, has_data_count: bool,
+               multi_memory: bool = True) -> tuple[list[tuple], int]:
     """Decode instructions from ``pos`` up to and including the ``end`` that closes the
     expression.  Returns ``(instructions, position after that end)``.  Reads are bounded
     only by ``len(data)`` (see the module docstring)."""
@@ -287,13 +310,11 @@ def _read_expr(data: bytes, pos: int, has_data_count: bool) -> tuple[list[tuple]
             if k == _op.IMM_MEMARG:
                 a = data[pos]
                 o = data[pos + 1]
-                if a < 0x80 and o < 0x80:
-                    if a >= 32:
-                        raise DecodeError("malformed memop flags", pos)
+                if a < 32 and o < 0x80:
                     pos += 2
                     append((op, (a, o), start))
                 else:
-                    memarg, pos = _read_memarg(data, pos)
+                    memarg, pos = _read_memarg(data, pos, multi_memory)
                     append((op, memarg, start))
                 continue
             if k == _op.IMM_I32:
@@ -351,14 +372,15 @@ def _read_expr(data: bytes, pos: int, has_data_count: bool) -> tuple[list[tuple]
                     continue
             elif k == _K_ILLEGAL:
                 raise DecodeError(f"illegal opcode {op:02x}", start)
-            imm, pos = _read_rare_immediate(data, pos, op, k, has_data_count)
+            imm, pos = _read_rare_immediate(data, pos, op, k, has_data_count,
+                                            multi_memory)
             append((op, imm, start))
     except IndexError:
         raise _eos(data) from None
 
 
 def read_instructions(data: bytes, start: int, end: int, *,
-                      has_data_count: bool = True) -> list[tuple]:
+                      has_data_count: bool = True, multi_memory: bool = True) -> list[tuple]:
     """Decode the instructions of a function body (spec §5.4, §5.5.13).
 
     ``data[start:end]`` is the body's ``expr`` (after the local declarations); the result
@@ -368,6 +390,11 @@ def read_instructions(data: bytes, start: int, end: int, *,
     ``has_data_count`` must be ``False`` when the module has no data count section: then
     ``memory.init`` and ``data.drop`` are malformed ("data count section required",
     spec §5.5.16).  :func:`read_function_body` passes it from the module.
+    ``multi_memory`` false decodes WebAssembly 2.0's encodings of the memory
+    instructions (a memory index is one zero byte, else "zero byte expected"; ``memarg``
+    flags of 32 or more are "malformed memop flags"): the validator asks for it when
+    ``Features.multi_memory`` is off.  A body valid without multi-memory decodes the
+    same either way.
 
     Raises :class:`DecodeError`: "END opcode expected" (an ``else`` outside an ``if``, or
     a missing final ``end`` followed by a non-instruction byte), "section size mismatch"
@@ -377,7 +404,7 @@ def read_instructions(data: bytes, start: int, end: int, *,
     """
     if not isinstance(data, bytes):
         data = bytes(data)
-    instrs, pos = _read_expr(data, start, has_data_count)
+    instrs, pos = _read_expr(data, start, has_data_count, multi_memory)
     if pos != end:
         raise DecodeError("section size mismatch", pos - 1)
     return instrs

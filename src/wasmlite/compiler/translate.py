@@ -1058,8 +1058,10 @@ class FunctionTranslator:
         memory's current length, and return a pointer to it.
 
         With guard pages there is no check: ``addr + offset < 8 GiB`` always lies in the
-        memory's reservation, whose inaccessible part faults."""
-        base, lenp = self.memory(0)
+        memory's reservation, whose inaccessible part faults.  ``memarg`` is
+        ``(align, offset)`` for memory 0, ``(align, offset, memidx)`` for another
+        (``binary.decoder``)."""
+        base, lenp = self.memory(memarg[2] if len(memarg) > 2 else 0)
         L = self.lines
         a = self.pop()
         off = memarg[1]

@@ -969,7 +969,9 @@ class ModuleParser:
             return idx
         return self._u32()
 
-    def _memarg(self, natural: int) -> bytes:
+    def _memarg(self, natural: int, memidx: int = 0) -> bytes:
+        """``offset=`` and ``align=`` as a binary ``memarg``; for memory ``memidx`` other
+        than 0, flag bit 6 and the index (multi-memory)."""
         offset = 0
         align = 1 << natural
         a = self._atom()
@@ -990,7 +992,28 @@ class ModuleParser:
                 raise self.error("alignment must be a power of two")
             align = v
             self.i += 1
+        if memidx:
+            return uleb(0x40 | (align.bit_length() - 1)) + uleb(memidx) + uleb(offset)
         return uleb(align.bit_length() - 1) + uleb(offset)
+
+    def _memidx(self) -> int:
+        """An optional memory index (multi-memory), else 0."""
+        return self._index(T_MEMORY) if self._is_index() else 0
+
+    def _lane_memidx(self) -> int:
+        """The optional memory index of ``v128.loadN_lane``/``storeN_lane``, which a
+        lane index could otherwise be: an identifier, or a number followed by a memarg
+        field or by the lane index."""
+        a = self._atom()
+        if a is None:
+            return 0
+        if a[0] == "$":
+            return self._index(T_MEMORY)
+        b = self._atom(1)
+        if parse_uint(a) is not None and b is not None and (
+                b.startswith(("offset=", "align=")) or parse_uint(b) is not None):
+            return self._index(T_MEMORY)
+        return 0
 
     def _lane(self) -> int:
         a = self._atom()
@@ -1062,7 +1085,8 @@ class ModuleParser:
         if kind == _op.IMM_F64:
             return prefix + self._num_literal(parse_float_bits, F64_FORMAT).to_bytes(8, "little")
         if kind == _op.IMM_MEMARG:
-            return prefix + self._memarg(_op.MEMARG_NATURAL_ALIGN[op])
+            mem = self._memidx()
+            return prefix + self._memarg(_op.MEMARG_NATURAL_ALIGN[op], mem)
         if kind == _op.IMM_INDEX:
             if op in _LOCAL_OPS:
                 return prefix + uleb(self._local(ctx))
@@ -1089,7 +1113,7 @@ class ModuleParser:
             tidx, _ = self._typeuse(allow_ids=False)
             return prefix + uleb(tidx) + uleb(table)
         if kind == _op.IMM_MEMIDX:
-            return prefix + b"\x00"
+            return prefix + uleb(self._memidx())
         if kind == _op.IMM_REFTYPE:
             a = self._atom()
             t = HEAPTYPES.get(a) if a is not None else None
@@ -1100,7 +1124,8 @@ class ModuleParser:
         if kind == _op.IMM_LANE:
             return prefix + bytes((self._lane(),))
         if kind == _op.IMM_MEMARG_LANE:
-            m = self._memarg(_op.MEMARG_NATURAL_ALIGN[op])
+            mem = self._lane_memidx()
+            m = self._memarg(_op.MEMARG_NATURAL_ALIGN[op], mem)
             return prefix + m + bytes((self._lane(),))
         if kind == _op.IMM_V128:
             if op == _op.V128_CONST:
@@ -1115,8 +1140,12 @@ class ModuleParser:
             return prefix + bytes(lanes)
         if kind == _op.IMM_MEMORY_INIT:
             self.uses_data_count = True
-            return prefix + uleb(self._index(T_DATA)) + b"\x00"
+            mem = self._index(T_MEMORY) if self._is_index(1) else 0
+            return prefix + uleb(self._index(T_DATA)) + uleb(mem)
         if kind == _op.IMM_MEMORY_COPY:
+            if self._is_index():
+                dst = self._index(T_MEMORY)
+                return prefix + uleb(dst) + uleb(self._index(T_MEMORY))
             return prefix + b"\x00\x00"
         if kind == _op.IMM_TABLE_INIT:
             first = self._index(T_ELEM) if not self._is_index(1) else None

@@ -24,7 +24,10 @@ How it is fast (CPython 3.11):
   are i64") need no height comparison: they fail on the marker and the general
   algorithm takes over (polymorphic stack after ``unreachable``/``br``, type errors);
 * anything unexpected — a type mismatch, an index out of range (``IndexError``), a
-  malformed LEB128 (``DecodeError``) — ends the body as rejected.
+  malformed LEB128 (``DecodeError``) — ends the body as rejected;
+* it decodes the memory instructions as WebAssembly 2.0 does (one memory, its index a
+  zero byte): a body using another memory (multi-memory) is rejected here and judged
+  by the reference path, which decodes with the engine's features.
 """
 
 from __future__ import annotations
@@ -188,7 +191,7 @@ def _blocktype(data: bytes, pos: int, type_sigs: list) -> tuple[list, list, int]
 def _memory_op(data: bytes, pos: int, opc: int, stack: list[int], ctrls: list[list],
                has_memory: bool) -> int:
     """A load or store of the SIMD set (``memarg``), with the reference rules."""
-    (align, _offset), pos = _read_memarg(data, pos)
+    (align, _offset), pos = _read_memarg(data, pos, False)
     if not has_memory:
         raise _Reject
     params, res, natural = _v._MEMOPS[opc]
@@ -229,7 +232,7 @@ def _rare(data: bytes, pos: int, opc: int, stack: list[int], ctrls: list[list],
     if kind == op.IMM_NONE:
         imm = None
     else:
-        imm, pos = _read_rare_immediate(data, pos, opc, kind, has_data_count)
+        imm, pos = _read_rare_immediate(data, pos, opc, kind, has_data_count, False)
     vkind, params, res = _v._DISPATCH[opc]
     if vkind != _v.K_OTHER:  # a fixed [t1*] -> [t2?] (numeric, vector, v128.const)
         _pop_vals(stack, ctrls, params)
@@ -411,7 +414,7 @@ def _body(data: bytes, pos: int, end: int, locals_, results: list[int],
             elif a < 0x80 and data[pos + 2] < 0x80:  # a 2-byte offset
                 pos += 3
             else:
-                (a, _o), pos = _read_memarg(data, pos)
+                (a, _o), pos = _read_memarg(data, pos, False)
             natural, r = sigs[opc]
             if a > natural or not has_memory:
                 raise _Reject
@@ -488,7 +491,7 @@ def _body(data: bytes, pos: int, end: int, locals_, results: list[int],
             elif a < 0x80 and data[pos + 2] < 0x80:  # a 2-byte offset
                 pos += 3
             else:
-                (a, _o), pos = _read_memarg(data, pos)
+                (a, _o), pos = _read_memarg(data, pos, False)
             natural, t = sigs[opc]
             if a > natural or not has_memory:
                 raise _Reject

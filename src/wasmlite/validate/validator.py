@@ -27,6 +27,7 @@ only on the bodies that path rejects, to raise their error.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -61,9 +62,11 @@ __all__ = ["Features", "validate_module", "UNKNOWN"]
 class Features:
     """The WebAssembly feature switches the validator honours (wasmtime's ``Config.wasm_*``).
 
-    Every field defaults to the WebAssembly 2.0 set: the proposals merged into 2.0
-    (``mutable_global``, ``saturating_float_to_int``, ``sign_extension``,
-    ``multi_value``, ``bulk_memory``, ``reference_types``, ``simd``) are on;
+    Every field defaults to what Wasmtime enables and wasmlite implements: the
+    proposals merged into 2.0 (``mutable_global``, ``saturating_float_to_int``,
+    ``sign_extension``, ``multi_value``, ``bulk_memory``, ``reference_types``,
+    ``simd``) and, from 3.0, ``multi_memory`` (several memories, memory indices in the
+    memory instructions; off, the 2.0 encodings and "multiple memories") are on;
     ``relaxed_simd``, not implemented by wasmlite, is off (its opcodes are rejected as
     "unknown operator" whatever the switch says).  A module using a disabled feature
     fails validation with wasmparser's wording, e.g. ``"SIMD support is not enabled"``.
@@ -78,9 +81,10 @@ class Features:
     mutable_global: bool = True
     saturating_float_to_int: bool = True
     sign_extension: bool = True
+    multi_memory: bool = True
 
 
-#: the default (WebAssembly 2.0) feature set
+#: the default feature set (WebAssembly 2.0 and multi-memory)
 WASM2 = Features()
 
 #: The bottom type of the validation algorithm ("Unknown"): what popping from the
@@ -341,6 +345,8 @@ class _Context:
         self.elem_types = [e.type for e in info.elems]
         self.num_datas = info.data_count if info.data_count is not None else len(info.datas)
         self.refs: set[int] = set()
+        #: ``Features.multi_memory``
+        self.multi_memory = True
 
 
 def _collect_refs(expr: list | None, refs: set[int]) -> None:
@@ -414,7 +420,7 @@ def _validate_module_fields(ctx: _Context) -> None:
         _check_limits(table.limits, 0xFFFFFFFF, _TABLE_LIMIT_MESSAGE, 0)
     for memory in info.memories:
         _check_limits(memory.limits, MAX_PAGES, _MEMORY_LIMIT_MESSAGE, 0)
-    if len(ctx.memories) > 1:
+    if len(ctx.memories) > 1 and not ctx.multi_memory:
         raise _err("multiple memories", 0)
 
     # C.refs: function indices occurring outside function bodies (spec §3.4.10).
@@ -633,7 +639,9 @@ class _BodyValidator:
                 else:
                     pop(t, off)
             elif kind == K_LOAD:
-                if not memories:
+                if len(imm) > 2:
+                    self.memory(off, imm[2])
+                elif not memories:
                     raise _err("unknown memory 0", off)
                 if imm[0] > memops[opc][2]:
                     raise _err("alignment must not be larger than natural", off)
@@ -643,7 +651,9 @@ class _BodyValidator:
                     pop(I32, off)
                     stack.append(res)
             elif kind == K_STORE:
-                if not memories:
+                if len(imm) > 2:
+                    self.memory(off, imm[2])
+                elif not memories:
                     raise _err("unknown memory 0", off)
                 if imm[0] > memops[opc][2]:
                     raise _err("alignment must not be larger than natural", off)
@@ -883,7 +893,7 @@ class _BodyValidator:
             params, res, lanes, align = _LANEOPS[opc]
             if align is not None:
                 memarg, lane = imm
-                self.memory(off)
+                self.memory(off, memarg[2] if len(memarg) > 2 else 0)
                 if memarg[0] > align:
                     raise _err("alignment must not be larger than natural", off)
             else:
@@ -944,10 +954,15 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
     """
     if features is not None and not isinstance(features, Features):
         raise TypeError("expected a Features")
-    restricted = features is not None and features != WASM2
+    # multi-memory alone changes nothing on the fast path, which decodes and accepts
+    # only the 2.0 encodings (one memory, memory index 0) either way
+    multi_memory = features is None or features.multi_memory
+    restricted = features is not None and \
+        dataclasses.replace(features, multi_memory=True) != WASM2
     if restricted:
         _check_module_features(info, features)  # type: ignore[arg-type]
     ctx = _Context(info)
+    ctx.multi_memory = multi_memory
     _validate_module_fields(ctx)
     if len(info.codes) != len(info.funcs):
         raise DecodeError("function and code section have inconsistent lengths", 0)
@@ -966,7 +981,8 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
             for i, body in enumerate(info.codes):
                 ftype = ctx.func_types[nimported + i]
                 instrs = read_instructions(data, body.body_start, body.body_end,
-                                           has_data_count=has_data_count)
+                                           has_data_count=has_data_count,
+                                           multi_memory=multi_memory)
                 if restricted:
                     _check_body_features(body.locals, instrs, features, body.offset)  # type: ignore[arg-type]
                 _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
@@ -1001,7 +1017,8 @@ def _reference_body(ctx: _Context, index: int) -> None:
     body = info.codes[index]
     ftype = ctx.func_types[info.num_imported_funcs + index]
     instrs = read_instructions(info.bytes, body.body_start, body.body_end,
-                               has_data_count=info.data_count is not None)
+                               has_data_count=info.data_count is not None,
+                               multi_memory=ctx.multi_memory)
     _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
 
 

@@ -16,6 +16,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from .. import Config, Engine
 from .runner import (
     TRAP_ALIASES,
     ExternRef,
@@ -31,8 +32,18 @@ __all__ = ["ExternRef", "FileResult", "Outcome", "TRAP_ALIASES", "WastResult", "
            "main", "run_wast", "trap_message_matches"]
 
 
+#: ``-W`` proposal names (Wasmtime's) -> the :class:`~wasmlite.Config` switch
+WAST_PROPOSALS = {"multi-memory": "wasm_multi_memory", "simd": "wasm_simd",
+                  "reference-types": "wasm_reference_types",
+                  "bulk-memory": "wasm_bulk_memory", "multi-value": "wasm_multi_value"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``wasmlite wast [--json OUT] [--opt-level L] [--quiet] [--echo] FILE...``.
+    """``wasmlite wast [--json OUT] [--opt-level L] [-W PROPOSAL=y|n] [--quiet] [--echo]
+    FILE...``.
+
+    ``-W`` switches a proposal as Wasmtime's ``-W`` does (``-W multi-memory=n``: the
+    WebAssembly 2.0 rules for memories); :data:`WAST_PROPOSALS` lists the names.
 
     ``argv`` are the arguments after ``wast`` (default ``sys.argv[1:]``).  Prints each
     failure as ``file:line: command: message``, then ``file: N passed, N failed`` per
@@ -49,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--opt-level", default="0", choices=["0", "1", "2", "s"],
                         help="LLVM optimisation level for the modules (default: 0, about 3x faster "
                              "to compile than 1 on the spec suite)")
+    parser.add_argument("-W", "--wasm", action="append", default=[],
+                        metavar="PROPOSAL[=y|n],...",
+                        help="switch WebAssembly proposals on or off (" +
+                             ", ".join(WAST_PROPOSALS) + ")")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="print only the per-file and total counts")
     parser.add_argument("--echo", action="store_true",
@@ -57,7 +72,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as e:
         return int(e.code or 0) if e.code in (0, None) else 2
-    runner = WastRunner(opt_level=args.opt_level, echo=args.echo)
+    config = Config()
+    config.opt_level = args.opt_level
+    for value in args.wasm:
+        for item in value.split(","):
+            name, _, val = item.partition("=")
+            attr = WAST_PROPOSALS.get(name.strip())
+            if attr is None or val.strip() not in ("", "y", "n", "yes", "no", "true",
+                                                    "false"):
+                print(f"wasmlite wast: unknown -W setting `{item}` (expected "
+                      f"{', '.join(WAST_PROPOSALS)}, with =y or =n)", file=sys.stderr)
+                return 2
+            setattr(config, attr, val.strip() in ("", "y", "yes", "true"))
+    runner = WastRunner(Engine(config), echo=args.echo)
     result = WastResult()
     out = sys.stderr if args.json == "-" else sys.stdout
     for path in args.files:

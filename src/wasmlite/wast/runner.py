@@ -35,6 +35,7 @@ from typing import Any
 
 from wasmlite import Config, Engine, Func, Global, Instance, Module, Store, Trap
 from wasmlite.binary import decode_module
+from wasmlite.cache import _features_of
 from wasmlite.environ import module as em
 from wasmlite.errors import DecodeError, ValidationError, WasmtimeError
 from wasmlite.text import WatError, parse_module_form, tokenize, wat2wasm
@@ -295,6 +296,8 @@ class _ScriptRun:
         self.named: dict[str, Instance | _Failed] = {}
         self.current: Instance | _Failed | None = None
         self.externs: dict[int, ExternRef] = {}
+        #: the engine's WebAssembly features, for ``assert_invalid``/``assert_malformed``
+        self.features = _features_of(runner.engine)
 
     # -- driver ------------------------------------------------------------------------
     def run(self) -> FileResult:
@@ -615,7 +618,7 @@ class _ScriptRun:
         except WatError as e:
             raise _CommandFailed(f"expected invalid {text!r}, text parse error: {e}") from None
         try:
-            validate_module(decode_module(data))
+            validate_module(decode_module(data), self.features)
         except ValidationError as e:
             return "" if text in e.message else f"message {e.message!r}, expected {text!r}"
         except DecodeError as e:
@@ -628,7 +631,7 @@ class _ScriptRun:
         text, _ = r.read_string(r.match[i + 2])
         try:
             _, _, data = self._module_bytes(i + 2)
-            validate_module(decode_module(data))
+            validate_module(decode_module(data), self.features)
         except ValidationError as e:
             raise _CommandFailed(f"expected malformed {text!r}, got invalid "
                                  f"{e.message!r}") from None

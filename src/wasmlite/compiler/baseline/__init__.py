@@ -39,6 +39,11 @@ _MEMSET = ctypes.cast(_libc.memset, ctypes.c_void_p).value or 0
 
 _BLOCKS = (op.BLOCK, op.LOOP, op.IF)
 _MEM0 = (op.MEMORY_SIZE, op.MEMORY_GROW, op.MEMORY_FILL)
+#: loads and stores (``memarg``: a third element names a memory other than 0) and the
+#: lane loads/stores (``(memarg, lane)``)
+_MEMARG_OPS = frozenset(o for o, k in op.IMMEDIATE_KINDS.items() if k == op.IMM_MEMARG)
+_MEMARG_LANE_OPS = frozenset(o for o, k in op.IMMEDIATE_KINDS.items()
+                             if k == op.IMM_MEMARG_LANE)
 
 
 def trap_ir() -> str:
@@ -107,6 +112,12 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
                 gtypes = info.global_types()
             if gtypes[imm].valtype == V128:
                 return "v128"
+        elif opcode in _MEMARG_OPS:
+            if len(imm) > 2 and imm[2]:
+                return "multi-memory"
+        elif opcode in _MEMARG_LANE_OPS:
+            if len(imm[0]) > 2 and imm[0][2]:
+                return "multi-memory"
         elif opcode in _MEM0:
             if imm:
                 return "multi-memory"

@@ -64,12 +64,13 @@ def name(s: str) -> bytes:
 
 def decode_all(data: bytes, multi_memory: bool = False):
     """Decode a module and every function body, as the validator will (by default
-    with WebAssembly 2.0's encodings of the memory instructions, which the 2.0 suite's
-    scripts expect: ``Features.multi_memory`` off)."""
-    info = decode_module(data)
+    with WebAssembly 2.0's encodings of limits and memory instructions, which the 2.0
+    suite's scripts expect: ``Features.multi_memory`` and ``memory64`` off; true: 3.0's)."""
+    info = decode_module(data, memory64=multi_memory)
     bodies = [read_instructions(info.bytes, c.body_start, c.body_end,
                                 has_data_count=info.data_count is not None,
-                                multi_memory=multi_memory) for c in info.codes]
+                                multi_memory=multi_memory, memory64=multi_memory)
+              for c in info.codes]
     return info, bodies
 
 

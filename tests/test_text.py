@@ -575,7 +575,21 @@ def test_error_positions(text: str, line: int, column: int, problem: str) -> Non
     "(func $)",
 ])
 def test_malformed_modules_are_rejected(text: str) -> None:
-    wat_error(text)
+    """Malformed in WebAssembly 2.0's grammar (``memory64=False``: u32 limits)."""
+    with pytest.raises(WatError):
+        wat2wasm(text, memory64=False)
+
+
+@pytest.mark.parametrize("text,limits", [
+    ("(memory 0x1_0000_0000)", b"\x05\x07\x01\x00\x80\x80\x80\x80\x10"),
+    ("(memory i64 1 0x1_0000_0000_0000)", b"\x05\x0a\x01\x05\x01\x80\x80\x80\x80\x80\x80\x40"),
+    ("(table 0 0x1_0000_0000 funcref)",
+     b"\x04\x09\x01\x70\x01\x00\x80\x80\x80\x80\x10"),
+])
+def test_3_0_limits_are_u64(text: str, limits: bytes) -> None:
+    """WebAssembly 3.0's text format (the default) reads limits as u64s; their range is
+    the validator's ("memory size must be at most ...")."""
+    assert limits in wat2wasm(f"(module {text})")
 
 
 def test_against_wasmtime_on_generated_literals() -> None:

@@ -39,7 +39,7 @@ from wasmlite.validate.validator import (
 )
 
 #: the WebAssembly 2.0 rules of the spec scripts compared here (multi-memory off)
-_V2 = Features(multi_memory=False)
+_V2 = Features(multi_memory=False, memory64=False)
 
 
 def _verdicts(data: bytes, only: int | None = None) -> tuple[list[bool], list[bool]] | None:
@@ -174,7 +174,7 @@ def test_mutated_bodies_same_verdicts(program, seed):
 def _error(data: bytes, **kw):
     kw.setdefault("features", _V2)
     try:
-        validate_module(decode_module(data), **kw)
+        validate_module(decode_module(data, memory64=kw["features"].memory64), **kw)
     except (DecodeError, ValidationError) as e:
         return type(e), e.message, e.offset
     return None

@@ -136,11 +136,11 @@ def simd(sub: int, rest: bytes = b"") -> bytes:
 
 
 #: the WebAssembly 2.0 rules these tests were written for (multi-memory off)
-V2 = Features(multi_memory=False)
+V2 = Features(multi_memory=False, memory64=False)
 
 
 def validate(data: bytes, features: Features = V2):
-    return validate_module(decode_module(data), features)
+    return validate_module(decode_module(data, memory64=features.memory64), features)
 
 
 def expect_invalid(data: bytes, message: str) -> ValidationError:

@@ -22,7 +22,9 @@ What each setting does in wasmlite:
 * ``wasm_multi_memory`` (on unless set false, as in Wasmtime): several memories per
   module; off, a module with more than one is invalid ("multiple memories") and the
   memory instructions' 2.0 encodings are required.
-* Proposals wasmlite does not implement (threads, memory64, tail calls,
+* ``wasm_memory64`` (on unless set false, as in Wasmtime): 64-bit memories (i64
+  addresses, explicit bounds checks); 64-bit tables are rejected for now.
+* Proposals wasmlite does not implement (threads, tail calls,
   exceptions, GC, relaxed SIMD, ...) may be switched off freely; modules using them
   are rejected whatever the switch says.
 """
@@ -62,6 +64,7 @@ _FEATURE_FLAGS = {
     "wasm_bulk_memory": "bulk_memory",
     "wasm_multi_value": "multi_value",
     "wasm_multi_memory": "multi_memory",
+    "wasm_memory64": "memory64",
 }
 
 
@@ -340,6 +343,7 @@ class Config(Managed):
     wasm_bulk_memory = _feature("wasm_bulk_memory")
     wasm_multi_value = _feature("wasm_multi_value")
     wasm_multi_memory = _feature("wasm_multi_memory")
+    wasm_memory64 = _feature("wasm_memory64")
     del _feature
 
     def _features(self) -> Any:
@@ -350,7 +354,7 @@ class Config(Managed):
 
         return Features(simd=self.wasm_simd, reference_types=self.wasm_reference_types,
                         bulk_memory=self.wasm_bulk_memory, multi_value=self.wasm_multi_value,
-                        multi_memory=self.wasm_multi_memory)
+                        multi_memory=self.wasm_multi_memory, memory64=self.wasm_memory64)
 
     # -- accepted for compatibility ------------------------------------------------------
     def _flag(name: str, kind: type = bool) -> property:  # type: ignore[misc]  # noqa: N805
@@ -372,7 +376,6 @@ class Config(Managed):
     debug_info = _flag("debug_info")
     wasm_threads = _flag("wasm_threads")
     wasm_tail_call = _flag("wasm_tail_call")
-    wasm_memory64 = _flag("wasm_memory64")
     wasm_relaxed_simd_deterministic = _flag("wasm_relaxed_simd_deterministic")
     wasm_exceptions = _flag("wasm_exceptions")
     wasm_function_references = _flag("wasm_function_references")

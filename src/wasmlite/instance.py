@@ -87,7 +87,10 @@ def check_import_type(info: em.ModuleInfo, imp: em.Import, kind: str, item: Any)
                    f"limits {_lim((t.size, t.maximum))}")
     else:
         mt, m = imp.desc, item._mem
-        if not _limits_match((m.pages, m.maximum), mt.limits):
+        if mt.is_64 != m.is_64:
+            why = (f"memory types incompatible: expected {64 if mt.is_64 else 32}-bit "
+                   f"memory, found {64 if m.is_64 else 32}-bit memory")
+        elif not _limits_match((m.pages, m.maximum), mt.limits):
             why = (f"memory types incompatible: expected memory limits "
                    f"{_lim((mt.limits.min, mt.limits.max))} doesn't match provided memory "
                    f"limits {_lim((m.pages, m.maximum))}")

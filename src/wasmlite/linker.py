@@ -379,7 +379,8 @@ def _extern_type_debug(imp: em.Import) -> str:
     limits = (f"limits: Limits {{ min: {lim.min}, max: "
               f"{'None' if lim.max is None else f'Some({lim.max})'} }}")
     if imp.kind == em.EXTERN_MEMORY:
-        return (f"Memory(MemoryType {{ ty: Memory {{ idx_type: I32, {limits}, shared: false, "
+        idx = "I64" if imp.desc.is_64 else "I32"
+        return (f"Memory(MemoryType {{ ty: Memory {{ idx_type: {idx}, {limits}, shared: false, "
                 "page_size_log2: 16 } })")
     heap = "Func" if imp.desc.elem == em.FUNCREF else "Extern"
     return (f"Table(TableType {{ element: (ref null {heap.lower()}), ty: Table {{ idx_type: I32, "

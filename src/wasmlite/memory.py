@@ -30,9 +30,10 @@ class Memory:
 
     def __init__(self, store: Store, ty: MemoryType):
         st = store_of(store)
-        lim = managed_arg(ty, MemoryType, 2)._mt.limits
+        mt = managed_arg(ty, MemoryType, 2)._mt
+        lim = mt.limits
         try:
-            mem = st._rt.new_memory(lim.min, lim.max)  # subject to Store.set_limits
+            mem = st._rt.new_memory(lim.min, lim.max, mt.is_64)  # subject to set_limits
         except MemoryError as e:
             raise WasmtimeError(str(e)) from None
         self._store_id = st._id
@@ -57,7 +58,7 @@ class Memory:
         """The type the memory was created with (its minimum is the initial size, as
         in wasmtime-py; :meth:`size` gives the current one)."""
         m = self._m(store)
-        return MemoryType._from(_MemoryType(_Limits(m.minimum, m.maximum)))
+        return MemoryType._from(_MemoryType(_Limits(m.minimum, m.maximum), m.is_64))
 
     def grow(self, store: Store, delta: int) -> int:
         """Grow by ``delta`` pages; returns the old size in pages.

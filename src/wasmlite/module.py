@@ -58,7 +58,7 @@ def _decode_and_validate(data: bytes, features: Any = None,
     from .binary.decoder import FunctionBodies
     from .validate import validate_module
 
-    info = decode_module(data)
+    info = decode_module(data, memory64=features is None or features.memory64)
     kwargs: dict[str, Any] = {} if keep_bodies else {"keep_bodies": False}
     if features is None:
         bodies = validate_module(info, **kwargs)

@@ -257,8 +257,9 @@ class MemoryType(Managed):
     Limits that are out of range raise :class:`WasmtimeError` with Wasmtime's message
     ("maximum page size cannot be smaller than the minimum page size", "minimum size is
     too large for this memory type's index type", ...), non-``Limits`` :class:`TypeError`.
-    ``is_64``, ``shared`` and ``page_size_log2 != 16`` (memory64, threads, custom page
-    sizes) are not supported: they raise :class:`WasmtimeError`.  Limits that are not
+    ``is_64`` makes a 64-bit memory (memory64: i64 addresses; its minimum byte size must
+    fit in a u64).  ``shared`` and ``page_size_log2 != 16`` (threads, custom page sizes)
+    are not supported: they raise :class:`WasmtimeError`.  Limits that are not
     ints raise what wasmtime-py raises (:class:`TypeError` when they do not compare
     with ints, else ``ctypes.ArgumentError``).
     """
@@ -281,11 +282,17 @@ class MemoryType(Managed):
         if limits.max:
             c_int_arg(limits.max, 3)
         c_int_arg(page_size_log2, 6)
-        if is_64 or shared or page_size_log2 != 16:
-            raise WasmtimeError("memory64, shared memories and custom page sizes are not "
+        if shared or page_size_log2 != 16:
+            raise WasmtimeError("shared memories and custom page sizes are not "
                                 "supported by wasmlite")
         if limits.min < 0 or (limits.max is not None and limits.max < 0):
             raise WasmtimeError("memory's minimum byte size must fit in a u64")
+        if is_64:
+            if limits.min * em.PAGE_SIZE >= 1 << 64:
+                raise WasmtimeError("memory's minimum byte size must fit in a u64\n\n"
+                                    "Caused by:\n    size overflow calculating memory size")
+            self._mt = em.MemoryType(limits._limits(), True)
+            return
         if limits.min > em.MAX_PAGES:
             raise WasmtimeError("minimum size is too large for this memory type's index type")
         if limits.max is not None and limits.max > em.MAX_PAGES:
@@ -307,8 +314,7 @@ class MemoryType(Managed):
 
     @property
     def is_64(self) -> bool:
-        self._live()
-        return False
+        return self._live()._mt.is_64
 
     @property
     def is_shared(self) -> bool:

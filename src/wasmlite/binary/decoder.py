@@ -154,7 +154,7 @@ def _read_blocktype(data: bytes, pos: int) -> tuple[int, int]:
 
 def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
                          has_data_count: bool, multi_memory: bool = True,
-                         ) -> tuple[object, int]:
+                         memory64: bool = True) -> tuple[object, int]:
     """Immediates of the less frequent kinds; returns ``(immediate, new_pos)``.
     ``multi_memory`` false: the WebAssembly 2.0 encodings (memory indices are one
     zero byte, ``memarg`` flags below 32), see :func:`read_instructions`."""
@@ -230,10 +230,10 @@ def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
     if kind == _op.IMM_LANE:
         return data[pos], pos + 1
     if kind == _op.IMM_MEMARG_LANE:
-        memarg, pos = _read_memarg(data, pos, multi_memory)
+        memarg, pos = _read_memarg(data, pos, multi_memory, memory64)
         return (memarg, data[pos]), pos + 1
     if kind == _op.IMM_MEMARG:
-        return _read_memarg(data, pos, multi_memory)
+        return _read_memarg(data, pos, multi_memory, memory64)
     if kind == _op.IMM_I32:
         return read_signed(data, pos, 32)
     if kind == _op.IMM_BLOCKTYPE:
@@ -243,14 +243,15 @@ def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
     raise AssertionError(f"unhandled immediate kind {kind}")  # pragma: no cover
 
 
-def _read_memarg(data: bytes, pos: int,
-                 multi_memory: bool = True) -> tuple[tuple[int, ...], int]:
+def _read_memarg(data: bytes, pos: int, multi_memory: bool = True,
+                 memory64: bool = True) -> tuple[tuple[int, ...], int]:
     """``memarg`` (spec 3.0 §5.4.7): ``(align, offset)`` for memory 0 given by the
     flags alone, ``(align, offset, memidx)`` when flag bit 6 says a memory index
     follows (multi-memory; the index may be 0).  Flags of 128 or more are "malformed
     memop flags" (32 or more, and bit 6, without ``multi_memory``: WebAssembly 2.0);
     an alignment of 32-63 is left to validation ("alignment must not be larger than
-    natural")."""
+    natural").  The offset is a ``u64`` with ``memory64`` (the validator checks that
+    a 32-bit memory's fits in 32 bits: "offset out of range"), else a ``u32``."""
     a = data[pos]
     if a < 0x80:
         pos += 1
@@ -266,7 +267,7 @@ def _read_memarg(data: bytes, pos: int,
     if o < 0x80:
         pos += 1
     else:
-        o, pos = read_unsigned(data, pos, 32)
+        o, pos = read_unsigned(data, pos, 64 if memory64 else 32)
     return ((a, o) if memidx is None else (a, o, memidx)), pos
 
 
@@ -281,7 +282,7 @@ def _read_len(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def _read_expr(data: bytes, pos: int, has_data_count: bool,
-               multi_memory: bool = True) -> tuple[list[tuple], int]:
+               multi_memory: bool = True, memory64: bool = True) -> tuple[list[tuple], int]:
     """Decode instructions from ``pos`` up to and including the ``end`` that closes the
     expression.  Returns ``(instructions, position after that end)``.  Reads are bounded
     only by ``len(data)`` (see the module docstring)."""
@@ -314,7 +315,7 @@ def _read_expr(data: bytes, pos: int, has_data_count: bool,
                     pos += 2
                     append((op, (a, o), start))
                 else:
-                    memarg, pos = _read_memarg(data, pos, multi_memory)
+                    memarg, pos = _read_memarg(data, pos, multi_memory, memory64)
                     append((op, memarg, start))
                 continue
             if k == _op.IMM_I32:
@@ -373,14 +374,15 @@ def _read_expr(data: bytes, pos: int, has_data_count: bool,
             elif k == _K_ILLEGAL:
                 raise DecodeError(f"illegal opcode {op:02x}", start)
             imm, pos = _read_rare_immediate(data, pos, op, k, has_data_count,
-                                            multi_memory)
+                                            multi_memory, memory64)
             append((op, imm, start))
     except IndexError:
         raise _eos(data) from None
 
 
 def read_instructions(data: bytes, start: int, end: int, *,
-                      has_data_count: bool = True, multi_memory: bool = True) -> list[tuple]:
+                      has_data_count: bool = True, multi_memory: bool = True,
+                      memory64: bool = True) -> list[tuple]:
     """Decode the instructions of a function body (spec §5.4, §5.5.13).
 
     ``data[start:end]`` is the body's ``expr`` (after the local declarations); the result
@@ -394,7 +396,8 @@ def read_instructions(data: bytes, start: int, end: int, *,
     instructions (a memory index is one zero byte, else "zero byte expected"; ``memarg``
     flags of 32 or more are "malformed memop flags"): the validator asks for it when
     ``Features.multi_memory`` is off.  A body valid without multi-memory decodes the
-    same either way.
+    same either way.  ``memory64`` false reads ``memarg`` offsets as ``u32`` (2.0),
+    true as ``u64``.
 
     Raises :class:`DecodeError`: "END opcode expected" (an ``else`` outside an ``if``, or
     a missing final ``end`` followed by a non-instruction byte), "section size mismatch"
@@ -404,7 +407,7 @@ def read_instructions(data: bytes, start: int, end: int, *,
     """
     if not isinstance(data, bytes):
         data = bytes(data)
-    instrs, pos = _read_expr(data, start, has_data_count, multi_memory)
+    instrs, pos = _read_expr(data, start, has_data_count, multi_memory, memory64)
     if pos != end:
         raise DecodeError("section size mismatch", pos - 1)
     return instrs
@@ -560,9 +563,11 @@ class _Decoder:
     """Section-by-section reader of one module; ``pos`` is the current offset.
     ``lazy_code``: the code section as :class:`LazyCodes`."""
 
-    def __init__(self, data: bytes, lazy_code: bool = False):
+    def __init__(self, data: bytes, lazy_code: bool = False, memory64: bool = True):
         self.data = data
         self.lazy_code = lazy_code
+        #: 3.0 limits (flags byte, 64-bit tables and memories) and u64 memarg offsets
+        self.memory64 = memory64
         self.pos = 0
         self.info = ModuleInfo(bytes=data)
         self.func_count: int | None = None
@@ -635,12 +640,43 @@ class _Decoder:
         return self.type_byte(_REFTYPE_SET, "malformed reference type")
 
     def limits(self) -> Limits:
-        # The flag is a ``u1`` in the reference interpreter: 2.. is "integer too large",
-        # a continuation bit "integer representation too long".
+        # The flag is a ``u1`` in the 2.0 reference interpreter: 2.. is "integer too
+        # large", a continuation bit "integer representation too long".
         flags, self.pos = read_unsigned(self.data, self.pos, 1)
         lo = self.u32()
         hi = self.u32() if flags else None
         return Limits(lo, hi)
+
+    def limits3(self, allowed: int) -> tuple[Limits, int]:
+        """3.0 ``limits`` with their flags byte (bit 0: a maximum follows, bit 1:
+        shared, bit 2: 64-bit); the bounds are ``u64`` whatever the address type (the
+        validator checks their range: "memory size must be at most ...").  Flags
+        outside ``allowed`` are "malformed limits flags".  Returns ``(limits, flags)``."""
+        fpos = self.pos
+        flags = self.data[fpos]
+        self.pos += 1
+        if flags & ~allowed:
+            raise DecodeError("malformed limits flags", fpos)
+        lo, self.pos = read_unsigned(self.data, self.pos, 64)
+        hi = None
+        if flags & 1:
+            hi, self.pos = read_unsigned(self.data, self.pos, 64)
+        return Limits(lo, hi), flags
+
+    def table_type(self) -> TableType:
+        t = self.reftype()
+        if not self.memory64 and self.data[self.pos] not in (4, 5):
+            return TableType(t, self.limits())
+        limits, flags = self.limits3(0x05)
+        return TableType(t, limits, bool(flags & 4))
+
+    def memory_type(self) -> MemoryType:
+        # without memory64, 2.0's limits, except that a 64-bit type is still read as
+        # one, for the validator to name the proposal (as wasmparser does)
+        if not self.memory64 and self.data[self.pos] not in (4, 5):
+            return MemoryType(self.limits())
+        limits, flags = self.limits3(0x07)
+        return MemoryType(limits, bool(flags & 4), bool(flags & 2))
 
     def const_expr(self) -> list[tuple]:
         instrs, self.pos = _read_expr(self.data, self.pos, True)
@@ -672,10 +708,9 @@ class _Decoder:
             if kind == EXTERN_FUNC:
                 desc: object = self.u32()
             elif kind == EXTERN_TABLE:
-                t = self.reftype()
-                desc = TableType(t, self.limits())
+                desc = self.table_type()
             elif kind == EXTERN_MEMORY:
-                desc = MemoryType(self.limits())
+                desc = self.memory_type()
             elif kind == EXTERN_GLOBAL:
                 desc = self.global_type()
             else:
@@ -715,12 +750,11 @@ class _Decoder:
 
     def table_section(self) -> None:
         for _ in range(self.vec_len()):
-            t = self.reftype()
-            self.info.tables.append(TableType(t, self.limits()))
+            self.info.tables.append(self.table_type())
 
     def memory_section(self) -> None:
         for _ in range(self.vec_len()):
-            self.info.memories.append(MemoryType(self.limits()))
+            self.info.memories.append(self.memory_type())
 
     def global_section(self) -> None:
         for _ in range(self.vec_len()):
@@ -862,7 +896,8 @@ class _Decoder:
                 if code.body_start >= err.offset:
                     break
                 try:
-                    read_instructions(self.data, code.body_start, code.body_end)
+                    read_instructions(self.data, code.body_start, code.body_end,
+                                      multi_memory=self.memory64, memory64=self.memory64)
                 except DecodeError as body_err:
                     raise body_err from err
             raise
@@ -967,7 +1002,7 @@ def _parse_name_section(payload: bytes) -> Names | None:
 
 
 def decode_module(data: bytes | bytearray | memoryview, *,
-                  lazy_code: bool = False) -> ModuleInfo:
+                  lazy_code: bool = False, memory64: bool = True) -> ModuleInfo:
     """Decode a binary module (spec §5.5) into a :class:`ModuleInfo`.
 
     Function bodies are not decoded: use :func:`read_function_body` (or
@@ -975,10 +1010,12 @@ def decode_module(data: bytes | bytearray | memoryview, *,
     offsets point into it.  Raises :class:`DecodeError` (messages in the module docstring).
     ``lazy_code``: for a module known to be valid, ``info.codes`` is a
     :class:`LazyCodes` (local declarations decoded on first use; their errors raised
-    then).
+    then).  ``memory64`` false decodes limits as WebAssembly 2.0 does (a ``u1`` flag,
+    ``u32`` bounds; ``Features.memory64`` off); true, 3.0's flags byte with 64-bit tables
+    and memories ("malformed limits flags" for unknown bits).
     """
     data = bytes(data)
     try:
-        return _Decoder(data, lazy_code).module()
+        return _Decoder(data, lazy_code, memory64).module()
     except IndexError:
         raise _eos(data) from None

@@ -104,6 +104,11 @@ if os.environ.get("WASMLITE_STRESS_TIERS", "") not in ("", "0"):  # see lazy.STR
 
 
 
+def _i64(v: int) -> str:
+    """An unsigned 64-bit constant as an LLVM ``i64`` literal (two's complement)."""
+    return str(v - (1 << 64) if v >= 1 << 63 else v)
+
+
 def code_start(data: bytes, entry_offset: int) -> int:
     """Module offset of a function's code (its locals declarations): just past the size
     field (a LEB128 u32) of the code entry at ``entry_offset`` in the module ``data``.
@@ -480,6 +485,8 @@ class ModuleTranslator:
         #: signals-based traps: loads and stores are not bounds-checked (an access past
         #: the memory's length faults in its guard region; see runtime/signals.py)
         self.guard_pages = guard_pages
+        #: which memories are 64-bit (memory64: i64 addresses, always explicit checks)
+        self.mem64 = [m.is_64 for m in info.memory_types()]
         #: funcidx of the defined functions in the same LLVM module (None: all of them);
         #: calls to other defined functions go through their VMFuncRef like imports
         self.local_funcs = local_funcs
@@ -1060,8 +1067,12 @@ class FunctionTranslator:
         With guard pages there is no check: ``addr + offset < 8 GiB`` always lies in the
         memory's reservation, whose inaccessible part faults.  ``memarg`` is
         ``(align, offset)`` for memory 0, ``(align, offset, memidx)`` for another
-        (``binary.decoder``)."""
-        base, lenp = self.memory(memarg[2] if len(memarg) > 2 else 0)
+        (``binary.decoder``).  A 64-bit memory's address is an i64 and always checked
+        (:meth:`address64`)."""
+        memidx = memarg[2] if len(memarg) > 2 else 0
+        if self.mt.mem64[memidx]:
+            return self.address64(memidx, memarg[1], size)
+        base, lenp = self.memory(memidx)
         L = self.lines
         a = self.pop()
         off = memarg[1]
@@ -1089,6 +1100,52 @@ class FunctionTranslator:
         p = self.new()
         L.append(f"  {p} = getelementptr inbounds i8, ptr {base}, i64 {ea}")
         return p
+
+    def address64(self, memidx: int, off: int, size: int) -> str:
+        """:meth:`address` for a 64-bit memory (memory64): pop an i64 address and trap
+        unless ``addr + off + size <= length`` without wrapping (``off`` is a u64)."""
+        base, lenp = self.memory(memidx)
+        L = self.lines
+        a = self.pop()
+        bound = off + size
+        if bound >= 1 << 64:          # no address fits: always out of bounds
+            self.trap_if("true", ST_OOB)
+            bound = size
+        ln = self.new()
+        L.append(f"  {ln} = load i64, ptr {lenp}, !tbaa {TBAA_MEMLEN}")
+        # trap when length < bound or addr > length - bound (unsigned)
+        short = self.new()
+        L.append(f"  {short} = icmp ult i64 {ln}, {_i64(bound)}")
+        room = self.new()
+        L.append(f"  {room} = sub i64 {ln}, {_i64(bound)}")
+        far = self.new()
+        L.append(f"  {far} = icmp ugt i64 {a}, {room}")
+        c = self.new()
+        L.append(f"  {c} = or i1 {short}, {far}")
+        self.trap_if(c, ST_OOB)
+        ea = a
+        if off:
+            ea = self.new()
+            L.append(f"  {ea} = add i64 {a}, {_i64(off)}")
+        p = self.new()
+        L.append(f"  {p} = getelementptr inbounds i8, ptr {base}, i64 {ea}")
+        return p
+
+    def check_range64(self, start: str, n: str, lenp: str, status: int, tbaa: str) -> None:
+        """Trap with ``status`` unless ``start + n <= *lenp`` for i64 operands that may
+        be any u64 (no wrapping: ``n > len or start > len - n``)."""
+        L = self.lines
+        ln = self.new()
+        L.append(f"  {ln} = load i64, ptr {lenp}, !tbaa {tbaa}")
+        c1 = self.new()
+        L.append(f"  {c1} = icmp ugt i64 {n}, {ln}")
+        room = self.new()
+        L.append(f"  {room} = sub i64 {ln}, {n}")
+        c2 = self.new()
+        L.append(f"  {c2} = icmp ugt i64 {start}, {room}")
+        c = self.new()
+        L.append(f"  {c} = or i1 {c1}, {c2}")
+        self.trap_if(c, status)
 
     def mem_dbg(self) -> str:
         """The ``!dbg`` of a linear-memory load or store: with guard pages it may fault
@@ -1165,6 +1222,9 @@ class FunctionTranslator:
         L.append(f"  {ln} = load i64, ptr {lenp}, !tbaa {TBAA_MEMLEN}")
         pg = self.new()
         L.append(f"  {pg} = lshr i64 {ln}, 16")
+        if self.mt.mem64[memidx]:
+            self.stack.append((pg, _L))
+            return
         r = self.new()
         L.append(f"  {r} = trunc i64 {pg} to i32")
         self.stack.append((r, _I))
@@ -1173,17 +1233,34 @@ class FunctionTranslator:
         delta = self.pop()
         fn = self.builtin(vo.BUILTIN_MEMORY_GROW)
         r = self.new()
-        self.lines.append(f"  {r} = call i32 {fn}(ptr %vmctx, i32 {memidx}, i32 {delta})")
-        self.stack.append((r, _I))
+        if self.mt.mem64[memidx]:
+            self.lines.append(f"  {r} = call i64 {fn}(ptr %vmctx, i32 {memidx}, i64 {delta})")
+            self.stack.append((r, _L))
+            return
+        self.lines.append(f"  {r} = call i64 {fn}(ptr %vmctx, i32 {memidx}, "
+                          f"i64 {self.zext64(delta)})")
+        t = self.new()
+        self.lines.append(f"  {t} = trunc i64 {r} to i32")
+        self.stack.append((t, _I))
+
+    def addr64(self, memidx: int, v: str) -> str:
+        """An address operand of memory ``memidx`` as an i64 (a 32-bit one zero-extended)."""
+        return v if self.mt.mem64[memidx] else self.zext64(v)
 
     def op_memory_copy(self, imm: tuple) -> None:
         dst_mem, src_mem = imm
         n, s, d = self.pop(), self.pop(), self.pop()
         dbase, dlenp = self.memory(dst_mem)
         sbase, slenp = self.memory(src_mem)
-        n64, s64, d64 = self.zext64(n), self.zext64(s), self.zext64(d)
-        self.check_range(s64, n64, slenp, ST_OOB, TBAA_MEMLEN)
-        self.check_range(d64, n64, dlenp, ST_OOB, TBAA_MEMLEN)
+        wide_n = self.mt.mem64[dst_mem] and self.mt.mem64[src_mem]
+        n64 = n if wide_n else self.zext64(n)
+        s64, d64 = self.addr64(src_mem, s), self.addr64(dst_mem, d)
+        if self.mt.mem64[dst_mem] or self.mt.mem64[src_mem]:
+            self.check_range64(s64, n64, slenp, ST_OOB, TBAA_MEMLEN)
+            self.check_range64(d64, n64, dlenp, ST_OOB, TBAA_MEMLEN)
+        else:
+            self.check_range(s64, n64, slenp, ST_OOB, TBAA_MEMLEN)
+            self.check_range(d64, n64, dlenp, ST_OOB, TBAA_MEMLEN)
         L = self.lines
         dp, sp = self.new(), self.new()
         L.append(f"  {dp} = getelementptr inbounds i8, ptr {dbase}, i64 {d64}")
@@ -1195,8 +1272,12 @@ class FunctionTranslator:
     def op_memory_fill(self, memidx: int) -> None:
         n, val, d = self.pop(), self.pop(), self.pop()
         base, lenp = self.memory(memidx)
-        n64, d64 = self.zext64(n), self.zext64(d)
-        self.check_range(d64, n64, lenp, ST_OOB, TBAA_MEMLEN)
+        if self.mt.mem64[memidx]:
+            n64, d64 = n, d
+            self.check_range64(d64, n64, lenp, ST_OOB, TBAA_MEMLEN)
+        else:
+            n64, d64 = self.zext64(n), self.zext64(d)
+            self.check_range(d64, n64, lenp, ST_OOB, TBAA_MEMLEN)
         L = self.lines
         dp = self.new()
         L.append(f"  {dp} = getelementptr inbounds i8, ptr {base}, i64 {d64}")
@@ -1218,7 +1299,8 @@ class FunctionTranslator:
         dataidx, memidx = imm
         n, s, d = self.pop(), self.pop(), self.pop()
         self.call_builtin(vo.BUILTIN_MEMORY_INIT,
-                          f", i32 {memidx}, i32 {dataidx}, i32 {d}, i32 {s}, i32 {n}")
+                          f", i32 {memidx}, i32 {dataidx}, i64 {self.addr64(memidx, d)}, "
+                          f"i32 {s}, i32 {n}")
 
     def op_data_drop(self, dataidx: int) -> None:
         self.call_builtin(vo.BUILTIN_DATA_DROP, f", i32 {dataidx}", check=False)

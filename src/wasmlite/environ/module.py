@@ -77,17 +77,23 @@ class Limits:
 
 @dataclass(frozen=True)
 class TableType:
-    """``tabletype``: element reftype and limits."""
+    """``tabletype``: element reftype and limits; ``is_64``: a 64-bit table (memory64
+    proposal: i64 indices)."""
 
     elem: int
     limits: Limits
+    is_64: bool = False
 
 
 @dataclass(frozen=True)
 class MemoryType:
-    """``memtype``: limits in 64 KiB pages."""
+    """``memtype``: limits in 64 KiB pages; ``is_64``: a 64-bit memory (memory64: i64
+    addresses, at most 2**48 pages); ``shared``: a shared memory (threads, which
+    wasmlite does not implement: the validator rejects it)."""
 
     limits: Limits
+    is_64: bool = False
+    shared: bool = False
 
 
 @dataclass(frozen=True)

@@ -133,13 +133,15 @@ STATUS_COMPILE_ERROR = 1003
 
 # -- builtin functions (array at VMContext.builtins; C calling convention) ------------------
 # Each returns an i32: a status (0 = ok, else trap code + 1) unless noted.
-BUILTIN_MEMORY_GROW = 0   # i32 (ptr vmctx, i32 memidx, i32 delta_pages) -> old pages or -1
+BUILTIN_MEMORY_GROW = 0   # i64 (ptr vmctx, i32 memidx, i64 delta_pages) -> old pages or -1
+#                           (a 32-bit memory reads the low half of the delta)
 BUILTIN_TABLE_GROW = 1    # i32 (ptr vmctx, i32 tableidx, ptr init, i32 delta) -> old size or -1
 BUILTIN_TABLE_FILL = 2    # i32 (ptr vmctx, i32 tableidx, i32 dst, ptr val, i32 len) -> status
 BUILTIN_TABLE_COPY = 3    # i32 (ptr vmctx, i32 dst_tbl, i32 src_tbl, i32 dst, i32 src, i32 len)
 BUILTIN_TABLE_INIT = 4    # i32 (ptr vmctx, i32 tableidx, i32 elemidx, i32 dst, i32 src, i32 len)
 BUILTIN_ELEM_DROP = 5     # i32 (ptr vmctx, i32 elemidx) -> 0
-BUILTIN_MEMORY_INIT = 6   # i32 (ptr vmctx, i32 memidx, i32 dataidx, i32 dst, i32 src, i32 len)
+BUILTIN_MEMORY_INIT = 6   # i32 (ptr vmctx, i32 memidx, i32 dataidx, i64 dst, i32 src, i32 len)
+#                           (a 32-bit memory reads the low half of dst)
 BUILTIN_DATA_DROP = 7     # i32 (ptr vmctx, i32 dataidx) -> 0
 BUILTIN_OUT_OF_GAS = 8    # i32 (ptr vmctx) -> 0 after refuelling STORE_FUEL, else status
 NUM_BUILTINS = 9

@@ -10,7 +10,7 @@ instance from the ``vmctx`` address through :data:`INSTANCES`.  Each returns a s
 from __future__ import annotations
 
 import ctypes
-from ctypes import c_int32, c_void_p
+from ctypes import c_int32, c_int64, c_void_p
 from typing import Any
 
 from ..environ import vmoffsets as vo
@@ -20,6 +20,7 @@ from ..errors import TrapCode
 INSTANCES: dict[int, Any] = {}
 
 _U32 = 0xFFFFFFFF
+_U64 = (1 << 64) - 1
 _MEM_OOB = TrapCode.MEMORY_OUT_OF_BOUNDS + vo.STATUS_TRAP_BASE
 _TABLE_OOB = TrapCode.TABLE_OUT_OF_BOUNDS + vo.STATUS_TRAP_BASE
 _OUT_OF_FUEL = TrapCode.OUT_OF_FUEL + vo.STATUS_TRAP_BASE
@@ -42,7 +43,9 @@ def _fail(vmctx: int, exc: BaseException) -> int:
 
 def _memory_grow(vmctx, memidx, delta):  # noqa: ANN001, ANN202
     try:
-        return INSTANCES[vmctx].memories[memidx].grow(delta & _U32)
+        m = INSTANCES[vmctx].memories[memidx]
+        # a 32-bit memory's delta is the low half (callers may leave the high half unset)
+        return m.grow(delta & (_U64 if m.is_64 else _U32))
     except BaseException:  # noqa: BLE001 - must never unwind into native code
         return -1
 
@@ -116,7 +119,8 @@ def memory_init(m: Any, data: bytes, dst: int, src: int, n: int) -> int:
 def _memory_init(vmctx, memidx, dataidx, dst, src, n):  # noqa: ANN001, ANN202
     try:
         inst = INSTANCES[vmctx]
-        return memory_init(inst.memories[memidx], inst.datas[dataidx], dst & _U32,
+        m = inst.memories[memidx]
+        return memory_init(m, inst.datas[dataidx], dst & (_U64 if m.is_64 else _U32),
                            src & _U32, n & _U32)
     except BaseException as e:  # noqa: BLE001
         return _fail(vmctx, e)
@@ -145,7 +149,7 @@ def _out_of_gas(vmctx):  # noqa: ANN001, ANN202
 
 
 _CALLBACKS = {
-    vo.BUILTIN_MEMORY_GROW: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32)(_memory_grow),
+    vo.BUILTIN_MEMORY_GROW: ctypes.CFUNCTYPE(c_int64, c_void_p, c_int32, c_int64)(_memory_grow),
     vo.BUILTIN_TABLE_GROW: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_void_p, c_int32)(
         _table_grow),
     vo.BUILTIN_TABLE_FILL: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_void_p,
@@ -155,7 +159,7 @@ _CALLBACKS = {
     vo.BUILTIN_TABLE_INIT: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_int32,
                                             c_int32, c_int32)(_table_init),
     vo.BUILTIN_ELEM_DROP: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32)(_elem_drop),
-    vo.BUILTIN_MEMORY_INIT: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_int32,
+    vo.BUILTIN_MEMORY_INIT: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_int64,
                                              c_int32, c_int32)(_memory_init),
     vo.BUILTIN_DATA_DROP: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32)(_data_drop),
     vo.BUILTIN_OUT_OF_GAS: ctypes.CFUNCTYPE(c_int32, c_void_p)(_out_of_gas),

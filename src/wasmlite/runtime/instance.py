@@ -198,9 +198,9 @@ class InstanceData:
         for i, seg in enumerate(info.datas):
             if seg.mode == "active":
                 assert seg.offset is not None
-                dst = self.eval_const(seg.offset) & _M32
-                status = builtins.memory_init(self.memories[seg.memory], self.datas[i], dst, 0,
-                                              len(self.datas[i]))
+                mem = self.memories[seg.memory]
+                dst = self.eval_const(seg.offset) & (_M64 if mem.is_64 else _M32)
+                status = builtins.memory_init(mem, self.datas[i], dst, 0, len(self.datas[i]))
                 if status:
                     raise Trap.from_code(_MEM_OOB)
                 self.datas[i] = b""
@@ -265,7 +265,7 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     # memories and tables
     memories = inst.memories = list(imports.memories)
     for mt in info.memories:
-        memories.append(store.new_memory(mt.limits.min, mt.limits.max))
+        memories.append(store.new_memory(mt.limits.min, mt.limits.max, mt.is_64))
     tables = inst.tables = list(imports.tables)
     for k, tt in enumerate(info.tables):
         tables.append(store.new_table(tt.elem, tt.limits.min, tt.limits.max, host=False,

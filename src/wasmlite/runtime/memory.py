@@ -26,6 +26,11 @@ _VMMEMORY = ctypes.c_uint64 * (MEMORY_SIZE // SLOT)
 _POOL: list[int] = []
 POOL_MAX = 128
 
+#: The most pages a 64-bit memory can have here (8 GiB of address space, what a
+#: guarded 32-bit memory reserves): memory64 allows 2**48, but generated code keeps the
+#: base of a memory fixed, so its whole size is reserved up front.
+MEMORY64_RESERVE = 2 * MAX_PAGES
+
 
 def _pooled() -> int:
     """A guarded reservation registered with the signal handler: one from the pool,
@@ -49,19 +54,31 @@ class LinearMemory:
 
     ``minimum``/``maximum`` are in 64 KiB pages (``maximum`` ``None`` = 65536 pages).
     ``guarded``: signals-based traps (an 8 GiB reservation, see ``runtime/signals.py``).
+    ``is_64``: a 64-bit memory (memory64); it reserves at most :data:`MEMORY64_RESERVE`
+    pages (its base never moves), and ``grow`` past them fails as a growth the host
+    refuses does (-1), whatever its maximum.
     Raises :class:`MemoryError` when the address space cannot be reserved or the initial
     pages cannot be committed.
     """
 
     __slots__ = ("minimum", "maximum", "reserved", "base", "vm", "vm_addr", "_freed", "view",
-                 "guarded", "limiter", "__weakref__")
+                 "guarded", "limiter", "is_64", "__weakref__")
 
-    def __init__(self, minimum: int, maximum: int | None, guarded: bool = False):
-        if minimum > MAX_PAGES or (maximum is not None and maximum > MAX_PAGES):
+    def __init__(self, minimum: int, maximum: int | None, guarded: bool = False,
+                 is_64: bool = False):
+        self.is_64 = is_64
+        if is_64:
+            if minimum > MEMORY64_RESERVE:
+                raise MemoryError(f"cannot allocate a 64-bit memory of {minimum} pages: "
+                                  f"wasmlite reserves at most {MEMORY64_RESERVE}")
+        elif minimum > MAX_PAGES or (maximum is not None and maximum > MAX_PAGES):
             raise MemoryError("memory size must be at most 65536 pages (4GiB)")
         self.minimum = minimum
         self.maximum = maximum
-        max_pages = MAX_PAGES if maximum is None else maximum
+        if is_64:
+            max_pages = MEMORY64_RESERVE if maximum is None else min(maximum, MEMORY64_RESERVE)
+        else:
+            max_pages = MAX_PAGES if maximum is None else maximum
         #: signals-based traps: reserve 4 GiB + guard whatever the maximum, and register
         #: the reservation with the signal handler (runtime/signals.py)
         self.guarded = guarded

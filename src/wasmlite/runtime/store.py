@@ -178,15 +178,17 @@ class StoreData:
             raise WasmtimeError(f"resource limit exceeded: table count too high at {t}")
         self.instance_count, self.memory_count, self.table_count = n, m, t
 
-    def new_memory(self, minimum: int, maximum: int | None) -> LinearMemory:
-        """A linear memory owned by this store and subject to its ``memory_size`` limit.
+    def new_memory(self, minimum: int, maximum: int | None,
+                   is_64: bool = False) -> LinearMemory:
+        """A linear memory owned by this store and subject to its ``memory_size`` limit
+        (``is_64``: a 64-bit memory, never guarded: its accesses are checked explicitly).
 
         Raises :class:`WasmtimeError` ("memory minimum size of 3 pages exceeds memory
         limits") when ``minimum`` is over the limit and :class:`MemoryError` when it
         cannot be allocated."""
         if not self.limits.memory_fits(minimum):
             raise WasmtimeError(f"memory minimum size of {minimum} pages exceeds memory limits")
-        m = LinearMemory(minimum, maximum, self.guarded)
+        m = LinearMemory(minimum, maximum, self.guarded and not is_64, is_64)
         m.limiter = self.limits
         self.memories.append(m)
         return m

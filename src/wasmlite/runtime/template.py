@@ -311,7 +311,7 @@ class InstanceTemplate:
             m = seg.memory - nimp
             if off is None or not 0 <= m < len(info.memories):
                 return None
-            off &= _M32
+            off &= _M64 if info.memories[m].is_64 else _M32   # memory64: an i64 offset
             if off + len(seg.data) > info.memories[m].limits.min * PAGE_SIZE:
                 return None  # traps: the slow path applies the earlier ones first
             if seg.data:

@@ -34,16 +34,19 @@ class ModuleForm:
     line: int = 0
     column: int = 0
 
-    def to_binary(self) -> bytes:
-        """The binary module; a ``quote`` form is parsed now (may raise :class:`WatError`)."""
+    def to_binary(self, memory64: bool = True) -> bytes:
+        """The binary module; a ``quote`` form is parsed now (may raise :class:`WatError`;
+        ``memory64``: see :func:`wat2wasm`)."""
         if self.binary is not None:
             return self.binary
         assert self.quote is not None
-        return wat2wasm(self.quote)
+        return wat2wasm(self.quote, memory64=memory64)
 
 
-def parse_module_form(tokens: Tokens, index: int) -> tuple[ModuleForm, int]:
-    """Read the ``(module ...)`` form at token ``index``: ``(form, index past its ')')``.
+def parse_module_form(tokens: Tokens, index: int,
+                      memory64: bool = True) -> tuple[ModuleForm, int]:
+    """Read the ``(module ...)`` form at token ``index``: ``(form, index past its ')')``
+    (``memory64``: see :func:`wat2wasm`).
 
     Raises :class:`WatError` when the form is malformed (for ``quote`` forms only the
     outer shape is checked here).
@@ -72,27 +75,29 @@ def parse_module_form(tokens: Tokens, index: int) -> tuple[ModuleForm, int]:
         if kind == "binary":
             return ModuleForm("binary", name, binary=data, line=line, column=col), i + 1
         return ModuleForm("quote", name, quote=data, line=line, column=col), i + 1
-    p = ModuleParser(tokens, i, name=name).parse()
+    p = ModuleParser(tokens, i, name=name, memory64=memory64).parse()
     return ModuleForm("text", name, binary=p.encode(), line=line, column=col), p.end
 
 
-def wat2wasm(text: str | bytes) -> bytes:
+def wat2wasm(text: str | bytes, memory64: bool = True) -> bytes:
     """Translate WebAssembly text to the binary format (spec §6 → §5).
 
     ``text`` is one module: ``(module ...)`` (including the ``binary``/``quote`` forms)
     or a bare sequence of module fields.  Returns the module's bytes; the result is not
     validated.  Raises :class:`WatError` (``"<line>:<column>: <problem>"``) for
     malformed text, e.g. an unknown instruction, an unbound identifier or a constant
-    out of range.
+    out of range.  ``memory64`` (WebAssembly 3.0, the default) reads limits and
+    ``offset=`` as 64-bit numbers and accepts ``i64`` memories and tables; false keeps
+    2.0's grammar ("constant out of range: i32 constant").
     """
     tokens = tokenize(text)
     k = tokens.kinds
     if (len(k) >= 2 and k[0] == LPAREN and k[1] == ATOM and tokens.values[1] == "module"):
-        form, end = parse_module_form(tokens, 0)
+        form, end = parse_module_form(tokens, 0, memory64)
         if end != len(k):
             raise tokens.error("unexpected token after the module", end)
-        return form.to_binary()
-    p = ModuleParser(tokens, 0, inline=True).parse()
+        return form.to_binary(memory64)
+    p = ModuleParser(tokens, 0, inline=True, memory64=memory64).parse()
     return p.encode()
 
 

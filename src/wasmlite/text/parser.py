@@ -45,6 +45,7 @@ REFTYPES = {"funcref": 0x70, "externref": 0x6F}
 HEAPTYPES = {"func": 0x70, "extern": 0x6F}
 
 _U32_MAX = 0xFFFFFFFF
+_U64_MAX = (1 << 64) - 1
 
 _ULEB_CACHE = [bytes((i,)) for i in range(128)]
 
@@ -133,7 +134,10 @@ class ModuleParser:
     """
 
     def __init__(self, tokens: Tokens, start: int, *, inline: bool = False,
-                 name: str | None = None):
+                 name: str | None = None, memory64: bool = True):
+        #: WebAssembly 3.0's memory64 grammar: u64 limits and offsets, ``i64`` memories
+        #: and tables (false: 2.0's u32 ones)
+        self.memory64 = memory64
         self.toks = tokens
         self.k = tokens.kinds
         self.v = tokens.values
@@ -372,11 +376,14 @@ class ModuleParser:
                     defined = kw
                 idx = self._bind(_EXTERN_SPACE[kw], ident, at + 2)
                 if not is_import:
+                    # an address type (memory64) may come first
+                    skip = 1 if self._atom() in ("i32", "i64") else 0
                     if kw == "table":
-                        if self._atom() in REFTYPES and self._at_lp_kw_off(1, "elem"):
+                        if self._atom(skip) in REFTYPES and \
+                                self._at_lp_kw_off(skip + 1, "elem"):
                             extra = self._bind(T_ELEM, None, at)
                     elif kw == "memory":
-                        if self._at_lp_kw("data"):
+                        if self._at_lp_kw_off(skip, "data"):
                             extra = self._bind(T_DATA, None, at)
                 self._skip_group()
                 fields.append((kw, at, idx, extra))
@@ -472,16 +479,41 @@ class ModuleParser:
             return idx, (names if params else None)
         return self._type_for(tuple(params), tuple(results)), names
 
-    def _limits(self) -> bytes:
-        """``limits``: ``min max?`` as u32s (larger values are malformed)."""
-        lo = self._u32()
+    def _limits(self, is64: bool = False) -> bytes:
+        """``limits``: ``min max?`` (u32s in 2.0, larger values are malformed; u64s with
+        ``memory64``, left to the validator), with the flags byte: bit 0 a maximum, bit
+        2 a 64-bit memory or table."""
+        read = self._u64 if self.memory64 else self._u32
+        lo = read()
+        flags = 0x04 if is64 else 0
         if self._kind() == ATOM and parse_uint(self._atom()) is not None:
-            hi = self._u32()
-            return b"\x01" + uleb(lo) + uleb(hi)
-        return b"\x00" + uleb(lo)
+            hi = read()
+            return bytes((flags | 1,)) + uleb(lo) + uleb(hi)
+        return bytes((flags,)) + uleb(lo)
+
+    def _u64(self) -> int:
+        a = self._atom()
+        v = parse_uint(a) if a is not None else None
+        if v is None:
+            raise self._unexpected()
+        if v >= 1 << 64:
+            raise self.error("constant out of range: i64 constant")
+        self.i += 1
+        return v
+
+    def _addr64(self) -> bool:
+        """An address type: ``i64`` (memory64) read, else ``i32`` or nothing."""
+        a = self._atom()
+        if a == "i64" and self.memory64:
+            self.i += 1
+            return True
+        if a == "i32" and self.memory64:
+            self.i += 1
+        return False
 
     def _tabletype(self) -> bytes:
-        lim = self._limits()
+        is64 = self._addr64()
+        lim = self._limits(is64)
         return bytes((self._reftype(),)) + lim
 
     def _globaltype(self) -> bytes:
@@ -538,7 +570,7 @@ class ModuleParser:
         if kind == "table":
             return b"\x01" + self._tabletype()
         if kind == "memory":
-            return b"\x02" + self._limits()
+            return b"\x02" + self._limits(self._addr64())
         return b"\x03" + self._globaltype()
 
     def _import(self, idx: int, extra: int) -> None:
@@ -628,13 +660,14 @@ class ModuleParser:
         if self._inline_import("table", idx):
             return
         if extra >= 0:
+            is64 = self._addr64()
             rt = self._reftype()
             self.i += 2  # '(' 'elem'
             items, count, is_exprs = self._elem_items(rt, inline=True)
             self._rp()
             self._rp()
-            self.tables.append(bytes((rt,)) + b"\x01" + uleb(count) + uleb(count))
-            off = b"\x41\x00\x0b"
+            self.tables.append(bytes((rt, 0x05 if is64 else 0x01)) + uleb(count) + uleb(count))
+            off = b"\x42\x00\x0b" if is64 else b"\x41\x00\x0b"
             if is_exprs:
                 seg = b"\x06" + uleb(idx) + off + bytes((rt,))
             else:
@@ -649,6 +682,7 @@ class ModuleParser:
         self._inline_exports("memory", idx)
         if self._inline_import("memory", idx):
             return
+        is64 = self._addr64()
         if extra >= 0:
             self.i += 2  # '(' 'data'
             data = bytearray()
@@ -657,11 +691,12 @@ class ModuleParser:
             self._rp()
             self._rp()
             pages = (len(data) + 65535) // 65536
-            self.memories.append(b"\x01" + uleb(pages) + uleb(pages))
+            self.memories.append(bytes((0x05 if is64 else 0x01,)) + uleb(pages) + uleb(pages))
             head = b"\x00" if idx == 0 else b"\x02" + uleb(idx)
-            self.datas.append(head + b"\x41\x00\x0b" + uleb(len(data)) + bytes(data))
+            off = b"\x42\x00\x0b" if is64 else b"\x41\x00\x0b"
+            self.datas.append(head + off + uleb(len(data)) + bytes(data))
             return
-        self.memories.append(self._limits())
+        self.memories.append(self._limits(is64))
         self._rp()
 
     def _global(self, idx: int, extra: int) -> None:
@@ -979,7 +1014,7 @@ class ModuleParser:
             v = parse_uint(a[7:])
             if v is None:
                 raise self._unexpected()
-            if v > _U32_MAX:
+            if v > (_U64_MAX if self.memory64 else _U32_MAX):
                 raise self.error("constant out of range: i32 constant (offset)")
             offset = v
             self.i += 1

@@ -191,7 +191,7 @@ def _blocktype(data: bytes, pos: int, type_sigs: list) -> tuple[list, list, int]
 def _memory_op(data: bytes, pos: int, opc: int, stack: list[int], ctrls: list[list],
                has_memory: bool) -> int:
     """A load or store of the SIMD set (``memarg``), with the reference rules."""
-    (align, _offset), pos = _read_memarg(data, pos, False)
+    (align, _offset), pos = _read_memarg(data, pos, False, False)
     if not has_memory:
         raise _Reject
     params, res, natural = _v._MEMOPS[opc]
@@ -232,7 +232,7 @@ def _rare(data: bytes, pos: int, opc: int, stack: list[int], ctrls: list[list],
     if kind == op.IMM_NONE:
         imm = None
     else:
-        imm, pos = _read_rare_immediate(data, pos, opc, kind, has_data_count, False)
+        imm, pos = _read_rare_immediate(data, pos, opc, kind, has_data_count, False, False)
     vkind, params, res = _v._DISPATCH[opc]
     if vkind != _v.K_OTHER:  # a fixed [t1*] -> [t2?] (numeric, vector, v128.const)
         _pop_vals(stack, ctrls, params)
@@ -414,7 +414,7 @@ def _body(data: bytes, pos: int, end: int, locals_, results: list[int],
             elif a < 0x80 and data[pos + 2] < 0x80:  # a 2-byte offset
                 pos += 3
             else:
-                (a, _o), pos = _read_memarg(data, pos, False)
+                (a, _o), pos = _read_memarg(data, pos, False, False)
             natural, r = sigs[opc]
             if a > natural or not has_memory:
                 raise _Reject
@@ -491,7 +491,7 @@ def _body(data: bytes, pos: int, end: int, locals_, results: list[int],
             elif a < 0x80 and data[pos + 2] < 0x80:  # a 2-byte offset
                 pos += 3
             else:
-                (a, _o), pos = _read_memarg(data, pos, False)
+                (a, _o), pos = _read_memarg(data, pos, False, False)
             natural, t = sigs[opc]
             if a > natural or not has_memory:
                 raise _Reject

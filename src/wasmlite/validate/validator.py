@@ -31,6 +31,7 @@ import dataclasses
 import gc
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Any
 
 from wasmlite.binary import opcodes as op
 from wasmlite.binary.decoder import read_instructions
@@ -66,7 +67,9 @@ class Features:
     proposals merged into 2.0 (``mutable_global``, ``saturating_float_to_int``,
     ``sign_extension``, ``multi_value``, ``bulk_memory``, ``reference_types``,
     ``simd``) and, from 3.0, ``multi_memory`` (several memories, memory indices in the
-    memory instructions; off, the 2.0 encodings and "multiple memories") are on;
+    memory instructions; off, the 2.0 encodings and "multiple memories") and
+    ``memory64`` (64-bit memories, i64 addresses; off, 2.0's limits encoding and
+    ``u32`` offsets) are on;
     ``relaxed_simd``, not implemented by wasmlite, is off (its opcodes are rejected as
     "unknown operator" whatever the switch says).  A module using a disabled feature
     fails validation with wasmparser's wording, e.g. ``"SIMD support is not enabled"``.
@@ -82,6 +85,7 @@ class Features:
     saturating_float_to_int: bool = True
     sign_extension: bool = True
     multi_memory: bool = True
+    memory64: bool = True
 
 
 #: the default feature set (WebAssembly 2.0 and multi-memory)
@@ -328,7 +332,31 @@ def _check_limits(limits: Limits, bound: int, message: str, offset: int) -> None
 
 
 _MEMORY_LIMIT_MESSAGE = "memory size must be at most 65536 pages (4GiB)"
+_MEMORY64_LIMIT_MESSAGE = "memory size must be at most 2**48 pages"
 _TABLE_LIMIT_MESSAGE = "table size must be at most 2^32-1"
+
+
+def _check_memory_type(ctx: _Context, mt: Any, offset: int) -> None:
+    """A ``memtype`` (spec 3.0 §3.2.4): 32-bit limits within 65536 pages, 64-bit ones
+    (memory64) within 2**48; shared memories (threads) are not implemented."""
+    if mt.is_64:
+        if not ctx.memory64:
+            raise _err("memory64 must be enabled for 64-bit memories", offset)
+        _check_limits(mt.limits, 1 << 48, _MEMORY64_LIMIT_MESSAGE, offset)
+    else:
+        _check_limits(mt.limits, MAX_PAGES, _MEMORY_LIMIT_MESSAGE, offset)
+    if mt.shared:
+        raise _err("threads must be enabled for shared memories", offset)
+
+
+def _check_table_type(ctx: _Context, tt: Any, offset: int) -> None:
+    """A ``tabletype``: limits within 2**32-1 elements; 64-bit tables (memory64's
+    table64) are not implemented yet."""
+    if tt.is_64:
+        if not ctx.memory64:
+            raise _err("memory64 must be enabled for 64-bit tables", offset)
+        raise _err("64-bit tables are not supported by wasmlite yet", offset)
+    _check_limits(tt.limits, 0xFFFFFFFF, _TABLE_LIMIT_MESSAGE, offset)
 
 
 class _Context:
@@ -345,8 +373,11 @@ class _Context:
         self.elem_types = [e.type for e in info.elems]
         self.num_datas = info.data_count if info.data_count is not None else len(info.datas)
         self.refs: set[int] = set()
-        #: ``Features.multi_memory``
+        #: ``Features.multi_memory``, ``Features.memory64``
         self.multi_memory = True
+        self.memory64 = True
+        #: the address type of each memory: I64 for a 64-bit one (memory64), else I32
+        self.mem_at = [I64 if m.is_64 else I32 for m in self.memories]
 
 
 def _collect_refs(expr: list | None, refs: set[int]) -> None:
@@ -405,9 +436,9 @@ def _validate_module_fields(ctx: _Context) -> None:
             if not (0 <= imp.desc < ntypes):
                 raise _err(f"unknown type {imp.desc}", imp.offset)
         elif imp.kind == EXTERN_TABLE:
-            _check_limits(imp.desc.limits, 0xFFFFFFFF, _TABLE_LIMIT_MESSAGE, imp.offset)
+            _check_table_type(ctx, imp.desc, imp.offset)
         elif imp.kind == EXTERN_MEMORY:
-            _check_limits(imp.desc.limits, MAX_PAGES, _MEMORY_LIMIT_MESSAGE, imp.offset)
+            _check_memory_type(ctx, imp.desc, imp.offset)
         elif imp.kind == EXTERN_GLOBAL:
             pass
         else:  # pragma: no cover - the decoder rejects other kinds
@@ -417,9 +448,9 @@ def _validate_module_fields(ctx: _Context) -> None:
             raise _err(f"unknown type {typeidx}", 0)
     ctx.func_types = [info.types[t] for t in info.func_typeidx()]
     for table in info.tables:
-        _check_limits(table.limits, 0xFFFFFFFF, _TABLE_LIMIT_MESSAGE, 0)
+        _check_table_type(ctx, table, 0)
     for memory in info.memories:
-        _check_limits(memory.limits, MAX_PAGES, _MEMORY_LIMIT_MESSAGE, 0)
+        _check_memory_type(ctx, memory, 0)
     if len(ctx.memories) > 1 and not ctx.multi_memory:
         raise _err("multiple memories", 0)
 
@@ -452,7 +483,7 @@ def _validate_module_fields(ctx: _Context) -> None:
         if d.mode == "active":
             if d.memory >= len(ctx.memories):
                 raise _err(f"unknown memory {d.memory}", 0)
-            _check_const_expr(ctx, d.offset, I32, 0)
+            _check_const_expr(ctx, d.offset, ctx.mem_at[d.memory], 0)
     if info.start is not None:
         if info.start >= len(ctx.func_types):
             raise _err(f"unknown function {info.start}", 0)
@@ -603,6 +634,7 @@ class _BodyValidator:
         dispatch = _DISPATCH
         func_types = self.ctx.func_types
         memories = self.ctx.memories
+        mem_at = self.ctx.mem_at
         memops = _MEMOPS
         h = 0  # operand-stack height of the innermost frame
         instrs = self.instrs
@@ -641,27 +673,37 @@ class _BodyValidator:
             elif kind == K_LOAD:
                 if len(imm) > 2:
                     self.memory(off, imm[2])
+                    at = mem_at[imm[2]]
                 elif not memories:
                     raise _err("unknown memory 0", off)
+                else:
+                    at = mem_at[0]
                 if imm[0] > memops[opc][2]:
                     raise _err("alignment must not be larger than natural", off)
-                if len(stack) > h and stack[-1] == I32:
+                if at == I32 and imm[1] > 0xFFFFFFFF:
+                    raise _err("offset out of range", off)
+                if len(stack) > h and stack[-1] == at:
                     stack[-1] = res
                 else:
-                    pop(I32, off)
+                    pop(at, off)
                     stack.append(res)
             elif kind == K_STORE:
                 if len(imm) > 2:
                     self.memory(off, imm[2])
+                    at = mem_at[imm[2]]
                 elif not memories:
                     raise _err("unknown memory 0", off)
+                else:
+                    at = mem_at[0]
                 if imm[0] > memops[opc][2]:
                     raise _err("alignment must not be larger than natural", off)
-                if len(stack) - 2 >= h and stack[-1] == params[1] and stack[-2] == I32:
+                if at == I32 and imm[1] > 0xFFFFFFFF:
+                    raise _err("offset out of range", off)
+                if len(stack) - 2 >= h and stack[-1] == params[1] and stack[-2] == at:
                     del stack[-2:]
                 else:
                     pop(params[1], off)
-                    pop(I32, off)
+                    pop(at, off)
             elif kind == K_UNARY:
                 if len(stack) > h and stack[-1] == params[0]:
                     stack[-1] = res
@@ -850,23 +892,27 @@ class _BodyValidator:
             self.elem(imm, off)
         elif opc == op.MEMORY_SIZE:
             self.memory(off, imm or 0)
-            stack.append(I32)
+            stack.append(ctx.mem_at[imm or 0])
         elif opc == op.MEMORY_GROW:
             self.memory(off, imm or 0)
-            pop(I32, off)
-            stack.append(I32)
+            at = ctx.mem_at[imm or 0]
+            pop(at, off)
+            stack.append(at)
         elif opc == op.MEMORY_FILL:
             self.memory(off, imm or 0)
-            self.pop_vals((I32, I32, I32), off)
+            at = ctx.mem_at[imm or 0]
+            self.pop_vals((at, I32, at), off)
         elif opc == op.MEMORY_COPY:
             self.memory(off, imm[0])
             self.memory(off, imm[1])
-            self.pop_vals((I32, I32, I32), off)
+            # the length has the smaller of the two address types (memory64)
+            dt, st = ctx.mem_at[imm[0]], ctx.mem_at[imm[1]]
+            self.pop_vals((dt, st, I32 if I32 in (dt, st) else I64), off)
         elif opc == op.MEMORY_INIT:
             dataidx, memidx = imm
             self.memory(off, memidx)
             self.data(dataidx, off)
-            self.pop_vals((I32, I32, I32), off)
+            self.pop_vals((ctx.mem_at[memidx], I32, I32), off)
         elif opc == op.DATA_DROP:
             self.data(imm, off)
         elif opc == op.REF_NULL:
@@ -893,9 +939,14 @@ class _BodyValidator:
             params, res, lanes, align = _LANEOPS[opc]
             if align is not None:
                 memarg, lane = imm
-                self.memory(off, memarg[2] if len(memarg) > 2 else 0)
+                memidx = memarg[2] if len(memarg) > 2 else 0
+                self.memory(off, memidx)
                 if memarg[0] > align:
                     raise _err("alignment must not be larger than natural", off)
+                if ctx.mem_at[memidx] == I64:   # the address operand (memory64)
+                    params = (I64, *params[1:])
+                elif memarg[1] > 0xFFFFFFFF:
+                    raise _err("offset out of range", off)
             else:
                 lane = imm
             if lane >= lanes:
@@ -957,12 +1008,14 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
     # multi-memory alone changes nothing on the fast path, which decodes and accepts
     # only the 2.0 encodings (one memory, memory index 0) either way
     multi_memory = features is None or features.multi_memory
+    memory64 = features is None or features.memory64
     restricted = features is not None and \
-        dataclasses.replace(features, multi_memory=True) != WASM2
+        dataclasses.replace(features, multi_memory=True, memory64=True) != WASM2
     if restricted:
         _check_module_features(info, features)  # type: ignore[arg-type]
     ctx = _Context(info)
     ctx.multi_memory = multi_memory
+    ctx.memory64 = memory64
     _validate_module_fields(ctx)
     if len(info.codes) != len(info.funcs):
         raise DecodeError("function and code section have inconsistent lengths", 0)
@@ -982,7 +1035,7 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
                 ftype = ctx.func_types[nimported + i]
                 instrs = read_instructions(data, body.body_start, body.body_end,
                                            has_data_count=has_data_count,
-                                           multi_memory=multi_memory)
+                                           multi_memory=multi_memory, memory64=memory64)
                 if restricted:
                     _check_body_features(body.locals, instrs, features, body.offset)  # type: ignore[arg-type]
                 _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
@@ -1005,8 +1058,11 @@ def _fast_env(ctx: _Context) -> tuple:
     """The module facts of :func:`wasmlite.validate.fast.body_env` for ``ctx``."""
     from wasmlite.validate import fast
 
+    # the fast path knows 32-bit addresses only: with a 64-bit memory 0 (memory64) it
+    # leaves every body that touches memory to the reference path
+    nmem = 0 if ctx.mem_at and ctx.mem_at[0] == I64 else len(ctx.memories)
     return fast.body_env(ctx.func_types, ctx.types, ctx.globals, ctx.tables,
-                         len(ctx.memories), ctx.elem_types, ctx.num_datas, ctx.refs,
+                         nmem, ctx.elem_types, ctx.num_datas, ctx.refs,
                          ctx.info.data_count is not None)
 
 
@@ -1018,7 +1074,7 @@ def _reference_body(ctx: _Context, index: int) -> None:
     ftype = ctx.func_types[info.num_imported_funcs + index]
     instrs = read_instructions(info.bytes, body.body_start, body.body_end,
                                has_data_count=info.data_count is not None,
-                               multi_memory=ctx.multi_memory)
+                               multi_memory=ctx.multi_memory, memory64=ctx.memory64)
     _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
 
 

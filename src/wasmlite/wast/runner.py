@@ -347,9 +347,9 @@ class _ScriptRun:
         """``(name, kind, bytes)`` of the module form at ``i`` (``None``: the whole
         script is an inline module); raises WatError."""
         if i is None:
-            return None, "text", wat2wasm(self.text)
-        form, _ = parse_module_form(self.reader.tokens, i)
-        return form.name, form.kind, form.to_binary()
+            return None, "text", wat2wasm(self.text, self.features.memory64)
+        form, _ = parse_module_form(self.reader.tokens, i, self.features.memory64)
+        return form.name, form.kind, form.to_binary(self.features.memory64)
 
     def _link(self, module: Module) -> list[Any]:
         items = []
@@ -618,7 +618,7 @@ class _ScriptRun:
         except WatError as e:
             raise _CommandFailed(f"expected invalid {text!r}, text parse error: {e}") from None
         try:
-            validate_module(decode_module(data), self.features)
+            validate_module(decode_module(data, memory64=self.features.memory64), self.features)
         except ValidationError as e:
             return "" if text in e.message else f"message {e.message!r}, expected {text!r}"
         except DecodeError as e:
@@ -631,7 +631,7 @@ class _ScriptRun:
         text, _ = r.read_string(r.match[i + 2])
         try:
             _, _, data = self._module_bytes(i + 2)
-            validate_module(decode_module(data), self.features)
+            validate_module(decode_module(data, memory64=self.features.memory64), self.features)
         except ValidationError as e:
             raise _CommandFailed(f"expected malformed {text!r}, got invalid "
                                  f"{e.message!r}") from None

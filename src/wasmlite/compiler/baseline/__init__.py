@@ -77,7 +77,8 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
     a struct), ``"calls a multi-value type"``, ``"v128"`` (SIMD values or
     instructions the baseline compiler does not have, ``simd.SIMD_OPS``; v128
     globals; v128 parameters beyond ``xmm7``), ``"multi-memory"`` (an access to a
-    memory other than 0).  Fuel and
+    memory other than 0), ``"memory64"`` (a module with a 64-bit memory: every
+    function, the baseline compiler's addresses are 32-bit).  Fuel and
     epochs are supported (the arguments are kept for callers that measure coverage
     per setting)."""
     shapes = ModuleShapes.of(info)
@@ -92,6 +93,8 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
                 not SIMD_OPS.issuperset(o for o, _i, _f in body if o >= 0xFD000):
             return "v128"
         return None
+    if any(m.is_64 for m in info.memory_types()):
+        return "memory64"
     if len(ft.results) > 1:
         return "multi-value result"
     if not _v128_abi_ok(ft):
@@ -152,7 +155,8 @@ def _plain_module(info: ModuleInfo) -> bool:
     plain = (all(len(t.results) <= 1 and V128 not in t.params and V128 not in t.results
                  for t in info.types)
              and all(g.valtype != V128 for g in info.global_types())
-             and len(info.memory_types()) <= 1)
+             and len(info.memory_types()) <= 1
+             and not any(m.is_64 for m in info.memory_types()))
     if len(_plain) > 256:
         _plain.clear()
     _plain[id(info)] = (weakref.ref(info), plain)

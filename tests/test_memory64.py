@@ -145,3 +145,59 @@ def test_invalid_like_wasmtime(wat: str, message: str) -> None:
             rt.Module(rt.Engine(), wasm)
     with pytest.raises(_wasmlite.WasmtimeError, match=message.replace("*", r"\*")):
         _wasmlite.Module(_wasmlite.Engine(), wasm)
+
+
+TABLE_WAT = """(module
+  (type $r (func (result i32)))
+  (table $t (export "t") i64 4 10 funcref)
+  (table $u i64 2 funcref)
+  (table $s 3 funcref)
+  (elem (table $t) (i64.const 1) func $one $two)
+  (func $one (result i32) (i32.const 1))
+  (func $two (result i32) (i32.const 2))
+  (func (export "call") (param i64) (result i32) (call_indirect $t (type $r) (local.get 0)))
+  (func (export "size") (result i64) (table.size $t))
+  (func (export "grow") (param i64) (result i64) (table.grow $t (ref.null func) (local.get 0)))
+  (func (export "is_null") (param i64) (result i32) (ref.is_null (table.get $t (local.get 0))))
+  (func (export "set") (param i64) (table.set $t (local.get 0) (ref.func $two)))
+  (func (export "fill") (param i64 i64) (table.fill $t (local.get 0) (ref.func $one) (local.get 1)))
+  (func (export "copy_tu") (param i64 i64 i64)
+    (table.copy $u $t (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy_st") (param i32 i64 i32)
+    (table.copy $s $t (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "call_s") (param i32) (result i32) (call_indirect $s (type $r) (local.get 0)))
+  (func (export "u_null") (param i64) (result i32) (ref.is_null (table.get $u (local.get 0)))))"""
+
+TABLE_CALLS: list[tuple[str, tuple]] = [
+    ("call", (1,)), ("call", (2,)), ("call", (0,)), ("call", (4,)), ("call", (2**32 + 1,)),
+    ("call", (-1,)), ("size", ()), ("grow", (3,)), ("size", ()), ("grow", (2**40,)),
+    ("grow", (-1,)), ("is_null", (6,)), ("is_null", (7,)), ("set", (6,)), ("call", (6,)),
+    ("set", (7,)), ("fill", (3, 2)), ("call", (4,)), ("fill", (6, 2)), ("fill", (2**63, 0)),
+    ("fill", (7, 0)), ("copy_tu", (0, 1, 2)), ("u_null", (1,)), ("copy_tu", (1, 1, 2)),
+    ("copy_tu", (0, 2**32, 0)), ("copy_st", (0, 1, 3)), ("call_s", (1,)),
+    ("copy_st", (1, 6, 3)), ("grow", (1,)), ("grow", (0,)),
+]
+
+
+@pytest.mark.parametrize("strategy", ["auto", "cranelift"])
+def test_64_bit_table_like_wasmtime(strategy: str) -> None:
+    """table64: i64 indices in every table instruction and ``call_indirect``, a table
+    copy between a 64-bit and a 32-bit table (i32 length)."""
+    results = []
+    for rt in IMPLS.values():
+        config = rt.Config()
+        if rt is _wasmlite:
+            config.strategy = strategy
+        engine = rt.Engine(config)
+        store = rt.Store(engine)
+        ex = rt.Instance(store, rt.Module(engine, TABLE_WAT), []).exports(store)
+        out: list[Any] = []
+        for name, args in TABLE_CALLS:
+            try:
+                out.append((name, args, ex[name](store, *args)))
+            except rt.Trap as e:
+                out.append((name, args, "trap", str(e.trap_code)))
+        out.append((ex["t"].size(store), ex["t"].type(store).limits.max))
+        results.append(out)
+    assert results[0] == results[1]
+    assert ("size", (), 7) in results[1] and sum(o[2] == "trap" for o in results[1][:-1]) > 6

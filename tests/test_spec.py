@@ -226,6 +226,31 @@ def test_runner_traps_and_exhaustion() -> None:
     assert "got results" in failed[6]
 
 
+def test_runner_module_definition_and_instance() -> None:
+    """``(module definition $M ...)`` compiles only; each ``(module instance $I $M)``
+    is a new instance of it (its own globals), the last definition when unnamed."""
+    fr = _run("""(module definition $M
+  (global $g (mut i32) (i32.const 0))
+  (func (export "inc") (result i32) (global.set $g (i32.add (global.get $g) (i32.const 1)))
+    (global.get $g)))
+(module instance $A $M)
+(module instance $B $M)
+(assert_return (invoke $A "inc") (i32.const 1))
+(assert_return (invoke $A "inc") (i32.const 2))
+(assert_return (invoke $B "inc") (i32.const 1))
+(module definition (memory 65536))
+(module definition (func (export "f") (result i32) (i32.const 7)))
+(module instance)
+(assert_return (invoke "f") (i32.const 7))
+(module instance $C $nope)
+(module definition $bad (func (result i32)))
+""")
+    failed = _failed_lines(fr)
+    assert failed.keys() == {14, 15}, failed
+    assert "no module definition $nope" in failed[14]
+    assert "module failed to compile" in failed[15]
+
+
 def test_runner_module_assertions() -> None:
     fr = _run("""(assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")
 (assert_invalid (module (func (result i32) (i32.const 0))) "type mismatch")

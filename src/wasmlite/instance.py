@@ -78,7 +78,10 @@ def check_import_type(info: em.ModuleInfo, imp: em.Import, kind: str, item: Any)
                    f"found global of type `{_NAMES[g.valtype]}`")
     elif imp.kind == em.EXTERN_TABLE:
         tt, t = imp.desc, item._table
-        if tt.elem != t.elem:
+        if tt.is_64 != t.is_64:
+            why = (f"table types incompatible: expected {64 if tt.is_64 else 32}-bit "
+                   f"table, found {64 if t.is_64 else 32}-bit table")
+        elif tt.elem != t.elem:
             why = (f"table types incompatible: expected table of type `{_NAMES[tt.elem]}`, "
                    f"found table of type `{_NAMES[t.elem]}`")
         elif not _limits_match((t.size, t.maximum), tt.limits):

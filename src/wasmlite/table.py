@@ -56,7 +56,7 @@ class Table:
         wasmtime-py; :meth:`size` gives the current one)."""
         check_store(self._store_id, store)
         t = self._table
-        return TableType._from(_TableType(t.elem, _Limits(t.minimum, t.maximum)))
+        return TableType._from(_TableType(t.elem, _Limits(t.minimum, t.maximum), t.is_64))
 
     def size(self, store: Store) -> int:
         """Current size in elements."""

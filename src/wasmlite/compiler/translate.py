@@ -487,6 +487,8 @@ class ModuleTranslator:
         self.guard_pages = guard_pages
         #: which memories are 64-bit (memory64: i64 addresses, always explicit checks)
         self.mem64 = [m.is_64 for m in info.memory_types()]
+        #: which tables are 64-bit (table64: i64 indices)
+        self.tab64 = [t.is_64 for t in info.table_types()]
         #: funcidx of the defined functions in the same LLVM module (None: all of them);
         #: calls to other defined functions go through their VMFuncRef like imports
         self.local_funcs = local_funcs
@@ -991,14 +993,15 @@ class FunctionTranslator:
         return self.vmctx_ptr(self.offsets.table(tableidx), f"table{tableidx}")
 
     def table_entry(self, tableidx: int, idx: str) -> str:
-        """Bounds-check i32 ``idx`` against table ``tableidx``; return the entry's address."""
+        """Bounds-check ``idx`` (an i32, or an i64 for a 64-bit table) against table
+        ``tableidx``; return the entry's address."""
         L = self.lines
         t = self.table_ptr(tableidx)
         lenp = self.entry_value(f"table{tableidx}.lenp",
                                 f"{{}} = getelementptr i8, ptr {t}, i64 {vo.TABLE_LENGTH}")
         ln = self.new()
         L.append(f"  {ln} = load i64, ptr {lenp}, !tbaa {TBAA_TABLE}")
-        i64 = self.zext64(idx)
+        i64 = self.index64(tableidx, idx)
         c = self.new()
         L.append(f"  {c} = icmp uge i64 {i64}, {ln}")
         self.trap_if(c, ST_TABLE_OOB)
@@ -1317,38 +1320,56 @@ class FunctionTranslator:
         p = self.table_entry(tableidx, self.pop())
         self.lines.append(f"  {self.state_store} ptr {val}, ptr {p}, !tbaa {TBAA_TABLE}")
 
+    def index64(self, tableidx: int, v: str) -> str:
+        """An index operand of table ``tableidx`` as an i64 (a 32-bit one zero-extended)."""
+        return v if self.mt.tab64[tableidx] else self.zext64(v)
+
     def op_table_size(self, tableidx: int) -> None:
         t = self.table_ptr(tableidx)
         lenp = self.entry_value(f"table{tableidx}.lenp",
                                 f"{{}} = getelementptr i8, ptr {t}, i64 {vo.TABLE_LENGTH}")
         ln = self.new()
         self.lines.append(f"  {ln} = load i64, ptr {lenp}, !tbaa {TBAA_TABLE}")
+        if self.mt.tab64[tableidx]:
+            self.stack.append((ln, _L))
+            return
         r = self.new()
         self.lines.append(f"  {r} = trunc i64 {ln} to i32")
         self.stack.append((r, _I))
 
     def op_table_grow(self, tableidx: int) -> None:
         n, init = self.pop(), self.pop()
-        r = self.call_builtin(vo.BUILTIN_TABLE_GROW, f", i32 {tableidx}, ptr {init}, i32 {n}",
-                              check=False)
-        self.stack.append((r, _I))
+        fn = self.builtin(vo.BUILTIN_TABLE_GROW)
+        r = self.new()
+        self.lines.append(f"  {r} = call i64 {fn}(ptr %vmctx, i32 {tableidx}, ptr {init}, "
+                          f"i64 {self.index64(tableidx, n)})")
+        if self.mt.tab64[tableidx]:
+            self.stack.append((r, _L))
+            return
+        t = self.new()
+        self.lines.append(f"  {t} = trunc i64 {r} to i32")
+        self.stack.append((t, _I))
 
     def op_table_fill(self, tableidx: int) -> None:
         n, val, i = self.pop(), self.pop(), self.pop()
         self.call_builtin(vo.BUILTIN_TABLE_FILL,
-                          f", i32 {tableidx}, i32 {i}, ptr {val}, i32 {n}")
+                          f", i32 {tableidx}, i64 {self.index64(tableidx, i)}, ptr {val}, "
+                          f"i64 {self.index64(tableidx, n)}")
 
     def op_table_copy(self, imm: tuple) -> None:
         dst, src = imm
         n, s, d = self.pop(), self.pop(), self.pop()
+        n64 = n if self.mt.tab64[dst] and self.mt.tab64[src] else self.zext64(n)
         self.call_builtin(vo.BUILTIN_TABLE_COPY,
-                          f", i32 {dst}, i32 {src}, i32 {d}, i32 {s}, i32 {n}")
+                          f", i32 {dst}, i32 {src}, i64 {self.index64(dst, d)}, "
+                          f"i64 {self.index64(src, s)}, i64 {n64}")
 
     def op_table_init(self, imm: tuple) -> None:
         elemidx, tableidx = imm
         n, s, d = self.pop(), self.pop(), self.pop()
         self.call_builtin(vo.BUILTIN_TABLE_INIT,
-                          f", i32 {tableidx}, i32 {elemidx}, i32 {d}, i32 {s}, i32 {n}")
+                          f", i32 {tableidx}, i32 {elemidx}, i64 {self.index64(tableidx, d)}, "
+                          f"i32 {s}, i32 {n}")
 
     def op_elem_drop(self, elemidx: int) -> None:
         self.call_builtin(vo.BUILTIN_ELEM_DROP, f", i32 {elemidx}", check=False)

@@ -135,10 +135,11 @@ STATUS_COMPILE_ERROR = 1003
 # Each returns an i32: a status (0 = ok, else trap code + 1) unless noted.
 BUILTIN_MEMORY_GROW = 0   # i64 (ptr vmctx, i32 memidx, i64 delta_pages) -> old pages or -1
 #                           (a 32-bit memory reads the low half of the delta)
-BUILTIN_TABLE_GROW = 1    # i32 (ptr vmctx, i32 tableidx, ptr init, i32 delta) -> old size or -1
-BUILTIN_TABLE_FILL = 2    # i32 (ptr vmctx, i32 tableidx, i32 dst, ptr val, i32 len) -> status
-BUILTIN_TABLE_COPY = 3    # i32 (ptr vmctx, i32 dst_tbl, i32 src_tbl, i32 dst, i32 src, i32 len)
-BUILTIN_TABLE_INIT = 4    # i32 (ptr vmctx, i32 tableidx, i32 elemidx, i32 dst, i32 src, i32 len)
+# (the i64 operands are table64's; a 32-bit table reads only their low halves)
+BUILTIN_TABLE_GROW = 1    # i64 (ptr vmctx, i32 tableidx, ptr init, i64 delta) -> old size or -1
+BUILTIN_TABLE_FILL = 2    # i32 (ptr vmctx, i32 tableidx, i64 dst, ptr val, i64 len) -> status
+BUILTIN_TABLE_COPY = 3    # i32 (ptr vmctx, i32 dst_tbl, i32 src_tbl, i64 dst, i64 src, i64 len)
+BUILTIN_TABLE_INIT = 4    # i32 (ptr vmctx, i32 tableidx, i32 elemidx, i64 dst, i32 src, i32 len)
 BUILTIN_ELEM_DROP = 5     # i32 (ptr vmctx, i32 elemidx) -> 0
 BUILTIN_MEMORY_INIT = 6   # i32 (ptr vmctx, i32 memidx, i32 dataidx, i64 dst, i32 src, i32 len)
 #                           (a 32-bit memory reads the low half of dst)

@@ -52,7 +52,9 @@ def _memory_grow(vmctx, memidx, delta):  # noqa: ANN001, ANN202
 
 def _table_grow(vmctx, tableidx, init, delta):  # noqa: ANN001, ANN202
     try:
-        return INSTANCES[vmctx].tables[tableidx].grow(delta & _U32, init or 0)
+        t = INSTANCES[vmctx].tables[tableidx]
+        # a 32-bit table's operands are the low halves (callers may leave the rest unset)
+        return t.grow(delta & (_U64 if t.is_64 else _U32), init or 0)
     except BaseException:  # noqa: BLE001
         return -1
 
@@ -60,7 +62,8 @@ def _table_grow(vmctx, tableidx, init, delta):  # noqa: ANN001, ANN202
 def _table_fill(vmctx, tableidx, dst, val, n):  # noqa: ANN001, ANN202
     try:
         t = INSTANCES[vmctx].tables[tableidx]
-        return 0 if t.fill(dst & _U32, val or 0, n & _U32) else _TABLE_OOB
+        m = _U64 if t.is_64 else _U32
+        return 0 if t.fill(dst & m, val or 0, n & m) else _TABLE_OOB
     except BaseException as e:  # noqa: BLE001
         return _fail(vmctx, e)
 
@@ -69,7 +72,9 @@ def _table_copy(vmctx, dst_tbl, src_tbl, dst, src, n):  # noqa: ANN001, ANN202
     try:
         inst = INSTANCES[vmctx]
         td, ts = inst.tables[dst_tbl], inst.tables[src_tbl]
-        dst, src, n = dst & _U32, src & _U32, n & _U32
+        dst &= _U64 if td.is_64 else _U32
+        src &= _U64 if ts.is_64 else _U32
+        n &= _U64 if td.is_64 and ts.is_64 else _U32
         if src + n > ts.size or dst + n > td.size:
             return _TABLE_OOB
         if n:
@@ -84,7 +89,7 @@ def _table_init(vmctx, tableidx, elemidx, dst, src, n):  # noqa: ANN001, ANN202
         inst = INSTANCES[vmctx]
         t = inst.tables[tableidx]
         items = inst.elems[elemidx]
-        return table_init(t, items, dst & _U32, src & _U32, n & _U32)
+        return table_init(t, items, dst & (_U64 if t.is_64 else _U32), src & _U32, n & _U32)
     except BaseException as e:  # noqa: BLE001
         return _fail(vmctx, e)
 
@@ -150,13 +155,13 @@ def _out_of_gas(vmctx):  # noqa: ANN001, ANN202
 
 _CALLBACKS = {
     vo.BUILTIN_MEMORY_GROW: ctypes.CFUNCTYPE(c_int64, c_void_p, c_int32, c_int64)(_memory_grow),
-    vo.BUILTIN_TABLE_GROW: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_void_p, c_int32)(
+    vo.BUILTIN_TABLE_GROW: ctypes.CFUNCTYPE(c_int64, c_void_p, c_int32, c_void_p, c_int64)(
         _table_grow),
-    vo.BUILTIN_TABLE_FILL: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_void_p,
-                                            c_int32)(_table_fill),
-    vo.BUILTIN_TABLE_COPY: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_int32,
-                                            c_int32, c_int32)(_table_copy),
-    vo.BUILTIN_TABLE_INIT: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_int32,
+    vo.BUILTIN_TABLE_FILL: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int64, c_void_p,
+                                            c_int64)(_table_fill),
+    vo.BUILTIN_TABLE_COPY: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_int64,
+                                            c_int64, c_int64)(_table_copy),
+    vo.BUILTIN_TABLE_INIT: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_int64,
                                             c_int32, c_int32)(_table_init),
     vo.BUILTIN_ELEM_DROP: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32)(_elem_drop),
     vo.BUILTIN_MEMORY_INIT: ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_int64,

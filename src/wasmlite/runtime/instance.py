@@ -171,8 +171,8 @@ class InstanceData:
             if dst is None:
                 assert seg.offset is not None
                 dst = self.eval_const(seg.offset)
-            dst &= _M32
             t = self.tables[seg.table]
+            dst &= _M64 if t.is_64 else _M32
             idx = plan.indices
             if idx is not None:
                 n = len(idx)
@@ -269,7 +269,8 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
     tables = inst.tables = list(imports.tables)
     for k, tt in enumerate(info.tables):
         tables.append(store.new_table(tt.elem, tt.limits.min, tt.limits.max, host=False,
-                                      elements=spare[2][k] if spare is not None else None))
+                                      elements=spare[2][k] if spare is not None else None,
+                                      is_64=tt.is_64))
     m0, t0 = template.memories_slot, template.tables_slot
     for i, m in enumerate(memories):
         v[m0 + i] = m.vm_addr

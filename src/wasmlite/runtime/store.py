@@ -195,7 +195,7 @@ class StoreData:
 
     def new_table(self, elem: int, minimum: int, maximum: int | None,
                   init: int = 0, host: bool = True,
-                  elements: ctypes.Array | None = None) -> TableData:
+                  elements: ctypes.Array | None = None, is_64: bool = False) -> TableData:
         """A table owned by this store and subject to its ``table_elements`` limit
         (``host``: created by the embedder, kept alive by the store; ``elements``: an
         element array to reuse, see :class:`TableData`).
@@ -204,7 +204,7 @@ class StoreData:
         limits") and :class:`MemoryError` like :meth:`new_memory`."""
         if not self.limits.table_fits(minimum):
             raise WasmtimeError(f"table minimum size of {minimum} elements exceeds table limits")
-        t = TableData(elem, minimum, maximum, init, elements)
+        t = TableData(elem, minimum, maximum, init, elements, is_64)
         t.limiter = self.limits
         if host:
             self.keep.append(t)

@@ -30,11 +30,13 @@ class TableData:
     """
 
     __slots__ = ("elem", "minimum", "maximum", "elements", "vm", "vm_addr", "limiter",
-                 "__weakref__")
+                 "is_64", "__weakref__")
 
     def __init__(self, elem: int, minimum: int, maximum: int | None, init: int = 0,
-                 elements: ctypes.Array | None = None):
+                 elements: ctypes.Array | None = None, is_64: bool = False):
         self.elem = elem
+        #: a 64-bit table (memory64's table64): i64 indices
+        self.is_64 = is_64
         self.minimum = minimum
         self.maximum = maximum
         #: the owning store's ``StoreLimits`` (``Store.set_limits``), consulted by grow
@@ -65,7 +67,7 @@ class TableData:
     def max_elements(self) -> int:
         if self.maximum is None:
             return TABLE_ELEMENTS_LIMIT
-        return min(self.maximum, TABLE_ELEMENTS_LIMIT, _U32)
+        return min(self.maximum, TABLE_ELEMENTS_LIMIT)
 
     @property
     def size(self) -> int:

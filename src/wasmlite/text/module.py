@@ -59,6 +59,9 @@ def parse_module_form(tokens: Tokens, index: int,
         raise tokens.error("unexpected token: expected '(module'", index)
     i = index + 2
     name = None
+    # ``(module definition $id? ...)``: the wast script's module that is compiled only
+    if i < len(k) and k[i] == ATOM and v[i] == "definition":
+        i += 1
     if i < len(k) and k[i] == ATOM and v[i].startswith("$") and len(v[i]) > 1:
         name = v[i]
         i += 1

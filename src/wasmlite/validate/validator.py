@@ -350,12 +350,13 @@ def _check_memory_type(ctx: _Context, mt: Any, offset: int) -> None:
 
 
 def _check_table_type(ctx: _Context, tt: Any, offset: int) -> None:
-    """A ``tabletype``: limits within 2**32-1 elements; 64-bit tables (memory64's
-    table64) are not implemented yet."""
+    """A ``tabletype``: limits within 2**32-1 elements (2**64-1 for a 64-bit table,
+    memory64)."""
     if tt.is_64:
         if not ctx.memory64:
             raise _err("memory64 must be enabled for 64-bit tables", offset)
-        raise _err("64-bit tables are not supported by wasmlite yet", offset)
+        _check_limits(tt.limits, (1 << 64) - 1, "table size must be at most 2^64-1", offset)
+        return
     _check_limits(tt.limits, 0xFFFFFFFF, _TABLE_LIMIT_MESSAGE, offset)
 
 
@@ -376,8 +377,9 @@ class _Context:
         #: ``Features.multi_memory``, ``Features.memory64``
         self.multi_memory = True
         self.memory64 = True
-        #: the address type of each memory: I64 for a 64-bit one (memory64), else I32
+        #: the address type of each memory and table: I64 for a 64-bit one (memory64)
         self.mem_at = [I64 if m.is_64 else I32 for m in self.memories]
+        self.tab_at = [I64 if t.is_64 else I32 for t in self.tables]
 
 
 def _collect_refs(expr: list | None, refs: set[int]) -> None:
@@ -478,7 +480,7 @@ def _validate_module_fields(ctx: _Context) -> None:
                 raise _err(f"unknown table {e.table}", 0)
             if ctx.tables[e.table].elem != e.type:
                 raise _err("type mismatch", 0)
-            _check_const_expr(ctx, e.offset, I32, 0)
+            _check_const_expr(ctx, e.offset, ctx.tab_at[e.table], 0)
     for d in info.datas:
         if d.mode == "active":
             if d.memory >= len(ctx.memories):
@@ -820,7 +822,7 @@ class _BodyValidator:
             if elem != FUNCREF:
                 raise _err("type mismatch", off)
             ft = ctx.types[typeidx]
-            pop(I32, off)
+            pop(ctx.tab_at[tableidx], off)
             self.pop_vals(ft.params, off)
             stack.extend(ft.results)
         elif opc == op.DROP:
@@ -855,39 +857,43 @@ class _BodyValidator:
             pop(g.valtype, off)
         elif opc == op.TABLE_GET:
             t = self.table(imm, off)
-            pop(I32, off)
+            pop(ctx.tab_at[imm], off)
             stack.append(t)
         elif opc == op.TABLE_SET:
             t = self.table(imm, off)
             pop(t, off)
-            pop(I32, off)
+            pop(ctx.tab_at[imm], off)
         elif opc == op.TABLE_SIZE:
             self.table(imm, off)
-            stack.append(I32)
+            stack.append(ctx.tab_at[imm])
         elif opc == op.TABLE_GROW:
             t = self.table(imm, off)
-            pop(I32, off)
+            at = ctx.tab_at[imm]
+            pop(at, off)
             pop(t, off)
-            stack.append(I32)
+            stack.append(at)
         elif opc == op.TABLE_FILL:
             t = self.table(imm, off)
-            pop(I32, off)
+            at = ctx.tab_at[imm]
+            pop(at, off)
             pop(t, off)
-            pop(I32, off)
+            pop(at, off)
         elif opc == op.TABLE_COPY:
             dst, src = imm
             t1 = self.table(dst, off)
             t2 = self.table(src, off)
             if t1 != t2:
                 raise _err("type mismatch", off)
-            self.pop_vals((I32, I32, I32), off)
+            # the length has the narrower of the two index types (table64)
+            dt, st = ctx.tab_at[dst], ctx.tab_at[src]
+            self.pop_vals((dt, st, I32 if I32 in (dt, st) else I64), off)
         elif opc == op.TABLE_INIT:
             elemidx, tableidx = imm
             t1 = self.table(tableidx, off)
             t2 = self.elem(elemidx, off)
             if t1 != t2:
                 raise _err("type mismatch", off)
-            self.pop_vals((I32, I32, I32), off)
+            self.pop_vals((ctx.tab_at[tableidx], I32, I32), off)
         elif opc == op.ELEM_DROP:
             self.elem(imm, off)
         elif opc == op.MEMORY_SIZE:
@@ -1022,7 +1028,8 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
     data = info.bytes
     nimported = info.num_imported_funcs
     has_data_count = info.data_count is not None
-    if keep_bodies or restricted:
+    # the fast path knows 32-bit table indices only (table64: the reference path)
+    if keep_bodies or restricted or I64 in ctx.tab_at:
         # The instruction lists are wanted (or feature checks need them): decoding
         # them costs about what the fast path saves, so the reference path runs.
         # The cyclic garbage collector is paused meanwhile: the millions of tuples

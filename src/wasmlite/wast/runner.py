@@ -294,6 +294,8 @@ class _ScriptRun:
         self.registry: dict[str, dict[str, Any]] = {
             "spectest": spectest_exports(self.store, runner.echo)}
         self.named: dict[str, Instance | _Failed] = {}
+        #: ``(module definition ...)`` modules by name (``None``: the last one)
+        self.definitions: dict[str | None, Module] = {}
         self.current: Instance | _Failed | None = None
         self.externs: dict[int, ExternRef] = {}
         #: the engine's WebAssembly features, for ``assert_invalid``/``assert_malformed``
@@ -506,7 +508,51 @@ class _ScriptRun:
 
     # -- commands ----------------------------------------------------------------------
     def _cmd_module(self, i: int, end: int, line: int) -> None:
-        self._define(i, line)
+        r = self.reader
+        kw = r.values[i + 2] if i + 2 < len(r.kinds) else None
+        if kw == "definition":
+            self._define_only(i, line)
+        elif kw == "instance":
+            self._instantiate_definition(i, line)
+        else:
+            self._define(i, line)
+
+    def _define_only(self, i: int, line: int) -> None:
+        """``(module definition $M? ...)``: compile the module, instantiate nothing; a
+        later ``(module instance $I? $M?)`` does (the last definition when unnamed)."""
+        try:
+            name, _, data = self._module_bytes(i)
+        except WatError as e:
+            raise _CommandFailed(f"text parse error: {e}") from None
+        try:
+            module = self.runner.compile(data, self.result)
+        except WasmtimeError as e:
+            raise _CommandFailed(f"module failed to compile: {_one_line(e)}") from None
+        self.definitions[None] = module
+        if name is not None:
+            self.definitions[name] = module
+
+    def _instantiate_definition(self, i: int, line: int) -> None:
+        r = self.reader
+        inst_name, j = r.read_id(i + 3)
+        def_name, j = r.read_id(j)
+        r.expect_rparen(j)
+        module = self.definitions.get(def_name)
+        if module is None:
+            raise _CommandFailed(f"no module definition {def_name or '(last)'}")
+        try:
+            inst = Instance(self.store, module, self._link(module))
+        except _LinkError as e:
+            failed = _Failed(line, f"module failed to link: {e}")
+        except Trap as e:
+            failed = _Failed(line, f"module failed to instantiate: {e.trap_message}")
+        except WasmtimeError as e:
+            failed = _Failed(line, f"module failed to link: {_one_line(e)}")
+        else:
+            self._set_current(inst_name, inst)
+            return
+        self._set_current(inst_name, failed)
+        raise _CommandFailed(failed.reason)
 
     def _cmd_register(self, i: int, end: int, line: int) -> None:
         r = self.reader

@@ -28,6 +28,8 @@ from wasmlite import (
     TableType,
     ValType,
 )
+from wasmlite.environ.module import FUNCREF
+from wasmlite.store import store_of
 
 __all__ = ["spectest_exports"]
 
@@ -53,5 +55,9 @@ def spectest_exports(store: Store, echo: bool = False) -> dict[str, Any]:
     out["global_f32"] = Global(store, GlobalType(ValType.f32(), False), 666.6)
     out["global_f64"] = Global(store, GlobalType(ValType.f64(), False), 666.6)
     out["table"] = Table(store, TableType(ValType.funcref(), Limits(10, 20)), None)
+    # the reference interpreter's (table i64 10 20 funcref) (memory64's table64), which
+    # wasmtime-py's TableType cannot describe: made on the runtime store
+    st = store_of(store)
+    out["table64"] = Table._wrap(st, st._rt.new_table(FUNCREF, 10, 20, is_64=True))
     out["memory"] = Memory(store, MemoryType(Limits(1, 2)))
     return out

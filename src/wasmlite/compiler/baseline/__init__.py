@@ -93,7 +93,7 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
                 not SIMD_OPS.issuperset(o for o, _i, _f in body if o >= 0xFD000):
             return "v128"
         return None
-    if any(m.is_64 for m in info.memory_types()):
+    if any(m.is_64 for m in info.memory_types()) or any(t.is_64 for t in info.table_types()):
         return "memory64"
     if len(ft.results) > 1:
         return "multi-value result"
@@ -156,7 +156,8 @@ def _plain_module(info: ModuleInfo) -> bool:
                  for t in info.types)
              and all(g.valtype != V128 for g in info.global_types())
              and len(info.memory_types()) <= 1
-             and not any(m.is_64 for m in info.memory_types()))
+             and not any(m.is_64 for m in info.memory_types())
+             and not any(t.is_64 for t in info.table_types()))
     if len(_plain) > 256:
         _plain.clear()
     _plain[id(info)] = (weakref.ref(info), plain)

@@ -22,9 +22,17 @@ What each setting does in wasmlite:
 * ``wasm_multi_memory`` (on unless set false, as in Wasmtime): several memories per
   module; off, a module with more than one is invalid ("multiple memories") and the
   memory instructions' 2.0 encodings are required.
+* ``wasm_extended_const`` (on unless set false, as in Wasmtime; Wasmtime's
+  ``Config::wasm_extended_const``, which wasmtime-py 50 does not expose): ``i32``/``i64``
+  ``add``, ``sub`` and ``mul`` in constant expressions (spec 3.0 §3.3.10); off,
+  "constant expression required: non-constant operator: i32.add" as wasmparser says.
+* ``wasm_gc`` (on unless set false, as in Wasmtime): wasmlite implements no GC types or
+  instructions; the switch carries the one rule Wasmtime ties to it, that constant
+  expressions may ``global.get`` defined (immutable, earlier) globals, not only
+  imported ones (spec 3.0 §3.4.10); off, such a module is invalid ("unknown global").
 * Proposals wasmlite does not implement (threads, memory64, tail calls,
-  exceptions, GC, relaxed SIMD, ...) may be switched off freely; modules using them
-  are rejected whatever the switch says.
+  exceptions, function references, relaxed SIMD, ...) may be switched off freely;
+  modules using them are rejected whatever the switch says.
 """
 
 from __future__ import annotations
@@ -62,6 +70,8 @@ _FEATURE_FLAGS = {
     "wasm_bulk_memory": "bulk_memory",
     "wasm_multi_value": "multi_value",
     "wasm_multi_memory": "multi_memory",
+    "wasm_extended_const": "extended_const",
+    "wasm_gc": "gc",
 }
 
 
@@ -331,7 +341,7 @@ class Config(Managed):
             _check_bool(enable)
             self._live()._flags[name] = enable
 
-        return property(get, set_, doc=f"wasmtime-py's ``{name}``: switches the validator's "
+        return property(get, set_, doc=f"Wasmtime's ``{name}``: switches the validator's "
                                        f"``Features.{_FEATURE_FLAGS[name]}``.")
 
     wasm_simd = _feature("wasm_simd")
@@ -340,6 +350,8 @@ class Config(Managed):
     wasm_bulk_memory = _feature("wasm_bulk_memory")
     wasm_multi_value = _feature("wasm_multi_value")
     wasm_multi_memory = _feature("wasm_multi_memory")
+    wasm_extended_const = _feature("wasm_extended_const")
+    wasm_gc = _feature("wasm_gc")
     del _feature
 
     def _features(self) -> Any:
@@ -350,7 +362,8 @@ class Config(Managed):
 
         return Features(simd=self.wasm_simd, reference_types=self.wasm_reference_types,
                         bulk_memory=self.wasm_bulk_memory, multi_value=self.wasm_multi_value,
-                        multi_memory=self.wasm_multi_memory)
+                        multi_memory=self.wasm_multi_memory,
+                        extended_const=self.wasm_extended_const, gc=self.wasm_gc)
 
     # -- accepted for compatibility ------------------------------------------------------
     def _flag(name: str, kind: type = bool) -> property:  # type: ignore[misc]  # noqa: N805
@@ -376,7 +389,6 @@ class Config(Managed):
     wasm_relaxed_simd_deterministic = _flag("wasm_relaxed_simd_deterministic")
     wasm_exceptions = _flag("wasm_exceptions")
     wasm_function_references = _flag("wasm_function_references")
-    wasm_gc = _flag("wasm_gc")
     wasm_wide_arithmetic = _flag("wasm_wide_arithmetic")
     wasm_custom_page_sizes = _flag("wasm_custom_page_sizes")
     wasm_stack_switching = _flag("wasm_stack_switching")

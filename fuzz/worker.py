@@ -289,6 +289,9 @@ class WasmliteRunner(Runner):
         cfg.opt_level = opts.get("opt_level", "2")
         cfg.signals_based_traps = opts.get("bounds_checks", "guard") == "guard"
         cfg.strategy = opts.get("strategy", "auto")
+        # the oracle runs without GC (WasmtimeRunner.OFF), to which Wasmtime ties the
+        # 3.0 rule that constant expressions may read defined globals
+        cfg.wasm_gc = False
         cfg.consume_fuel = True
         if big_stack:
             cfg.max_wasm_stack = BIG_STACK
@@ -319,10 +322,11 @@ class WasmtimeRunner(Runner):
     ``wasmtime_global_get``), since its ``Val`` has no v128 and turns f32 into Python
     floats (which quiets signalling NaNs)."""
 
-    #: wasmtime-py Config switches turned off: wasmlite implements WebAssembly 2.0 only
-    OFF = ("wasm_threads", "wasm_tail_call", "wasm_multi_memory", "wasm_memory64",
-           "wasm_relaxed_simd", "wasm_gc", "wasm_function_references", "wasm_exceptions",
-           "wasm_wide_arithmetic", "wasm_custom_page_sizes", "wasm_stack_switching")
+    #: wasmtime-py Config switches turned off: the proposals wasmlite does not implement
+    #: (it implements WebAssembly 2.0, multi-memory and memory64)
+    OFF = ("wasm_threads", "wasm_tail_call", "wasm_relaxed_simd", "wasm_gc",
+           "wasm_function_references", "wasm_exceptions", "wasm_wide_arithmetic",
+           "wasm_custom_page_sizes", "wasm_stack_switching")
 
     def __init__(self, opts: dict):
         import wasmtime

@@ -23,8 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     config.strategy = "winch"
     config.opt_level = ns.opt_level
     config.signals_based_traps = bool(ns.signals)
-    config.wasm_multi_memory = False   # the 2.0 suite (see test_spec.WAST_ARGS)
+    # the 2.0 suite (see test_spec.WAST_ARGS)
+    config.wasm_multi_memory = False
     config.wasm_memory64 = False
+    config.wasm_extended_const = False
+    config.wasm_gc = False
     result = run_wast(ns.files, engine=Engine(config))
     json.dump({"files": [f.to_json() for f in result.files]}, sys.stdout)
     return 0

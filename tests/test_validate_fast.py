@@ -38,8 +38,9 @@ from wasmlite.validate.validator import (
     _validate_module_fields,
 )
 
-#: the WebAssembly 2.0 rules of the spec scripts compared here (multi-memory off)
-_V2 = Features(multi_memory=False, memory64=False)
+#: the WebAssembly 2.0 rules of the spec scripts compared here (multi-memory, memory64
+#: and 3.0's constant expressions off)
+_V2 = Features(multi_memory=False, memory64=False, extended_const=False, gc=False)
 
 
 def _verdicts(data: bytes, only: int | None = None) -> tuple[list[bool], list[bool]] | None:

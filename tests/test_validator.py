@@ -135,8 +135,9 @@ def simd(sub: int, rest: bytes = b"") -> bytes:
     return b"\xfd" + uleb(sub) + rest
 
 
-#: the WebAssembly 2.0 rules these tests were written for (multi-memory off)
-V2 = Features(multi_memory=False, memory64=False)
+#: the WebAssembly 2.0 rules these tests were written for (multi-memory, memory64 and
+#: 3.0's constant expressions off)
+V2 = Features(multi_memory=False, memory64=False, extended_const=False, gc=False)
 
 
 def validate(data: bytes, features: Features = V2):

@@ -125,7 +125,7 @@ def _features_of(engine: Any) -> Any:
     flags = getattr(engine, "_flags", None) or {}
     kwargs = {name: bool(flags[f"wasm_{name}"])
               for name in ("simd", "reference_types", "bulk_memory", "multi_value",
-                           "multi_memory", "memory64")
+                           "multi_memory", "memory64", "extended_const", "gc")
               if flags.get(f"wasm_{name}") is not None}
     return Features(**kwargs)
 
@@ -239,7 +239,7 @@ _FEATURE_NAMES = {"simd": "simd", "relaxed_simd": "relaxed-simd",
                   "multi_value": "multi-value", "mutable_global": "mutable-global",
                   "saturating_float_to_int": "saturating-float-to-int",
                   "sign_extension": "sign-extension", "multi_memory": "multi-memory",
-                  "memory64": "memory64"}
+                  "memory64": "memory64", "extended_const": "extended-const", "gc": "gc"}
 
 
 def _check_bool(got: Any, expected: Any, what: str) -> None:

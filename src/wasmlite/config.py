@@ -23,10 +23,18 @@ What each setting does in wasmlite:
   module; off, a module with more than one is invalid ("multiple memories") and the
   memory instructions' 2.0 encodings are required.
 * ``wasm_memory64`` (on unless set false, as in Wasmtime): 64-bit memories (i64
-  addresses, explicit bounds checks); 64-bit tables are rejected for now.
+  addresses, explicit bounds checks) and tables (i64 indices).
+* ``wasm_extended_const`` (on unless set false, as in Wasmtime; Wasmtime's
+  ``Config::wasm_extended_const``, which wasmtime-py 50 does not expose): ``i32``/``i64``
+  ``add``, ``sub`` and ``mul`` in constant expressions (spec 3.0 §3.3.10); off,
+  "constant expression required: non-constant operator: i32.add" as wasmparser says.
+* ``wasm_gc`` (on unless set false, as in Wasmtime): wasmlite implements no GC types or
+  instructions; the switch carries the one rule Wasmtime ties to it, that constant
+  expressions may ``global.get`` defined (immutable, earlier) globals, not only
+  imported ones (spec 3.0 §3.4.10); off, such a module is invalid ("unknown global").
 * Proposals wasmlite does not implement (threads, tail calls,
-  exceptions, GC, relaxed SIMD, ...) may be switched off freely; modules using them
-  are rejected whatever the switch says.
+  exceptions, function references, relaxed SIMD, ...) may be switched off freely;
+  modules using them are rejected whatever the switch says.
 """
 
 from __future__ import annotations
@@ -65,6 +73,8 @@ _FEATURE_FLAGS = {
     "wasm_multi_value": "multi_value",
     "wasm_multi_memory": "multi_memory",
     "wasm_memory64": "memory64",
+    "wasm_extended_const": "extended_const",
+    "wasm_gc": "gc",
 }
 
 
@@ -334,7 +344,7 @@ class Config(Managed):
             _check_bool(enable)
             self._live()._flags[name] = enable
 
-        return property(get, set_, doc=f"wasmtime-py's ``{name}``: switches the validator's "
+        return property(get, set_, doc=f"Wasmtime's ``{name}``: switches the validator's "
                                        f"``Features.{_FEATURE_FLAGS[name]}``.")
 
     wasm_simd = _feature("wasm_simd")
@@ -344,6 +354,8 @@ class Config(Managed):
     wasm_multi_value = _feature("wasm_multi_value")
     wasm_multi_memory = _feature("wasm_multi_memory")
     wasm_memory64 = _feature("wasm_memory64")
+    wasm_extended_const = _feature("wasm_extended_const")
+    wasm_gc = _feature("wasm_gc")
     del _feature
 
     def _features(self) -> Any:
@@ -354,7 +366,8 @@ class Config(Managed):
 
         return Features(simd=self.wasm_simd, reference_types=self.wasm_reference_types,
                         bulk_memory=self.wasm_bulk_memory, multi_value=self.wasm_multi_value,
-                        multi_memory=self.wasm_multi_memory, memory64=self.wasm_memory64)
+                        multi_memory=self.wasm_multi_memory, memory64=self.wasm_memory64,
+                        extended_const=self.wasm_extended_const, gc=self.wasm_gc)
 
     # -- accepted for compatibility ------------------------------------------------------
     def _flag(name: str, kind: type = bool) -> property:  # type: ignore[misc]  # noqa: N805
@@ -379,7 +392,6 @@ class Config(Managed):
     wasm_relaxed_simd_deterministic = _flag("wasm_relaxed_simd_deterministic")
     wasm_exceptions = _flag("wasm_exceptions")
     wasm_function_references = _flag("wasm_function_references")
-    wasm_gc = _flag("wasm_gc")
     wasm_wide_arithmetic = _flag("wasm_wide_arithmetic")
     wasm_custom_page_sizes = _flag("wasm_custom_page_sizes")
     wasm_stack_switching = _flag("wasm_stack_switching")

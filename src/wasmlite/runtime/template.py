@@ -10,7 +10,9 @@ An :class:`InstanceTemplate` holds, for one module of one engine:
 * the signature id of every defined function, next to the function addresses, for the
   ``VMFuncRef`` array (``runtime/native.py`` fills it in one native loop);
 * the initial bytes of the defined globals whose initializer is constant (no
-  ``global.get``, no ``ref.func``), the others being evaluated per instance;
+  ``ref.func``, no ``global.get`` but of an earlier such global — 3.0 lets
+  initializers read defined globals), the others being evaluated per instance; the
+  offsets below may read the constant ones too;
 * every element segment as a ``u32`` ``funcidx`` array (:data:`native.NULL_INDEX` for
   ``ref.null``) when all its items are ``ref.func``/``ref.null``, and its offset when
   that is constant — an active segment then fills its table with one native gather;
@@ -118,12 +120,23 @@ def eval_const_expr(expr: ConstExpr, global_raw: Any = None, func_ref: Any = Non
     return stack[0]
 
 
-def _constant(expr: ConstExpr | None) -> int | None:
-    """The value of ``expr`` when it depends on nothing but itself, else ``None``."""
+def _constant(expr: ConstExpr | None, known: dict[int, int] | None = None) -> int | None:
+    """The value of ``expr`` when it depends on nothing but itself and the globals of
+    ``known`` (global index -> raw value: defined globals whose initializers are
+    constant), else ``None``.  WebAssembly 3.0 lets a constant expression read defined
+    globals (spec 3.0 §3.3.10), so ``(global $g2 i32 (i32.add (global.get $g1) ...))``
+    and a data offset ``(global.get $g2)`` are known before any instance is made."""
     if expr is None:
         return None
+    global_raw = None
+    if known:
+        def global_raw(idx: int) -> int:
+            try:
+                return known[idx]
+            except KeyError:  # an imported global, or one computed per instance
+                raise NotConstant from None
     try:
-        return eval_const_expr(expr)
+        return eval_const_expr(expr, global_raw)
     except NotConstant:
         return None
 
@@ -264,11 +277,16 @@ class InstanceTemplate:
         gimage = array("Q", bytes(max(ng, 1) * GLOBAL_SIZE))
         #: defined-global index -> init expression, for those evaluated per instance
         self.global_exprs: list[tuple[int, ConstExpr]] = []
+        #: global index -> raw value of the defined globals whose initializers are
+        #: constant (3.0 initializers and segment offsets may read them)
+        self.constant_globals: dict[int, int] = {}
+        nimpg = info.num_imported_globals
         for i, g in enumerate(info.globals):
-            raw = _constant(g.init)
+            raw = _constant(g.init, self.constant_globals)
             if raw is None:
                 self.global_exprs.append((i, g.init))
                 continue
+            self.constant_globals[nimpg + i] = raw
             slot = i * GLOBAL_SIZE // 8
             gimage[slot] = raw & _M64
             if g.type.valtype == V128:
@@ -287,7 +305,8 @@ class InstanceTemplate:
                 else:
                     idx = None
                     break
-            offset = _constant(seg.offset) if seg.mode == "active" else None
+            offset = _constant(seg.offset, self.constant_globals) \
+                if seg.mode == "active" else None
             self.elems.append(ElemPlan(idx, offset))
         self.passive_elems = [i for i, seg in enumerate(info.elems) if seg.mode == "passive"]
 
@@ -307,7 +326,7 @@ class InstanceTemplate:
         for seg in info.datas:
             if seg.mode != "active":
                 continue
-            off = _constant(seg.offset)
+            off = _constant(seg.offset, self.constant_globals)
             m = seg.memory - nimp
             if off is None or not 0 <= m < len(info.memories):
                 return None

@@ -67,9 +67,17 @@ class Features:
     proposals merged into 2.0 (``mutable_global``, ``saturating_float_to_int``,
     ``sign_extension``, ``multi_value``, ``bulk_memory``, ``reference_types``,
     ``simd``) and, from 3.0, ``multi_memory`` (several memories, memory indices in the
-    memory instructions; off, the 2.0 encodings and "multiple memories") and
-    ``memory64`` (64-bit memories, i64 addresses; off, 2.0's limits encoding and
-    ``u32`` offsets) are on;
+    memory instructions; off, the 2.0 encodings and "multiple memories"),
+    ``memory64`` (64-bit memories and tables, i64 addresses; off, 2.0's limits encoding
+    and ``u32`` offsets),
+    ``extended_const`` (``i32``/``i64`` ``add``, ``sub`` and ``mul`` are constant
+    instructions, spec 3.0 §3.3.10; off, wasmparser's "constant expression required:
+    non-constant operator: i32.add") and ``gc`` are on.  wasmlite implements none of
+    the GC proposal's types and instructions (they are rejected whatever the switch
+    says); ``gc`` carries only the constant-expression rule Wasmtime (wasmparser)
+    attaches to it: ``global.get`` in a global's initializer may read any earlier
+    immutable global and a segment's offset or item any immutable global (spec 3.0
+    §3.4.10); off, only imported globals, as in 2.0 ("unknown global").
     ``relaxed_simd``, not implemented by wasmlite, is off (its opcodes are rejected as
     "unknown operator" whatever the switch says).  A module using a disabled feature
     fails validation with wasmparser's wording, e.g. ``"SIMD support is not enabled"``.
@@ -86,10 +94,19 @@ class Features:
     sign_extension: bool = True
     multi_memory: bool = True
     memory64: bool = True
+    extended_const: bool = True
+    gc: bool = True
 
 
-#: the default feature set (WebAssembly 2.0 and multi-memory)
+#: the default feature set (WebAssembly 2.0, multi-memory, memory64 and the 3.0 constant
+#: expressions)
 WASM2 = Features()
+
+#: the switches that change nothing in function bodies (the fast path's concern): the
+#: fast path decodes and accepts only the 2.0 memory encodings, and constant
+#: expressions are checked by :func:`_validate_module_fields` either way
+_MODULE_LEVEL_FEATURES = {"multi_memory": True, "memory64": True, "extended_const": True,
+                          "gc": True}
 
 #: The bottom type of the validation algorithm ("Unknown"): what popping from the
 #: polymorphic stack of unreachable code yields.  Never equal to a valtype byte.
@@ -310,6 +327,11 @@ for _name in ("unreachable nop if else br br_table return call_indirect drop sel
 #: constant instructions allowed in constant expressions (spec §3.3.10), with their type
 _CONST_TYPES = {op.I32_CONST: I32, op.I64_CONST: I64, op.F32_CONST: F32,
                 op.F64_CONST: F64, op.V128_CONST: V128}
+#: the extended-const instructions (spec 3.0 §3.3.10): ``[t t] -> [t]``, their type and
+#: name (wasmparser names them when ``Features.extended_const`` is off)
+_EXTENDED_CONST = {opc: ((I32 if opc < op.I64_ADD else I64), op.OPCODE_NAMES[opc])
+                   for opc in (op.I32_ADD, op.I32_SUB, op.I32_MUL,
+                               op.I64_ADD, op.I64_SUB, op.I64_MUL)}
 
 _NO_SIG: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
@@ -380,6 +402,10 @@ class _Context:
         #: the address type of each memory and table: I64 for a 64-bit one (memory64)
         self.mem_at = [I64 if m.is_64 else I32 for m in self.memories]
         self.tab_at = [I64 if t.is_64 else I32 for t in self.tables]
+        #: ``Features.extended_const``
+        self.extended_const = True
+        #: ``Features.gc`` (constant expressions read defined globals)
+        self.gc = True
 
 
 def _collect_refs(expr: list | None, refs: set[int]) -> None:
@@ -389,43 +415,47 @@ def _collect_refs(expr: list | None, refs: set[int]) -> None:
                 refs.add(ins[1])
 
 
-def _check_const_expr(ctx: _Context, expr: list | None, expected: int, where: int) -> None:
-    """A constant expression of type ``[expected]`` (spec §3.3.10, 2.0 rules).
+def _check_const_expr(ctx: _Context, expr: list | None, expected: int, where: int,
+                      nglobals: int) -> None:
+    """A constant expression of type ``[expected]`` (spec 3.0 §3.3.10 "Constant
+    Expressions"; 2.0 §3.3.10 with the switches off).
 
-    Constant instructions are ``t.const``, ``ref.null``, ``ref.func`` and ``global.get``
-    of an immutable global; only imported globals are visible (``C'`` of spec §3.4.10).
+    The constant instructions are ``t.const``, ``ref.null``, ``ref.func``,
+    ``global.get`` of an immutable global and, with ``ctx.extended_const``, ``i32``/``i64``
+    ``add``/``sub``/``mul``.  ``global.get`` sees the first ``nglobals`` globals (spec
+    3.0 §3.4.10: a global's initializer the imported and earlier globals, a segment
+    every global; the caller passes the imported ones alone when ``ctx.gc`` is off, the
+    2.0 context ``C'``).  The instructions are checked in order, as wasmparser does:
+    the first non-constant one or type error is reported.
     """
-    expr = expr or []
-    nglobals = ctx.num_imported_globals
-    for opc, imm, off in expr:
-        if opc in _CONST_TYPES or opc == op.REF_NULL:
-            continue
-        if opc == op.REF_FUNC:
+    stack: list[int] = []
+    for opc, imm, off in expr or ():
+        t = _CONST_TYPES.get(opc)
+        if t is not None:
+            stack.append(t)
+        elif opc == op.REF_NULL:
+            stack.append(imm)
+        elif opc == op.REF_FUNC:
             if imm >= len(ctx.func_types):
                 raise _err(f"unknown function {imm}", off)
-            continue
-        if opc == op.GLOBAL_GET:
+            stack.append(FUNCREF)
+        elif opc == op.GLOBAL_GET:
             if imm >= nglobals:
                 raise _err(f"unknown global {imm}", off)
-            if ctx.globals[imm].mutable:
-                raise _err("constant expression required", off)
-            continue
-        if opc == op.END:
-            continue
-        raise _err("constant expression required", off)
-    stack: list[int] = []
-    for opc, imm, _off in expr:
-        if opc == op.END:
-            continue
-        t = _CONST_TYPES.get(opc)
-        if t is None:
-            if opc == op.REF_NULL:
-                t = imm
-            elif opc == op.REF_FUNC:
-                t = FUNCREF
-            else:  # global.get
-                t = ctx.globals[imm].valtype
-        stack.append(t)
+            g = ctx.globals[imm]
+            if g.mutable:
+                raise _err("constant expression required: global.get of mutable global", off)
+            stack.append(g.valtype)
+        elif opc in _EXTENDED_CONST:
+            t, name = _EXTENDED_CONST[opc]
+            if not ctx.extended_const:
+                raise _err(f"constant expression required: non-constant operator: {name}",
+                           off)
+            if len(stack) < 2 or stack[-1] != t or stack[-2] != t:
+                raise _err("type mismatch", off)
+            stack.pop()
+        elif opc != op.END:
+            raise _err("constant expression required", off)
     if stack != [expected]:
         raise _err("type mismatch", expr[-1][2] if expr else where)
 
@@ -470,22 +500,26 @@ def _validate_module_fields(ctx: _Context) -> None:
         if ex.kind == EXTERN_FUNC:
             refs.add(ex.index)
 
-    for g in info.globals:
-        _check_const_expr(ctx, g.init, g.type.valtype, 0)
+    # constant expressions (spec 3.0 §3.4.10): a global's initializer sees the imported
+    # and the earlier globals, the segments every global; 2.0 (``gc`` off): the imported
+    nimported = ctx.num_imported_globals
+    for i, g in enumerate(info.globals):
+        _check_const_expr(ctx, g.init, g.type.valtype, 0, nimported + i if ctx.gc else nimported)
+    nseg = len(ctx.globals) if ctx.gc else nimported
     for e in info.elems:
         for item in e.items:
-            _check_const_expr(ctx, item, e.type, 0)
+            _check_const_expr(ctx, item, e.type, 0, nseg)
         if e.mode == "active":
             if e.table >= len(ctx.tables):
                 raise _err(f"unknown table {e.table}", 0)
             if ctx.tables[e.table].elem != e.type:
                 raise _err("type mismatch", 0)
-            _check_const_expr(ctx, e.offset, ctx.tab_at[e.table], 0)
+            _check_const_expr(ctx, e.offset, ctx.tab_at[e.table], 0, nseg)
     for d in info.datas:
         if d.mode == "active":
             if d.memory >= len(ctx.memories):
                 raise _err(f"unknown memory {d.memory}", 0)
-            _check_const_expr(ctx, d.offset, ctx.mem_at[d.memory], 0)
+            _check_const_expr(ctx, d.offset, ctx.mem_at[d.memory], 0, nseg)
     if info.start is not None:
         if info.start >= len(ctx.func_types):
             raise _err(f"unknown function {info.start}", 0)
@@ -1011,17 +1045,21 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
     """
     if features is not None and not isinstance(features, Features):
         raise TypeError("expected a Features")
-    # multi-memory alone changes nothing on the fast path, which decodes and accepts
-    # only the 2.0 encodings (one memory, memory index 0) either way
+    # multi-memory and the constant-expression rules change nothing on the fast path,
+    # which decodes and accepts only the 2.0 memory encodings (one memory, memory index
+    # 0) and never sees a constant expression
     multi_memory = features is None or features.multi_memory
     memory64 = features is None or features.memory64
     restricted = features is not None and \
-        dataclasses.replace(features, multi_memory=True, memory64=True) != WASM2
+        dataclasses.replace(features, **_MODULE_LEVEL_FEATURES) != WASM2
     if restricted:
         _check_module_features(info, features)  # type: ignore[arg-type]
     ctx = _Context(info)
     ctx.multi_memory = multi_memory
     ctx.memory64 = memory64
+    if features is not None:
+        ctx.extended_const = features.extended_const
+        ctx.gc = features.gc
     _validate_module_fields(ctx)
     if len(info.codes) != len(info.funcs):
         raise DecodeError("function and code section have inconsistent lengths", 0)

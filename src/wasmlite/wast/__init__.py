@@ -36,7 +36,8 @@ __all__ = ["ExternRef", "FileResult", "Outcome", "TRAP_ALIASES", "WastResult", "
 WAST_PROPOSALS = {"multi-memory": "wasm_multi_memory", "memory64": "wasm_memory64",
                   "simd": "wasm_simd",
                   "reference-types": "wasm_reference_types",
-                  "bulk-memory": "wasm_bulk_memory", "multi-value": "wasm_multi_value"}
+                  "bulk-memory": "wasm_bulk_memory", "multi-value": "wasm_multi_value",
+                  "extended-const": "wasm_extended_const", "gc": "wasm_gc"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

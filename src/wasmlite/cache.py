@@ -125,7 +125,8 @@ def _features_of(engine: Any) -> Any:
     flags = getattr(engine, "_flags", None) or {}
     kwargs = {name: bool(flags[f"wasm_{name}"])
               for name in ("simd", "reference_types", "bulk_memory", "multi_value",
-                           "multi_memory", "memory64", "extended_const", "gc")
+                           "multi_memory", "memory64", "extended_const", "gc",
+                           "tail_call")
               if flags.get(f"wasm_{name}") is not None}
     return Features(**kwargs)
 
@@ -239,7 +240,8 @@ _FEATURE_NAMES = {"simd": "simd", "relaxed_simd": "relaxed-simd",
                   "multi_value": "multi-value", "mutable_global": "mutable-global",
                   "saturating_float_to_int": "saturating-float-to-int",
                   "sign_extension": "sign-extension", "multi_memory": "multi-memory",
-                  "memory64": "memory64", "extended_const": "extended-const", "gc": "gc"}
+                  "memory64": "memory64", "extended_const": "extended-const", "gc": "gc",
+                  "tail_call": "tail-call"}
 
 
 def _check_bool(got: Any, expected: Any, what: str) -> None:

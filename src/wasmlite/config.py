@@ -32,7 +32,9 @@ What each setting does in wasmlite:
   instructions; the switch carries the one rule Wasmtime ties to it, that constant
   expressions may ``global.get`` defined (immutable, earlier) globals, not only
   imported ones (spec 3.0 §3.4.10); off, such a module is invalid ("unknown global").
-* Proposals wasmlite does not implement (threads, tail calls,
+* ``wasm_tail_call`` (on unless set false, as in Wasmtime): ``return_call`` and
+  ``return_call_indirect``; off, "tail calls support is not enabled".
+* Proposals wasmlite does not implement (threads,
   exceptions, function references, relaxed SIMD, ...) may be switched off freely;
   modules using them are rejected whatever the switch says.
 """
@@ -75,6 +77,7 @@ _FEATURE_FLAGS = {
     "wasm_memory64": "memory64",
     "wasm_extended_const": "extended_const",
     "wasm_gc": "gc",
+    "wasm_tail_call": "tail_call",
 }
 
 
@@ -356,6 +359,7 @@ class Config(Managed):
     wasm_memory64 = _feature("wasm_memory64")
     wasm_extended_const = _feature("wasm_extended_const")
     wasm_gc = _feature("wasm_gc")
+    wasm_tail_call = _feature("wasm_tail_call")
     del _feature
 
     def _features(self) -> Any:
@@ -367,7 +371,8 @@ class Config(Managed):
         return Features(simd=self.wasm_simd, reference_types=self.wasm_reference_types,
                         bulk_memory=self.wasm_bulk_memory, multi_value=self.wasm_multi_value,
                         multi_memory=self.wasm_multi_memory, memory64=self.wasm_memory64,
-                        extended_const=self.wasm_extended_const, gc=self.wasm_gc)
+                        extended_const=self.wasm_extended_const, gc=self.wasm_gc,
+                        tail_call=self.wasm_tail_call)
 
     # -- accepted for compatibility ------------------------------------------------------
     def _flag(name: str, kind: type = bool) -> property:  # type: ignore[misc]  # noqa: N805
@@ -388,7 +393,6 @@ class Config(Managed):
 
     debug_info = _flag("debug_info")
     wasm_threads = _flag("wasm_threads")
-    wasm_tail_call = _flag("wasm_tail_call")
     wasm_relaxed_simd_deterministic = _flag("wasm_relaxed_simd_deterministic")
     wasm_exceptions = _flag("wasm_exceptions")
     wasm_function_references = _flag("wasm_function_references")

@@ -87,6 +87,8 @@ BR_TABLE = 0x0E
 RETURN = 0x0F
 CALL = 0x10
 CALL_INDIRECT = 0x11
+RETURN_CALL = 0x12           # tail calls (WebAssembly 3.0)
+RETURN_CALL_INDIRECT = 0x13
 DROP = 0x1A
 SELECT = 0x1B
 SELECT_T = 0x1C
@@ -527,6 +529,8 @@ OPCODE_NAMES: dict[int, str] = {
     RETURN: 'return',
     CALL: 'call',
     CALL_INDIRECT: 'call_indirect',
+    RETURN_CALL: 'return_call',
+    RETURN_CALL_INDIRECT: 'return_call_indirect',
     DROP: 'drop',
     SELECT: 'select',
     SELECT_T: 'select_t',
@@ -968,6 +972,8 @@ IMMEDIATE_KINDS: dict[int, int] = {
     RETURN: IMM_NONE,
     CALL: IMM_FUNCIDX,
     CALL_INDIRECT: IMM_CALL_INDIRECT,
+    RETURN_CALL: IMM_FUNCIDX,
+    RETURN_CALL_INDIRECT: IMM_CALL_INDIRECT,
     DROP: IMM_NONE,
     SELECT: IMM_NONE,
     SELECT_T: IMM_SELECT_T,

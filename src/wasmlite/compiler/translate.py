@@ -404,7 +404,8 @@ FUEL_FREE = frozenset((op.NOP, op.DROP, op.BLOCK, op.LOOP, op.UNREACHABLE, op.RE
                        op.ELSE, op.END))
 #: Before these the function's pending cost is added to its fuel local and the local is
 #: written back to ``STORE_FUEL`` (control leaves the function, or a callee may read it).
-FUEL_SAVE_BEFORE = frozenset((op.CALL, op.CALL_INDIRECT, op.UNREACHABLE, op.RETURN))
+FUEL_SAVE_BEFORE = frozenset((op.CALL, op.CALL_INDIRECT, op.UNREACHABLE, op.RETURN,
+                              op.RETURN_CALL, op.RETURN_CALL_INDIRECT))
 #: Before these (ends of straight-line code) the pending cost is added to the local.
 FUEL_FLUSH_BEFORE = frozenset((op.LOOP, op.IF, op.BR, op.BR_IF, op.BR_TABLE, op.END,
                                op.ELSE))
@@ -972,11 +973,15 @@ class FunctionTranslator:
             self.stack.append((x, LLTYPE[t]))
 
     def op_call(self, funcidx: int) -> None:
-        ft = self.mt.func_types[funcidx]
+        fp, cv = self.callee(funcidx)
+        self.emit_call(fp, self.mt.func_types[funcidx], cv)
+
+    def callee(self, funcidx: int) -> tuple[str, str]:
+        """``(function, callee vmctx)`` to call function ``funcidx``: the symbol and this
+        instance for a function of this batch, else its VMFuncRef's fields."""
         if funcidx >= self.mt.num_imported_funcs and (
                 self.mt.local_funcs is None or funcidx in self.mt.local_funcs):
-            self.emit_call(f"@wasm_func_{funcidx}", ft, "%vmctx")
-            return
+            return f"@wasm_func_{funcidx}", "%vmctx"
         ref = self.vmctx_ptr(self.offsets.func(funcidx), f"func{funcidx}")
         fp = self.entry_value(f"func{funcidx}.fp",
                               f"{{}} = load ptr, ptr {ref}, !invariant.load {MD_INVARIANT}")
@@ -987,7 +992,40 @@ class FunctionTranslator:
             cv = self.entry_value(f"func{funcidx}.vmctx",
                                   f"{{}} = load ptr, ptr %func{funcidx}.vp, "
                                   f"!invariant.load {MD_INVARIANT}")
-        self.emit_call(fp, ft, cv)
+        return fp, cv
+
+    def op_return_call(self, funcidx: int) -> None:
+        """``return_call`` (tail calls, 3.0 §4.4.8): see :meth:`tail_call`."""
+        callee, cv = self.callee(funcidx)
+        self.tail_call(callee, cv, self.mt.func_types[funcidx])
+
+    def op_return_call_indirect(self, imm: tuple) -> None:
+        typeidx, tableidx = imm
+        fp, cv = self.indirect_callee(typeidx, tableidx)
+        self.tail_call(fp, cv, self.info.types[typeidx])
+
+    def tail_call(self, callee: str, first: str, ft: FuncType) -> None:
+        """Call ``callee`` in tail position and return its results.  When its type is
+        this function's (and this is not an OSR entry, whose LLVM signature differs) the
+        call is ``musttail``: LLVM reuses this frame, so tail recursion of any depth runs
+        in constant stack.  A callee of another type gets a plain call and return: the
+        same results and traps, but a frame per call (the stack limit still traps)."""
+        # (fuel was saved before the instruction: FUEL_SAVE_BEFORE)
+        same = ft == self.ft and not (self.mt.osr_target is not None
+                                      and self.mt.osr_target[0] == self.funcidx)
+        args = self.pop_n(len(ft.params))
+        arg_text = "".join(f", {LLTYPE[t]} {a}" for t, a in zip(ft.params, args, strict=False))
+        kw = "musttail call" if same else "call"
+        rt = result_type(ft)
+        L = self.lines
+        if not ft.results:
+            L.append(f"  {kw} void {callee}(ptr {first}{arg_text}){self.dbg()}")
+            L.append("  ret void")
+        else:
+            r = self.new()
+            L.append(f"  {r} = {kw} {rt} {callee}(ptr {first}{arg_text}){self.dbg()}")
+            L.append(f"  ret {rt} {r}")
+        self.reachable = False
 
     def table_ptr(self, tableidx: int) -> str:
         return self.vmctx_ptr(self.offsets.table(tableidx), f"table{tableidx}")
@@ -1013,7 +1051,12 @@ class FunctionTranslator:
 
     def op_call_indirect(self, imm: tuple) -> None:
         typeidx, tableidx = imm
-        ft = self.info.types[typeidx]
+        fp, cv = self.indirect_callee(typeidx, tableidx)
+        self.emit_call(fp, self.info.types[typeidx], cv)
+
+    def indirect_callee(self, typeidx: int, tableidx: int) -> tuple[str, str]:
+        """Pop the table index of a ``call_indirect``, check the element (bounds, null,
+        signature: traps) and return ``(function pointer, callee vmctx)``."""
         L = self.lines
         p = self.table_entry(tableidx, self.pop())
         ref = self.new()
@@ -1035,7 +1078,7 @@ class FunctionTranslator:
         L.append(f"  {vp} = getelementptr i8, ptr {ref}, i64 {vo.FUNCREF_VMCTX}")
         cv = self.new()
         L.append(f"  {cv} = load ptr, ptr {vp}, !tbaa {TBAA_TABLE}")
-        self.emit_call(fp, ft, cv)
+        return fp, cv
 
     # -- variables ------------------------------------------------------------------------
     def global_ptr(self, globalidx: int) -> str:
@@ -1669,6 +1712,8 @@ class FunctionTranslator:
             op.RETURN: lambda imm: self.op_br(len(self.frames) - 1),
             op.CALL: self.op_call,
             op.CALL_INDIRECT: self.op_call_indirect,
+            op.RETURN_CALL: self.op_return_call,
+            op.RETURN_CALL_INDIRECT: self.op_return_call_indirect,
             op.UNREACHABLE: self.op_unreachable,
             op.NOP: lambda imm: None,
             op.DROP: self.op_drop,

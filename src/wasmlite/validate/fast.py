@@ -141,6 +141,7 @@ def _build_tables() -> None:
                       (op.MEMORY_SIZE, F_MEMORY), (op.MEMORY_GROW, F_MEMORY)):
         _KIND[opc] = kind
     for opc in (op.BR_TABLE, op.CALL_INDIRECT, op.SELECT_T, op.TABLE_GET, op.TABLE_SET,
+                op.RETURN_CALL, op.RETURN_CALL_INDIRECT,
                 op.REF_NULL, op.REF_IS_NULL, op.REF_FUNC, 0xFC, 0xFD):
         _KIND[opc] = F_RARE
 
@@ -208,6 +209,8 @@ def _rare(data: bytes, pos: int, opc: int, stack: list[int], ctrls: list[list],
     """The instructions of kind ``F_RARE``; returns the position after the immediate."""
     (func_sigs, type_sigs, globals_, table_elems, has_memory, elem_types, num_datas,
      refs, has_data_count) = env
+    if opc == op.RETURN_CALL or opc == op.RETURN_CALL_INDIRECT:
+        raise _Reject  # tail calls: the reference path (and its feature switch)
     if opc == 0xFC or opc == 0xFD:
         b = data[pos]
         if b < 0x80:

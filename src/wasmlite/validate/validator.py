@@ -50,6 +50,7 @@ from wasmlite.environ.module import (
     MAX_PAGES,
     V128,
     VAL_TYPES,
+    VALTYPE_NAMES,
     FuncType,
     Limits,
     ModuleInfo,
@@ -96,6 +97,7 @@ class Features:
     memory64: bool = True
     extended_const: bool = True
     gc: bool = True
+    tail_call: bool = True
 
 
 #: the default feature set (WebAssembly 2.0, multi-memory, memory64 and the 3.0 constant
@@ -318,6 +320,7 @@ _DISPATCH[op.BLOCK] = (K_BLOCK, (), None)
 _DISPATCH[op.LOOP] = (K_BLOCK, (), None)
 _DISPATCH[op.CALL] = (K_CALL, (), None)
 for _name in ("unreachable nop if else br br_table return call_indirect drop select "
+              "return_call return_call_indirect "
               "select_t global.get global.set table.get table.set memory.size memory.grow "
               "memory.init data.drop memory.copy memory.fill table.init elem.drop "
               "table.copy table.grow table.size table.fill ref.null ref.is_null ref.func "
@@ -848,6 +851,28 @@ class _BodyValidator:
         elif opc == op.RETURN:
             self.pop_vals(self.ctrls[0][5], off)
             self.set_unreachable()
+        elif opc == op.RETURN_CALL or opc == op.RETURN_CALL_INDIRECT:
+            # tail calls (3.0 §3.3.8): the callee's results are the function's
+            if opc == op.RETURN_CALL:
+                if imm >= len(ctx.func_types):
+                    raise _err(f"unknown function {imm}", off)
+                ft = ctx.func_types[imm]
+            else:
+                typeidx, tableidx = imm
+                elem = self.table(tableidx, off)
+                if typeidx >= len(ctx.types):
+                    raise _err(f"unknown type {typeidx}", off)
+                if elem != FUNCREF:
+                    raise _err("type mismatch", off)
+                ft = ctx.types[typeidx]
+            if tuple(ft.results) != tuple(self.ctrls[0][5]):
+                raise _err("type mismatch: current function requires result type "
+                           f"[{' '.join(VALTYPE_NAMES[t] for t in self.ctrls[0][5])}] but callee "
+                           f"returns [{' '.join(VALTYPE_NAMES[t] for t in ft.results)}]", off)
+            if opc == op.RETURN_CALL_INDIRECT:
+                pop(ctx.tab_at[tableidx], off)
+            self.pop_vals(ft.params, off)
+            self.set_unreachable()
         elif opc == op.CALL_INDIRECT:
             typeidx, tableidx = imm
             elem = self.table(tableidx, off)
@@ -1234,6 +1259,9 @@ def _check_instr_features(ins: tuple, features: Features) -> None:
     elif opc == op.CALL_INDIRECT:
         if imm[1] != 0 and not features.reference_types:
             raise _err(_REF_OFF, off)
+    elif opc == op.RETURN_CALL or opc == op.RETURN_CALL_INDIRECT:
+        if not features.tail_call:
+            raise _err("tail calls support is not enabled", off)
     elif opc in (op.BLOCK, op.LOOP, op.IF):
         if imm >= 0:
             if not features.multi_value:

@@ -251,6 +251,29 @@ def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
         else:
             part.fallback.append(i)
             part.reasons[i] = why
+    placed: list[tuple[int, int, int, FunctionCompiler]] = []
+    code = bytearray()
+    if mine:
+        env = Env(_trap_address(), guard_pages, hotness, _MEMMOVE, _MEMSET,
+                  consume_fuel, epoch_interruption, osr)
+        shapes = ModuleShapes.of(info)
+        for i in list(mine):
+            fc = FunctionCompiler(shapes, i, bodies[i], env)
+            try:
+                fc.compile()
+            except NotImplementedError as e:
+                # an instruction the baseline compiler does not have (tail calls, ...):
+                # found while compiling, so that no scan of every body looks for them
+                mine.remove(i)
+                part.fallback.append(i)
+                part.reasons[i] = str(e)
+                continue
+            start = len(code)
+            code += fc.a.b
+            placed.append((i, start, len(code), fc))
+            pad = -len(code) & 15
+            code += b"\xcc" * pad
+            part.instructions += len(bodies[i])
     if part.fallback:
         if fallback is None:
             raise WasmtimeError("internal error: no fallback compiler for "
@@ -261,20 +284,6 @@ def compile_batch(info: ModuleInfo, bodies: list[list[tuple]], funcs: list[int],
             part.function_addrs[i] = llvm.function_addrs[i]
         part.code_ranges.extend(llvm.code_ranges)
     if mine:
-        env = Env(_trap_address(), guard_pages, hotness, _MEMMOVE, _MEMSET,
-                  consume_fuel, epoch_interruption, osr)
-        shapes = ModuleShapes.of(info)
-        code = bytearray()
-        placed: list[tuple[int, int, int, FunctionCompiler]] = []
-        for i in mine:
-            fc = FunctionCompiler(shapes, i, bodies[i], env)
-            fc.compile()
-            start = len(code)
-            code += fc.a.b
-            placed.append((i, start, len(code), fc))
-            pad = -len(code) & 15
-            code += b"\xcc" * pad
-            part.instructions += len(bodies[i])
         exe = _ExecMemory(bytes(code))
         part._mem = exe
         base = exe.addr

@@ -1845,11 +1845,11 @@ class FunctionTranslator:
         def run(imm: Any) -> None:
             delta = self.stack[-1][0]
             h(imm)
-            r = self.stack[-1][0]
+            r, t = self.stack[-1]      # i64 for a 64-bit memory or table (memory64)
             L = self.lines
             ok = self.new()
-            L.append(f"  {ok} = icmp ne i32 {r}, -1")
-            d = self.zext64(delta)
+            L.append(f"  {ok} = icmp ne {t} {r}, -1")
+            d = delta if t == _L else self.zext64(delta)
             n = self.new()
             L.append(f"  {n} = select i1 {ok}, i64 {d}, i64 0")
             self.fuel_check(n, ok)
@@ -1862,17 +1862,17 @@ class FunctionTranslator:
         (charging ``n`` when it is that small) and a larger ``n`` is charged and checked
         after it."""
         def run(imm: Any) -> None:
-            n = self.stack[-1][0]
+            n, t = self.stack[-1]      # an i64 length for 64-bit memories and tables
             L = self.lines
             if n[0] != "%":
-                k = int(n) & 0xFFFFFFFF
+                k = int(n) & (0xFFFFFFFFFFFFFFFF if t == _L else 0xFFFFFFFF)
                 if k <= FUEL_BULK_SMALL:  # a small constant length is a static cost
                     self.fuel_pending += k
                     h(imm)
                     return
-                pre, post = "0", str(k)
+                pre, post = "0", _i64(k)
             else:
-                n64 = self.zext64(n)
+                n64 = n if t == _L else self.zext64(n)
                 small = self.new()
                 L.append(f"  {small} = icmp ule i64 {n64}, {FUEL_BULK_SMALL}")
                 pre, post = self.new(), self.new()

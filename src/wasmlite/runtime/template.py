@@ -48,6 +48,7 @@ from ..environ.vmoffsets import (
     VMOffsets,
 )
 from . import builtins, libc
+from .memory import MEMORY64_RESERVE
 from .native import NULL_INDEX
 
 _I32_CONST, _I64_CONST, _F32_CONST, _F64_CONST = 0x41, 0x42, 0x43, 0x44
@@ -330,8 +331,11 @@ class InstanceTemplate:
             m = seg.memory - nimp
             if off is None or not 0 <= m < len(info.memories):
                 return None
-            off &= _M64 if info.memories[m].is_64 else _M32   # memory64: an i64 offset
-            if off + len(seg.data) > info.memories[m].limits.min * PAGE_SIZE:
+            mt = info.memories[m]
+            off &= _M64 if mt.is_64 else _M32   # memory64: an i64 offset
+            if mt.is_64 and mt.limits.min > MEMORY64_RESERVE:
+                return None  # cannot be allocated: the instantiation fails first
+            if off + len(seg.data) > mt.limits.min * PAGE_SIZE:
                 return None  # traps: the slow path applies the earlier ones first
             if seg.data:
                 per_mem[m].append((off, seg.data))

@@ -124,9 +124,11 @@ def _features_of(engine: Any) -> Any:
     # Fallback: the Config.wasm_* flags the engine copied (as Config._features reads them)
     flags = getattr(engine, "_flags", None) or {}
     kwargs = {name: bool(flags[f"wasm_{name}"])
-              for name in ("simd", "reference_types", "bulk_memory", "multi_value",
-                           "multi_memory", "memory64")
+              for name in ("simd", "relaxed_simd", "reference_types", "bulk_memory",
+                           "multi_value", "multi_memory", "memory64")
               if flags.get(f"wasm_{name}") is not None}
+    # relaxed SIMD needs SIMD (Config._features)
+    kwargs["relaxed_simd"] = kwargs.get("simd", True) and kwargs.get("relaxed_simd", True)
     return Features(**kwargs)
 
 

@@ -22,10 +22,16 @@ What each setting does in wasmlite:
 * ``wasm_multi_memory`` (on unless set false, as in Wasmtime): several memories per
   module; off, a module with more than one is invalid ("multiple memories") and the
   memory instructions' 2.0 encodings are required.
-* ``wasm_memory64`` (on unless set false, as in Wasmtime): 64-bit memories (i64
-  addresses, explicit bounds checks); 64-bit tables are rejected for now.
+* ``wasm_memory64`` (on unless set false, as in Wasmtime): 64-bit memories and tables
+  (i64 addresses and indices, explicit bounds checks).
+* ``wasm_relaxed_simd`` (on unless set false, as in Wasmtime): the relaxed SIMD
+  instructions, with the results Wasmtime gives on this host's x86-64 CPU (see
+  ``docs/architecture.md``, "Relaxed SIMD"); off, a module using one is invalid
+  ("relaxed SIMD support is not enabled").  With ``wasm_simd`` off it is off too
+  (Wasmtime refuses that combination: its Engine panics).
+  ``wasm_relaxed_simd_deterministic`` is recorded but has no effect.
 * Proposals wasmlite does not implement (threads, tail calls,
-  exceptions, GC, relaxed SIMD, ...) may be switched off freely; modules using them
+  exceptions, GC, ...) may be switched off freely; modules using them
   are rejected whatever the switch says.
 """
 
@@ -328,7 +334,7 @@ class Config(Managed):
     # -- WebAssembly features ----------------------------------------------------------
     def _feature(name: str) -> property:  # type: ignore[misc]  # noqa: N805
         def get(self: Config) -> bool:
-            return self._flags.get(name, name != "wasm_relaxed_simd")
+            return self._flags.get(name, True)
 
         def set_(self: Config, enable: bool) -> None:
             _check_bool(enable)
@@ -348,11 +354,14 @@ class Config(Managed):
 
     def _features(self) -> Any:
         """The :class:`wasmlite.validate.Features` these settings select (WebAssembly
-        2.0 with the ``wasm_*`` switches applied).  Relaxed SIMD is never on: wasmlite
-        does not implement it."""
+        2.0 with the ``wasm_*`` switches applied).  Relaxed SIMD needs SIMD: with
+        ``wasm_simd`` off it is off whatever ``wasm_relaxed_simd`` says (Wasmtime's
+        Engine refuses the combination)."""
         from .validate import Features
 
-        return Features(simd=self.wasm_simd, reference_types=self.wasm_reference_types,
+        return Features(simd=self.wasm_simd,
+                        relaxed_simd=self.wasm_simd and self.wasm_relaxed_simd,
+                        reference_types=self.wasm_reference_types,
                         bulk_memory=self.wasm_bulk_memory, multi_value=self.wasm_multi_value,
                         multi_memory=self.wasm_multi_memory, memory64=self.wasm_memory64)
 

@@ -833,7 +833,7 @@ def test_config(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     c = Config()
     assert c.opt_level == "2" and c.cranelift_opt_level == "speed"
     assert (c.consume_fuel, c.epoch_interruption, c.cache, c.strategy) == (False, False, None, "auto")
-    assert c.wasm_simd and c.wasm_reference_types and not c.wasm_relaxed_simd
+    assert c.wasm_simd and c.wasm_reference_types and c.wasm_relaxed_simd
     c.cranelift_opt_level = "none"
     assert c.opt_level == "0"
     c.cranelift_opt_level = "speed_and_size"

@@ -231,6 +231,8 @@ FEATURE_CASES = [
      "multiple values but the multi-value feature is not enabled"),
     ("wasm_multi_value", "(module (func i32.const 1 (block (param i32) drop)))",
      "may only produce a resulttype when multi-value is not enabled"),
+    ("wasm_relaxed_simd", "(module (func (result v128) (i32x4.relaxed_trunc_f32x4_s "
+                          "(v128.const i32x4 0 0 0 0))))", "relaxed SIMD support is not enabled"),
 ]
 FEATURE_OWNER = ("validation with the engine's Config._features(): module.py (artifacts "
                  "helper) must pass engine.config._features() to validate_module")

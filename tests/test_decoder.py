@@ -180,8 +180,10 @@ def test_opcode_constants_follow_the_numbering_rules():
         assert code in op.IMMEDIATE_KINDS
     assert set(op.OPCODE_NAMES) == set(op.IMMEDIATE_KINDS)
     assert op.OPCODES_BY_NAME["i64.load32_u"] == 0x35
-    # WebAssembly 2.0: 236 SIMD instructions, 18 0xFC ones
-    assert sum(1 for c in op.OPCODE_NAMES if c >= 0xFD000) == 236
+    # WebAssembly 2.0: 236 SIMD instructions, 18 0xFC ones; 3.0's relaxed SIMD: 20 more
+    assert sum(1 for c in op.OPCODE_NAMES if c >= 0xFD000) == 236 + 20
+    assert op.I8X16_RELAXED_SWIZZLE == 0xFD000 + 0x100
+    assert op.I32X4_RELAXED_DOT_I8X16_I7X16_ADD_S == 0xFD000 + 0x113
     assert sum(1 for c in op.OPCODE_NAMES if 0xFC00 <= c < 0xFD000) == 18
 
 

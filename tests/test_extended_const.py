@@ -374,7 +374,7 @@ def test_serialized_module_keeps_its_features() -> None:
     config = _wasmlite.Config()
     config.wasm_extended_const = False
     with pytest.raises(_wasmlite.WasmtimeError,
-                       match="with support for WebAssembly feature `extended-const` but "
+                       match="with support for WebAssembly feature `extended_const` but "
                              "it is not enabled for the host"):
         _wasmlite.Module.deserialize(_wasmlite.Engine(config), data)
 

@@ -204,6 +204,9 @@ MISMATCHES = [
     ({"opt_level": "0"}, "different 'opt_level' setting: expected '2' but host has '0'"),
     ({"cranelift_opt_level": "speed_and_size"}, "'opt_level' setting"),
     ({"wasm_simd": False}, "with support for WebAssembly feature `simd` but it is not"),
+    # wasmtime-py 50 words it so too (its feature bits' names, in their order)
+    ({"wasm_relaxed_simd": False},
+     "with support for WebAssembly feature `relaxed_simd` but it is not"),
     ({"consume_fuel": True}, "without fuel support but it is enabled for the host"),
     ({"epoch_interruption": True}, "without epoch interruption but it is enabled"),
 ]

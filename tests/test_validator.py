@@ -756,6 +756,12 @@ FEATURE_MODULES = [
      "saturating float to int conversions support is not enabled"),
     ("sign_extension", "(module (func (result i32) i32.const 0 i32.extend8_s))",
      "sign extension operations support is not enabled"),
+    ("relaxed_simd", "(module (func (param v128 v128) (result v128) "
+     "(i8x16.relaxed_swizzle (local.get 0) (local.get 1))))",
+     "relaxed SIMD support is not enabled"),
+    ("relaxed_simd", "(module (func (param v128 v128 v128) (result v128) "
+     "(f64x2.relaxed_nmadd (local.get 0) (local.get 1) (local.get 2))))",
+     "relaxed SIMD support is not enabled"),
 ]
 
 
@@ -791,5 +797,6 @@ def test_config_features() -> None:
     assert not f.simd and not f.bulk_memory and f.reference_types and f.multi_value
     c.wasm_reference_types = False
     c.wasm_multi_value = False
-    assert c._features() == Features(simd=False, bulk_memory=False, reference_types=False,
-                                     multi_value=False)
+    # relaxed SIMD needs SIMD (Wasmtime's Engine refuses the combination)
+    assert c._features() == Features(simd=False, relaxed_simd=False, bulk_memory=False,
+                                     reference_types=False, multi_value=False)

@@ -124,10 +124,12 @@ def _features_of(engine: Any) -> Any:
     # Fallback: the Config.wasm_* flags the engine copied (as Config._features reads them)
     flags = getattr(engine, "_flags", None) or {}
     kwargs = {name: bool(flags[f"wasm_{name}"])
-              for name in ("simd", "reference_types", "bulk_memory", "multi_value",
-                           "multi_memory", "memory64", "extended_const", "gc",
+              for name in ("simd", "relaxed_simd", "reference_types", "bulk_memory",
+                           "multi_value", "multi_memory", "memory64", "extended_const", "gc",
                            "tail_call")
               if flags.get(f"wasm_{name}") is not None}
+    # relaxed SIMD needs SIMD (Config._features)
+    kwargs["relaxed_simd"] = kwargs.get("simd", True) and kwargs.get("relaxed_simd", True)
     return Features(**kwargs)
 
 
@@ -235,13 +237,11 @@ def parse_artifact(data: bytes | bytearray | memoryview) -> tuple[dict[str, Any]
     return header, wasm, objects
 
 
-_FEATURE_NAMES = {"simd": "simd", "relaxed_simd": "relaxed-simd",
-                  "reference_types": "reference-types", "bulk_memory": "bulk-memory",
-                  "multi_value": "multi-value", "mutable_global": "mutable-global",
-                  "saturating_float_to_int": "saturating-float-to-int",
-                  "sign_extension": "sign-extension", "multi_memory": "multi-memory",
-                  "memory64": "memory64", "extended_const": "extended-const", "gc": "gc",
-                  "tail_call": "tail-call"}
+#: the ``Features`` fields in the order of wasmparser's ``WasmFeatures`` bits, which is
+#: the order Wasmtime reports a missing one in (by that name: ``relaxed_simd``)
+_FEATURE_ORDER = ("mutable_global", "saturating_float_to_int", "sign_extension",
+                  "reference_types", "multi_value", "bulk_memory", "simd", "relaxed_simd",
+                  "tail_call", "multi_memory", "memory64", "extended_const", "gc")
 
 
 def _check_bool(got: Any, expected: Any, what: str) -> None:
@@ -293,11 +293,12 @@ def check_compatible(header: dict[str, Any], host: dict[str, Any]) -> None:
     gf, wf = got.get("features"), want["features"]
     if gf != wf:
         if isinstance(gf, dict) and isinstance(wf, dict):
-            for name in sorted(set(gf) | set(wf)):
+            names = set(gf) | set(wf)
+            for name in [n for n in _FEATURE_ORDER if n in names] + \
+                    sorted(names - set(_FEATURE_ORDER)):
                 if bool(gf.get(name)) != bool(wf.get(name)):
-                    feature = _FEATURE_NAMES.get(name, name)
                     _check_bool(gf.get(name), wf.get(name),
-                                f"support for WebAssembly feature `{feature}`")
+                                f"support for WebAssembly feature `{name}`")
         raise WasmtimeError("Module was compiled with a different set of WebAssembly "
                             "features than the host's")
 

@@ -22,8 +22,14 @@ What each setting does in wasmlite:
 * ``wasm_multi_memory`` (on unless set false, as in Wasmtime): several memories per
   module; off, a module with more than one is invalid ("multiple memories") and the
   memory instructions' 2.0 encodings are required.
-* ``wasm_memory64`` (on unless set false, as in Wasmtime): 64-bit memories (i64
-  addresses, explicit bounds checks) and tables (i64 indices).
+* ``wasm_memory64`` (on unless set false, as in Wasmtime): 64-bit memories and tables
+  (i64 addresses and indices, explicit bounds checks).
+* ``wasm_relaxed_simd`` (on unless set false, as in Wasmtime): the relaxed SIMD
+  instructions, with the results Wasmtime gives on this host's x86-64 CPU (see
+  ``docs/architecture.md``, "Relaxed SIMD"); off, a module using one is invalid
+  ("relaxed SIMD support is not enabled").  With ``wasm_simd`` off it is off too
+  (Wasmtime refuses that combination: its Engine panics).
+  ``wasm_relaxed_simd_deterministic`` is recorded but has no effect.
 * ``wasm_extended_const`` (on unless set false, as in Wasmtime; Wasmtime's
   ``Config::wasm_extended_const``, which wasmtime-py 50 does not expose): ``i32``/``i64``
   ``add``, ``sub`` and ``mul`` in constant expressions (spec 3.0 §3.3.10); off,
@@ -35,7 +41,7 @@ What each setting does in wasmlite:
 * ``wasm_tail_call`` (on unless set false, as in Wasmtime): ``return_call`` and
   ``return_call_indirect``; off, "tail calls support is not enabled".
 * Proposals wasmlite does not implement (threads,
-  exceptions, function references, relaxed SIMD, ...) may be switched off freely;
+  exceptions, function references, ...) may be switched off freely;
   modules using them are rejected whatever the switch says.
 """
 
@@ -341,7 +347,7 @@ class Config(Managed):
     # -- WebAssembly features ----------------------------------------------------------
     def _feature(name: str) -> property:  # type: ignore[misc]  # noqa: N805
         def get(self: Config) -> bool:
-            return self._flags.get(name, name != "wasm_relaxed_simd")
+            return self._flags.get(name, True)
 
         def set_(self: Config, enable: bool) -> None:
             _check_bool(enable)
@@ -364,11 +370,14 @@ class Config(Managed):
 
     def _features(self) -> Any:
         """The :class:`wasmlite.validate.Features` these settings select (WebAssembly
-        2.0 with the ``wasm_*`` switches applied).  Relaxed SIMD is never on: wasmlite
-        does not implement it."""
+        2.0 with the ``wasm_*`` switches applied).  Relaxed SIMD needs SIMD: with
+        ``wasm_simd`` off it is off whatever ``wasm_relaxed_simd`` says (Wasmtime's
+        Engine refuses the combination)."""
         from .validate import Features
 
-        return Features(simd=self.wasm_simd, reference_types=self.wasm_reference_types,
+        return Features(simd=self.wasm_simd,
+                        relaxed_simd=self.wasm_simd and self.wasm_relaxed_simd,
+                        reference_types=self.wasm_reference_types,
                         bulk_memory=self.wasm_bulk_memory, multi_value=self.wasm_multi_value,
                         multi_memory=self.wasm_multi_memory, memory64=self.wasm_memory64,
                         extended_const=self.wasm_extended_const, gc=self.wasm_gc,

@@ -1,10 +1,13 @@
-"""WebAssembly 2.0 instruction opcodes, their names and the shape of their immediates.
+"""WebAssembly 2.0 instruction opcodes (and the 3.0 relaxed SIMD ones), their names and
+the shape of their immediates.
 
 Numbering (see ``docs/architecture.md``):
 
 * one-byte opcodes are their byte (``I32_ADD = 0x6A``);
 * ``0xFC``-prefixed opcodes are ``0xFC00 | subopcode`` (``MEMORY_COPY = 0xFC0A``);
-* ``0xFD``-prefixed (SIMD) opcodes are ``0xFD000 + subopcode`` (``V128_LOAD = 0xFD000``).
+* ``0xFD``-prefixed (SIMD) opcodes are ``0xFD000 + subopcode`` (``V128_LOAD = 0xFD000``);
+  the relaxed SIMD instructions of WebAssembly 3.0 are sub-opcodes ``0x100``-``0x113``
+  (``I8X16_RELAXED_SWIZZLE = 0xFD000 + 0x100``), read as LEB128 like every sub-opcode.
 
 Constant names are the spec's instruction names (spec §5.4 and the instruction index of
 the WebAssembly 2.0 specification) upper-cased with ``.`` and ``/`` turned into ``_``.
@@ -513,6 +516,27 @@ I32X4_TRUNC_SAT_F64X2_S_ZERO = 0xFD000 + 252
 I32X4_TRUNC_SAT_F64X2_U_ZERO = 0xFD000 + 253
 F64X2_CONVERT_LOW_I32X4_S = 0xFD000 + 254
 F64X2_CONVERT_LOW_I32X4_U = 0xFD000 + 255
+# relaxed SIMD (WebAssembly 3.0): sub-opcodes 0x100-0x113
+I8X16_RELAXED_SWIZZLE = 0xFD000 + 0x100
+I32X4_RELAXED_TRUNC_F32X4_S = 0xFD000 + 0x101
+I32X4_RELAXED_TRUNC_F32X4_U = 0xFD000 + 0x102
+I32X4_RELAXED_TRUNC_F64X2_S_ZERO = 0xFD000 + 0x103
+I32X4_RELAXED_TRUNC_F64X2_U_ZERO = 0xFD000 + 0x104
+F32X4_RELAXED_MADD = 0xFD000 + 0x105
+F32X4_RELAXED_NMADD = 0xFD000 + 0x106
+F64X2_RELAXED_MADD = 0xFD000 + 0x107
+F64X2_RELAXED_NMADD = 0xFD000 + 0x108
+I8X16_RELAXED_LANESELECT = 0xFD000 + 0x109
+I16X8_RELAXED_LANESELECT = 0xFD000 + 0x10A
+I32X4_RELAXED_LANESELECT = 0xFD000 + 0x10B
+I64X2_RELAXED_LANESELECT = 0xFD000 + 0x10C
+F32X4_RELAXED_MIN = 0xFD000 + 0x10D
+F32X4_RELAXED_MAX = 0xFD000 + 0x10E
+F64X2_RELAXED_MIN = 0xFD000 + 0x10F
+F64X2_RELAXED_MAX = 0xFD000 + 0x110
+I16X8_RELAXED_Q15MULR_S = 0xFD000 + 0x111
+I16X8_RELAXED_DOT_I8X16_I7X16_S = 0xFD000 + 0x112
+I32X4_RELAXED_DOT_I8X16_I7X16_ADD_S = 0xFD000 + 0x113
 
 #: opcode → spec text name
 OPCODE_NAMES: dict[int, str] = {
@@ -955,6 +979,26 @@ OPCODE_NAMES: dict[int, str] = {
     I32X4_TRUNC_SAT_F64X2_U_ZERO: 'i32x4.trunc_sat_f64x2_u_zero',
     F64X2_CONVERT_LOW_I32X4_S: 'f64x2.convert_low_i32x4_s',
     F64X2_CONVERT_LOW_I32X4_U: 'f64x2.convert_low_i32x4_u',
+    I8X16_RELAXED_SWIZZLE: 'i8x16.relaxed_swizzle',
+    I32X4_RELAXED_TRUNC_F32X4_S: 'i32x4.relaxed_trunc_f32x4_s',
+    I32X4_RELAXED_TRUNC_F32X4_U: 'i32x4.relaxed_trunc_f32x4_u',
+    I32X4_RELAXED_TRUNC_F64X2_S_ZERO: 'i32x4.relaxed_trunc_f64x2_s_zero',
+    I32X4_RELAXED_TRUNC_F64X2_U_ZERO: 'i32x4.relaxed_trunc_f64x2_u_zero',
+    F32X4_RELAXED_MADD: 'f32x4.relaxed_madd',
+    F32X4_RELAXED_NMADD: 'f32x4.relaxed_nmadd',
+    F64X2_RELAXED_MADD: 'f64x2.relaxed_madd',
+    F64X2_RELAXED_NMADD: 'f64x2.relaxed_nmadd',
+    I8X16_RELAXED_LANESELECT: 'i8x16.relaxed_laneselect',
+    I16X8_RELAXED_LANESELECT: 'i16x8.relaxed_laneselect',
+    I32X4_RELAXED_LANESELECT: 'i32x4.relaxed_laneselect',
+    I64X2_RELAXED_LANESELECT: 'i64x2.relaxed_laneselect',
+    F32X4_RELAXED_MIN: 'f32x4.relaxed_min',
+    F32X4_RELAXED_MAX: 'f32x4.relaxed_max',
+    F64X2_RELAXED_MIN: 'f64x2.relaxed_min',
+    F64X2_RELAXED_MAX: 'f64x2.relaxed_max',
+    I16X8_RELAXED_Q15MULR_S: 'i16x8.relaxed_q15mulr_s',
+    I16X8_RELAXED_DOT_I8X16_I7X16_S: 'i16x8.relaxed_dot_i8x16_i7x16_s',
+    I32X4_RELAXED_DOT_I8X16_I7X16_ADD_S: 'i32x4.relaxed_dot_i8x16_i7x16_add_s',
 }
 
 #: opcode → immediate kind (``IMM_*``); every opcode of :data:`OPCODE_NAMES` is present
@@ -1398,6 +1442,26 @@ IMMEDIATE_KINDS: dict[int, int] = {
     I32X4_TRUNC_SAT_F64X2_U_ZERO: IMM_NONE,
     F64X2_CONVERT_LOW_I32X4_S: IMM_NONE,
     F64X2_CONVERT_LOW_I32X4_U: IMM_NONE,
+    I8X16_RELAXED_SWIZZLE: IMM_NONE,
+    I32X4_RELAXED_TRUNC_F32X4_S: IMM_NONE,
+    I32X4_RELAXED_TRUNC_F32X4_U: IMM_NONE,
+    I32X4_RELAXED_TRUNC_F64X2_S_ZERO: IMM_NONE,
+    I32X4_RELAXED_TRUNC_F64X2_U_ZERO: IMM_NONE,
+    F32X4_RELAXED_MADD: IMM_NONE,
+    F32X4_RELAXED_NMADD: IMM_NONE,
+    F64X2_RELAXED_MADD: IMM_NONE,
+    F64X2_RELAXED_NMADD: IMM_NONE,
+    I8X16_RELAXED_LANESELECT: IMM_NONE,
+    I16X8_RELAXED_LANESELECT: IMM_NONE,
+    I32X4_RELAXED_LANESELECT: IMM_NONE,
+    I64X2_RELAXED_LANESELECT: IMM_NONE,
+    F32X4_RELAXED_MIN: IMM_NONE,
+    F32X4_RELAXED_MAX: IMM_NONE,
+    F64X2_RELAXED_MIN: IMM_NONE,
+    F64X2_RELAXED_MAX: IMM_NONE,
+    I16X8_RELAXED_Q15MULR_S: IMM_NONE,
+    I16X8_RELAXED_DOT_I8X16_I7X16_S: IMM_NONE,
+    I32X4_RELAXED_DOT_I8X16_I7X16_ADD_S: IMM_NONE,
 }
 
 #: memarg opcode → log2 of the natural alignment (access size in bytes)

@@ -5,14 +5,16 @@ A v128 is an LLVM ``<4 x i32>`` (:data:`V`) on the operand stack, in locals, glo
 calls; an instruction bitcasts its operands to the lane shape it works in (:data:`SHAPE`)
 and its result back to :data:`V`.  LLVM folds the bitcasts away.
 
-The instructions themselves live in three modules, each exporting ``HANDLERS``, a dict
+The instructions themselves live in four modules, each exporting ``HANDLERS``, a dict
 ``opcode -> handler(ft, opcode, imm)`` where ``ft`` is the
 :class:`~wasmlite.compiler.translate.FunctionTranslator`:
 
 * :mod:`.simd_lanes` — memory, shuffles, splats, lanes, bitwise, integer comparisons,
   ``any_true``/``all_true``/``bitmask``;
 * :mod:`.simd_int` — integer lane arithmetic, shifts, narrowing and widening;
-* :mod:`.simd_float` — float lanes and the conversions between float and integer lanes.
+* :mod:`.simd_float` — float lanes and the conversions between float and integer lanes;
+* :mod:`.simd_relaxed` — the relaxed SIMD instructions (WebAssembly 3.0), as Wasmtime
+  lowers them on this host's x86-64 CPU.
 
 :func:`simd_handlers` merges them (and this module's own few) once.
 """
@@ -116,8 +118,8 @@ def simd_handlers() -> dict[int, Handler]:
             op.V128_LOAD: op_v128_load,
             op.V128_STORE: op_v128_store,
         }
-        from . import simd_float, simd_int, simd_lanes  # they import this module
-        for part in (simd_lanes, simd_int, simd_float):
+        from . import simd_float, simd_int, simd_lanes, simd_relaxed  # they import this
+        for part in (simd_lanes, simd_int, simd_float, simd_relaxed):
             table.update(part.HANDLERS)
         _TABLE = table
     return _TABLE

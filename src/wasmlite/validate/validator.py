@@ -79,14 +79,15 @@ class Features:
     attaches to it: ``global.get`` in a global's initializer may read any earlier
     immutable global and a segment's offset or item any immutable global (spec 3.0
     §3.4.10); off, only imported globals, as in 2.0 ("unknown global").
-    ``relaxed_simd``, not implemented by wasmlite, is off (its opcodes are rejected as
-    "unknown operator" whatever the switch says).  A module using a disabled feature
-    fails validation with wasmparser's wording, e.g. ``"SIMD support is not enabled"``.
+    ``relaxed_simd`` (the 20 relaxed SIMD instructions; off, "relaxed SIMD support is
+    not enabled") and ``tail_call`` (``return_call``, ``return_call_indirect``) are on
+    too.  A module using a disabled feature fails validation with wasmparser's
+    wording, e.g. ``"SIMD support is not enabled"``.
     :meth:`wasmlite.Config._features` builds one from a :class:`~wasmlite.Config`.
     """
 
     simd: bool = True
-    relaxed_simd: bool = False
+    relaxed_simd: bool = True
     reference_types: bool = True
     bulk_memory: bool = True
     multi_value: bool = True
@@ -100,8 +101,8 @@ class Features:
     tail_call: bool = True
 
 
-#: the default feature set (WebAssembly 2.0, multi-memory, memory64 and the 3.0 constant
-#: expressions)
+#: the default feature set (WebAssembly 2.0, multi-memory, memory64, relaxed SIMD, tail
+#: calls and the 3.0 constant expressions)
 WASM2 = Features()
 
 #: the switches that change nothing in function bodies (the fast path's concern): the
@@ -182,6 +183,8 @@ v:v v128.not
     i32x4.trunc_sat_f32x4_s i32x4.trunc_sat_f32x4_u f32x4.convert_i32x4_s
     f32x4.convert_i32x4_u i32x4.trunc_sat_f64x2_s_zero i32x4.trunc_sat_f64x2_u_zero
     f64x2.convert_low_i32x4_s f64x2.convert_low_i32x4_u
+    i32x4.relaxed_trunc_f32x4_s i32x4.relaxed_trunc_f32x4_u
+    i32x4.relaxed_trunc_f64x2_s_zero i32x4.relaxed_trunc_f64x2_u_zero
 vv:v i8x16.swizzle v128.and v128.andnot v128.or v128.xor
     {_shapes("eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u", "i8x16 i16x8 i32x4")}
     {_shapes("eq ne lt_s gt_s le_s ge_s", "i64x2")}
@@ -197,7 +200,12 @@ vv:v i8x16.swizzle v128.and v128.andnot v128.or v128.xor
     {_shapes("add sub mul extmul_low_i32x4_s extmul_high_i32x4_s extmul_low_i32x4_u "
              "extmul_high_i32x4_u", "i64x2")}
     {_shapes("add sub mul div min max pmin pmax", "f32x4 f64x2")}
+    i8x16.relaxed_swizzle {_shapes("relaxed_min relaxed_max", "f32x4 f64x2")}
+    i16x8.relaxed_q15mulr_s i16x8.relaxed_dot_i8x16_i7x16_s
 vvv:v v128.bitselect
+    {_shapes("relaxed_madd relaxed_nmadd", "f32x4 f64x2")}
+    {_shapes("relaxed_laneselect", "i8x16 i16x8 i32x4 i64x2")}
+    i32x4.relaxed_dot_i8x16_i7x16_add_s
 v:i v128.any_true {_shapes("all_true bitmask", "i8x16 i16x8 i32x4 i64x2")}
 vi:v {_shapes("shl shr_s shr_u", "i8x16 i16x8 i32x4 i64x2")}
 """
@@ -1159,6 +1167,7 @@ _MULTI_VALUE_BLOCK_OFF = ("blocks, loops, and ifs may only produce a resulttype 
 _MUT_GLOBAL_OFF = "mutable global support is not enabled"
 _SAT_OFF = "saturating float to int conversions support is not enabled"
 _SIGN_EXT_OFF = "sign extension operations support is not enabled"
+_RELAXED_OFF = "relaxed SIMD support is not enabled"
 
 _REF_OPS = frozenset(op.OPCODES_BY_NAME[n] for n in (
     "ref.null ref.is_null ref.func table.get table.set table.size table.grow table.fill "
@@ -1171,6 +1180,8 @@ _SAT_OPS = frozenset(op.OPCODES_BY_NAME[n] for n in (
 _SIGN_EXT_OPS = frozenset(op.OPCODES_BY_NAME[n] for n in (
     "i32.extend8_s i32.extend16_s i64.extend8_s i64.extend16_s i64.extend32_s").split())
 _FIRST_SIMD_OPCODE = op.OPCODES_BY_NAME["v128.load"]
+#: the relaxed SIMD instructions (WebAssembly 3.0, ``Features.relaxed_simd``)
+RELAXED_SIMD_OPS = frozenset(c for c, n in op.OPCODE_NAMES.items() if ".relaxed_" in n)
 
 
 def _check_valtype(t: int, features: Features, offset: int) -> None:
@@ -1234,6 +1245,8 @@ def _check_module_features(info: ModuleInfo, features: Features) -> None:
 def _check_instr_features(ins: tuple, features: Features) -> None:
     opc, imm, off = ins
     if opc >= _FIRST_SIMD_OPCODE:
+        if opc in RELAXED_SIMD_OPS and not features.relaxed_simd:
+            raise _err(_RELAXED_OFF, off)
         if not features.simd:
             raise _err(_SIMD_OFF, off)
     elif opc in _REF_OPS:

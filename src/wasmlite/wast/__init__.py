@@ -35,7 +35,7 @@ __all__ = ["ExternRef", "FileResult", "Outcome", "TRAP_ALIASES", "WastResult", "
 #: ``-W`` proposal names (Wasmtime's) -> the :class:`~wasmlite.Config` switch
 WAST_PROPOSALS = {"multi-memory": "wasm_multi_memory", "memory64": "wasm_memory64",
                   "tail-call": "wasm_tail_call",
-                  "simd": "wasm_simd",
+                  "relaxed-simd": "wasm_relaxed_simd", "simd": "wasm_simd",
                   "reference-types": "wasm_reference_types",
                   "bulk-memory": "wasm_bulk_memory", "multi-value": "wasm_multi_value",
                   "extended-const": "wasm_extended_const", "gc": "wasm_gc"}

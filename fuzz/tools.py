@@ -22,8 +22,11 @@ from functools import lru_cache
 
 #: ``wasm-tools smith`` flags for what wasmlite implements: WebAssembly 2.0 (MVP, SIMD,
 #: reference types, bulk memory, multi-value, sign extension, saturating float-to-int,
-#: mutable globals), one 32-bit memory.  Every other proposal smith knows is switched
-#: off explicitly (several default to on).  ``--export-everything`` exports every
+#: mutable globals) and the 3.0 proposals as they land: multi-memory (up to 3
+#: memories), memory64 (64-bit memories and tables), extended constant expressions,
+#: tail calls.  Relaxed SIMD stays off (its results depend on the CPU: the same host
+#: runs both engines, but a NaN's choice could differ where Cranelift folds a load).
+#: Every other proposal smith knows is switched off explicitly (several default to on).  ``--export-everything`` exports every
 #: function, table, memory and global, so that all of them are called and compared.
 SMITH_WASM2 = (
     "--simd-enabled", "true",
@@ -37,14 +40,14 @@ SMITH_WASM2 = (
     "--compact-imports-enabled", "false",
     "--custom-descriptors-enabled", "false",
     "--custom-page-sizes-enabled", "false",
-    "--memory64-enabled", "false",
+    "--memory64-enabled", "true",
     "--relaxed-simd-enabled", "false",
     "--shared-everything-threads-enabled", "false",
-    "--tail-call-enabled", "false",
+    "--tail-call-enabled", "true",
     "--threads-enabled", "false",
     "--wide-arithmetic-enabled", "false",
-    "--extended-const-enabled", "false",
-    "--max-memories", "1",
+    "--extended-const-enabled", "true",
+    "--max-memories", "3",
     "--max-tables", "4",
     "--max-table-elements", "100000",
     "--export-everything", "true",

@@ -99,3 +99,26 @@ def test_switched_off_like_wasmtime() -> None:
         config.wasm_tail_call = False
         with pytest.raises(rt.WasmtimeError, match="tail calls support is not enabled"):
             rt.Module(rt.Engine(config), wasm)
+
+
+def test_tail_calls_llvm_cannot_eliminate_are_plain_calls() -> None:
+    """Several results (returned through a hidden pointer) or arguments on the stack:
+    LLVM would abort the process on ``musttail`` (the fuzzer found it); such tail calls
+    are plain calls, with Wasmtime's results at a depth the stack holds."""
+    wat = """(module
+      (func $mv (export "mv") (param i32) (result i32 i64 f64 i32)
+        (if (result i32 i64 f64 i32) (i32.eqz (local.get 0))
+          (then (i32.const 1) (i64.const 2) (f64.const 3) (i32.const 6))
+          (else (return_call $mv (i32.sub (local.get 0) (i32.const 1))))))
+      (func $many (export "many") (param i64 i64 i64 i64 i64 i64 i64 i64) (result i64)
+        (if (result i64) (i64.eqz (local.get 0)) (then (local.get 7))
+          (else (return_call $many (i64.sub (local.get 0) (i64.const 1)) (local.get 1)
+            (local.get 2) (local.get 3) (local.get 4) (local.get 5) (local.get 6)
+            (i64.add (local.get 7) (local.get 1)))))))"""
+    results = []
+    for rt in IMPLS.values():
+        store = rt.Store(rt.Engine())
+        ex = rt.Instance(store, rt.Module(store.engine, wat), []).exports(store)
+        mv = ex["mv"](store, 2000)
+        results.append((mv[:3], mv[3], ex["many"](store, 2000, 3, 0, 0, 0, 0, 0, 1)))
+    assert results[0] == results[1] == ([1, 2, 3.0], 6, 6001)

@@ -104,6 +104,18 @@ if os.environ.get("WASMLITE_STRESS_TIERS", "") not in ("", "0"):  # see lazy.STR
 
 
 
+def _musttail_safe(ft: FuncType) -> bool:
+    """Whether LLVM can always honour ``musttail`` for a function of type ``ft`` on
+    x86-64: every argument in a register (the vmctx and up to five integers or
+    references, up to eight floats or vectors) and at most one result.  Several results
+    come back through a hidden pointer (``sret``), where LLVM aborts the process with
+    "failed to perform tail call elimination on a call site marked musttail" (found by
+    the fuzzer); stack arguments are avoided for the same reason."""
+    ints = sum(1 for t in ft.params if t not in (F32, F64, V128))
+    floats = len(ft.params) - ints
+    return len(ft.results) <= 1 and ints <= 5 and floats <= 8
+
+
 def _i64(v: int) -> str:
     """An unsigned 64-bit constant as an LLVM ``i64`` literal (two's complement)."""
     return str(v - (1 << 64) if v >= 1 << 63 else v)
@@ -1011,8 +1023,8 @@ class FunctionTranslator:
         in constant stack.  A callee of another type gets a plain call and return: the
         same results and traps, but a frame per call (the stack limit still traps)."""
         # (fuel was saved before the instruction: FUEL_SAVE_BEFORE)
-        same = ft == self.ft and not (self.mt.osr_target is not None
-                                      and self.mt.osr_target[0] == self.funcidx)
+        same = ft == self.ft and _musttail_safe(ft) and not (
+            self.mt.osr_target is not None and self.mt.osr_target[0] == self.funcidx)
         args = self.pop_n(len(ft.params))
         arg_text = "".join(f", {LLTYPE[t]} {a}" for t, a in zip(ft.params, args, strict=False))
         kw = "musttail call" if same else "call"

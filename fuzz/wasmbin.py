@@ -40,7 +40,8 @@ class FuncSig:
 @dataclass(frozen=True)
 class Import:
     """One import: ``kind`` is ``"func"`` (``desc`` a :class:`FuncSig`), ``"table"``
-    (``(reftype, min, max|None)``), ``"memory"`` (``(min, max|None)``) or ``"global"``
+    (``(reftype, min, max|None, 64-bit)``), ``"memory"`` (``(min, max|None, 64-bit)``) or
+    ``"global"``
     (``(valtype, mutable)``)."""
 
     module: str
@@ -90,7 +91,8 @@ class _Reader:
         self.pos += 1
         return b
 
-    def u32(self) -> int:
+    def u32(self, bits: int = 32) -> int:
+        """An unsigned LEB128 of at most ``bits`` bits (its byte count only is checked)."""
         result = shift = 0
         while True:
             b = self.byte()
@@ -98,7 +100,7 @@ class _Reader:
             if not b & 0x80:
                 return result
             shift += 7
-            if shift > 35:
+            if shift > bits + 3:
                 raise Unsupported("LEB128 too long")
 
     def name(self) -> str:
@@ -115,13 +117,14 @@ class _Reader:
             raise Unsupported(f"valtype {b:#x}")
         return b
 
-    def limits(self) -> tuple[int, int | None]:
+    def limits(self) -> tuple[int, int | None, bool]:
+        """``(min, max or None, 64-bit)``: the 3.0 limits of a table or memory (flag bit 0
+        a maximum, bit 2 64-bit: memory64; shared memories are not supported)."""
         flag = self.byte()
-        if flag == 0:
-            return self.u32(), None
-        if flag == 1:
-            return self.u32(), self.u32()
-        raise Unsupported(f"limits flag {flag:#x}")
+        if flag not in (0, 1, 4, 5):
+            raise Unsupported(f"limits flag {flag:#x}")
+        mn = self.u32(64)
+        return mn, (self.u32(64) if flag & 1 else None), bool(flag & 4)
 
 
 def parse_interface(wasm: bytes) -> Interface:
@@ -157,8 +160,8 @@ def parse_interface(wasm: bytes) -> Interface:
                     rt = s.valtype()
                     if rt not in REFTYPES:
                         raise Unsupported("table of non-reference type")
-                    mn, mx = s.limits()
-                    iface.imports.append(Import(mod, name, "table", (rt, mn, mx)))
+                    mn, mx, is64 = s.limits()
+                    iface.imports.append(Import(mod, name, "table", (rt, mn, mx, is64)))
                 elif kind == 2:
                     iface.imports.append(Import(mod, name, "memory", s.limits()))
                 elif kind == 3:
@@ -210,8 +213,11 @@ def _section(sid: int, body: bytes) -> bytes:
     return bytes([sid]) + _u32(len(body)) + body
 
 
-def _limits(mn: int, mx: int | None) -> bytes:
-    return b"\x00" + _u32(mn) if mx is None else b"\x01" + _u32(mn) + _u32(mx)
+def _limits(mn: int, mx: int | None, is64: bool = False) -> bytes:
+    flag = 4 if is64 else 0
+    if mx is None:
+        return bytes([flag]) + _u32(mn)
+    return bytes([flag | 1]) + _u32(mn) + _u32(mx)
 
 
 #: the constant instruction that pushes the zero (or null) value of each valtype
@@ -242,12 +248,12 @@ def provider_module(imports: list[Import]) -> bytes:
             code.append(_u32(len(body)) + body)
             exports.append(_name(str(i)) + b"\x00" + _u32(len(funcs) - 1))
         elif imp.kind == "table":
-            rt, mn, mx = imp.desc  # type: ignore[misc]
-            tables.append(bytes([rt]) + _limits(mn, mx))
+            rt, mn, mx, is64 = imp.desc  # type: ignore[misc]
+            tables.append(bytes([rt]) + _limits(mn, mx, is64))
             exports.append(_name(str(i)) + b"\x01" + _u32(len(tables) - 1))
         elif imp.kind == "memory":
-            mn, mx = imp.desc  # type: ignore[misc]
-            mems.append(_limits(mn, mx))
+            mn, mx, is64 = imp.desc  # type: ignore[misc]
+            mems.append(_limits(mn, mx, is64))
             exports.append(_name(str(i)) + b"\x02" + _u32(len(mems) - 1))
         else:
             vt, mut = imp.desc  # type: ignore[misc]

@@ -342,14 +342,33 @@ IMPORTING = """
 
 
 @needs_wasm_tools
+def test_provider_module_defines_64_bit_imports() -> None:
+    """memory64: 64-bit memory and table imports keep their index type in the
+    provider, so that the module links against it."""
+    wat = """(module (import "m" "mem" (memory i64 2 9)) (import "m" "t" (table i64 3 funcref))
+      (import "m" "t2" (table 1 externref)))"""
+    wasm = bytes(tools.run_tool("parse", stdin=wat.encode()).stdout)
+    iface = wasmbin.parse_interface(wasm)
+    assert [i.desc for i in iface.imports] == [(2, 9, True), (0x70, 3, None, True),
+                                               (0x6F, 1, None, False)]
+    import wasmlite
+
+    engine = wasmlite.Engine()
+    store = wasmlite.Store(engine)
+    provider = wasmlite.Instance(store, wasmlite.Module(
+        engine, wasmbin.provider_module(iface.imports)), []).exports(store)
+    wasmlite.Instance(store, wasmlite.Module(engine, wasm),
+                      [provider[str(i)] for i in range(3)])
+
+
 def test_provider_module_defines_every_import() -> None:
     wasm = bytes(tools.run_tool("parse", stdin=IMPORTING.encode()).stdout)
     iface = wasmbin.parse_interface(wasm)
     assert [(i.module, i.name, i.kind) for i in iface.imports] == [
         ("m", "f", "func"), ("m", "g", "global"), ("m", "h", "global"),
         ("m", "mem", "memory"), ("m", "t", "table"), ("m", "e", "table")]
-    assert iface.imports[3].desc == (1, 3)
-    assert iface.imports[5].desc == (0x6F, 1, 5)
+    assert iface.imports[3].desc == (1, 3, False)
+    assert iface.imports[5].desc == (0x6F, 1, 5, False)
     provider = wasmbin.provider_module(iface.imports)
     assert tools.validate_wasm2(provider) is None
     assert [name for name, _ in iface.exported_funcs()] == ["k", "call_import", "store", "bits", "oob"]

@@ -229,12 +229,14 @@ class Runner:
         out["compile"] = {"status": "ok"}
         store.set_fuel(fuel)
         imports: list[Any] = []
-        if req["nimports"]:
-            prov = rt.Instance(store, rt.Module(engine, req["provider"]), [])
-            pex = prov.exports(store)
-            imports = [pex[str(i)] for i in range(req["nimports"])]
         inst = None
         try:
+            if req["nimports"]:
+                # the provider's imports may be beyond what the host can allocate (a
+                # 64-bit memory of 2**48 pages): then instantiation fails, in both
+                prov = rt.Instance(store, rt.Module(engine, req["provider"]), [])
+                pex = prov.exports(store)
+                imports = [pex[str(i)] for i in range(req["nimports"])]
             inst = rt.Instance(store, module, imports)
             out["instantiate"] = {"status": "ok"}
         except Exception as e:  # noqa: BLE001

@@ -34,10 +34,12 @@ from wasmlite.environ.module import (
     EXTERNREF,
     F64,
     FUNCREF,
+    HT_FUNC,
     I32,
     I64,
     V128,
     Limits,
+    ref_type,
 )
 from wasmlite.errors import DecodeError
 
@@ -338,8 +340,10 @@ def test_sections_imports_exports_and_segments():
         ("f", EXTERN_FUNC, 1), ("m", EXTERN_MEMORY, 0)]
     assert info.start == 2
     modes = [(e.mode, e.type, e.table) for e in info.elems]
-    assert modes == [("active", FUNCREF, 0), ("passive", FUNCREF, 0), ("active", FUNCREF, 1),
-                     ("declarative", FUNCREF, 0), ("active", FUNCREF, 0),
+    # the funcidx forms are ``(ref func)`` (WebAssembly 3.0), the expression forms as written
+    ref_func = ref_type(False, HT_FUNC)
+    assert modes == [("active", ref_func, 0), ("passive", ref_func, 0), ("active", ref_func, 1),
+                     ("declarative", ref_func, 0), ("active", FUNCREF, 0),
                      ("passive", FUNCREF, 0), ("active", FUNCREF, 1),
                      ("declarative", FUNCREF, 0)]
     assert [[i[:2] for i in item] for item in info.elems[0].items] == [

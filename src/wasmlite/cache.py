@@ -126,7 +126,7 @@ def _features_of(engine: Any) -> Any:
     kwargs = {name: bool(flags[f"wasm_{name}"])
               for name in ("simd", "relaxed_simd", "reference_types", "bulk_memory",
                            "multi_value", "multi_memory", "memory64", "extended_const", "gc",
-                           "tail_call")
+                           "tail_call", "function_references")
               if flags.get(f"wasm_{name}") is not None}
     # relaxed SIMD needs SIMD (Config._features)
     kwargs["relaxed_simd"] = kwargs.get("simd", True) and kwargs.get("relaxed_simd", True)
@@ -241,7 +241,8 @@ def parse_artifact(data: bytes | bytearray | memoryview) -> tuple[dict[str, Any]
 #: the order Wasmtime reports a missing one in (by that name: ``relaxed_simd``)
 _FEATURE_ORDER = ("mutable_global", "saturating_float_to_int", "sign_extension",
                   "reference_types", "multi_value", "bulk_memory", "simd", "relaxed_simd",
-                  "tail_call", "multi_memory", "memory64", "extended_const", "gc")
+                  "tail_call", "multi_memory", "memory64", "extended_const",
+                  "function_references", "gc")
 
 
 def _check_bool(got: Any, expected: Any, what: str) -> None:

@@ -40,8 +40,14 @@ What each setting does in wasmlite:
   imported ones (spec 3.0 §3.4.10); off, such a module is invalid ("unknown global").
 * ``wasm_tail_call`` (on unless set false, as in Wasmtime): ``return_call`` and
   ``return_call_indirect``; off, "tail calls support is not enabled".
+* ``wasm_function_references`` (on unless set false, as in Wasmtime): typed function
+  references (``(ref null? $t)`` types, ``call_ref``, ``return_call_ref``,
+  ``ref.as_non_null``, ``br_on_null``, ``br_on_non_null``, tables with initializers);
+  off, wasmparser's messages ("function references support is not enabled",
+  "function references required for non-nullable types", ...).  As in Wasmtime,
+  ``(ref null $t)`` alone is still accepted while ``wasm_gc`` is on.
 * Proposals wasmlite does not implement (threads,
-  exceptions, function references, ...) may be switched off freely;
+  exceptions, GC's types and instructions, ...) may be switched off freely;
   modules using them are rejected whatever the switch says.
 """
 
@@ -84,6 +90,7 @@ _FEATURE_FLAGS = {
     "wasm_extended_const": "extended_const",
     "wasm_gc": "gc",
     "wasm_tail_call": "tail_call",
+    "wasm_function_references": "function_references",
 }
 
 
@@ -366,6 +373,7 @@ class Config(Managed):
     wasm_extended_const = _feature("wasm_extended_const")
     wasm_gc = _feature("wasm_gc")
     wasm_tail_call = _feature("wasm_tail_call")
+    wasm_function_references = _feature("wasm_function_references")
     del _feature
 
     def _features(self) -> Any:
@@ -381,7 +389,8 @@ class Config(Managed):
                         bulk_memory=self.wasm_bulk_memory, multi_value=self.wasm_multi_value,
                         multi_memory=self.wasm_multi_memory, memory64=self.wasm_memory64,
                         extended_const=self.wasm_extended_const, gc=self.wasm_gc,
-                        tail_call=self.wasm_tail_call)
+                        tail_call=self.wasm_tail_call,
+                        function_references=self.wasm_function_references)
 
     # -- accepted for compatibility ------------------------------------------------------
     def _flag(name: str, kind: type = bool) -> property:  # type: ignore[misc]  # noqa: N805
@@ -404,7 +413,6 @@ class Config(Managed):
     wasm_threads = _flag("wasm_threads")
     wasm_relaxed_simd_deterministic = _flag("wasm_relaxed_simd_deterministic")
     wasm_exceptions = _flag("wasm_exceptions")
-    wasm_function_references = _flag("wasm_function_references")
     wasm_wide_arithmetic = _flag("wasm_wide_arithmetic")
     wasm_custom_page_sizes = _flag("wasm_custom_page_sizes")
     wasm_stack_switching = _flag("wasm_stack_switching")

@@ -113,6 +113,9 @@ class TrapCode(enum.IntEnum):
     UNREACHABLE = 9
     INTERRUPT = 10
     OUT_OF_FUEL = 11
+    #: a null reference where a non-null one is required (``call_ref``,
+    #: ``ref.as_non_null``: typed function references)
+    NULL_REFERENCE = 13
 
     def __str__(self) -> str:
         return f"TrapCode.{self.name}"
@@ -138,6 +141,7 @@ TRAP_MESSAGES: dict[TrapCode, str] = {
     TrapCode.UNREACHABLE: "wasm `unreachable` instruction executed",
     TrapCode.INTERRUPT: "interrupt",
     TrapCode.OUT_OF_FUEL: "all fuel consumed by WebAssembly",
+    TrapCode.NULL_REFERENCE: "null reference",
 }
 
 

@@ -37,6 +37,20 @@ def _limits_match(actual: tuple[int, int | None], expected: em.Limits) -> bool:
     return True
 
 
+def _valtype_matches(info: em.ModuleInfo, want: int, item: Any, exact: bool) -> bool:
+    """Whether the type of global or table data ``item`` (its ``ckey``, see
+    ``environ.module.canonical_valtype``) matches ``want``, a valtype of ``info``:
+    equal when ``exact`` (mutable globals, tables), else a subtype (typed references)."""
+    have = getattr(item, "ckey", None)
+    if have is None:
+        have = item.valtype if hasattr(item, "valtype") else item.elem
+    if isinstance(have, int) and have < em.REF_BASE and want < em.REF_BASE:
+        return have == want    # the 2.0 types: no subtyping among them
+    w = em.canonical_valtype(want, em.canonical_types(info.types)) \
+        if want >= em.REF_BASE else want
+    return w == have if exact else em.canonical_matches(have, w)
+
+
 def _kind_name(item: Any) -> str:
     return {Func: "func", Table: "table", Memory: "memory", Global: "global"}[type(item)]
 
@@ -73,7 +87,7 @@ def check_import_type(info: em.ModuleInfo, imp: em.Import, kind: str, item: Any)
             why = ("global types incompatible: expected "
                    f"{'mutable' if gt.mutable else 'immutable'} global, found "
                    f"{'mutable' if g.mutable else 'immutable'} global")
-        elif gt.valtype != g.valtype:
+        elif not _valtype_matches(info, gt.valtype, g, gt.mutable):
             why = (f"global types incompatible: expected global of type `{_NAMES[gt.valtype]}`, "
                    f"found global of type `{_NAMES[g.valtype]}`")
     elif imp.kind == em.EXTERN_TABLE:
@@ -81,7 +95,7 @@ def check_import_type(info: em.ModuleInfo, imp: em.Import, kind: str, item: Any)
         if tt.is_64 != t.is_64:
             why = (f"table types incompatible: expected {64 if tt.is_64 else 32}-bit "
                    f"table, found {64 if t.is_64 else 32}-bit table")
-        elif tt.elem != t.elem:
+        elif not _valtype_matches(info, tt.elem, t, True):
             why = (f"table types incompatible: expected table of type `{_NAMES[tt.elem]}`, "
                    f"found table of type `{_NAMES[t.elem]}`")
         elif not _limits_match((t.size, t.maximum), tt.limits):

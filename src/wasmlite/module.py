@@ -18,6 +18,7 @@ from typing import Any
 
 from .engine import Engine
 from .environ.module import ModuleInfo
+from .environ.module import canonical_types as em_canonical_types
 from .errors import DecodeError, WasmtimeError, managed_arg
 from .managed import Managed
 from .types import ExportType, ImportType, _wrap_desc
@@ -143,7 +144,8 @@ class Module(Managed):
         self._compiled = compiled
         if engine._signals_tls_key is not None:
             _register_code(compiled)
-        self._type_ids = [engine._sig_id(t) for t in info.types]
+        # module-independent types (typed references name other types by index)
+        self._type_ids = [engine._sig_id(t) for t in em_canonical_types(info.types)]
         self._template: Any = None
 
     def _instance_template(self) -> Any:

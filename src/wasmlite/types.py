@@ -29,6 +29,11 @@ class ValType(Managed):
 
     @classmethod
     def _of(cls, kind: int) -> ValType:
+        if isinstance(kind, int) and kind >= em.REF_BASE:
+            # typed function references other than funcref/externref: wasmtime-py 50
+            # cannot describe them either (its C API panics with this message)
+            raise WasmtimeError("`support for non-externref and non-funcref references` is "
+                                "not implemented")
         if kind not in _NAMES:
             raise WasmtimeError(f"unknown value type {kind:#x}")
         ty = object.__new__(cls)

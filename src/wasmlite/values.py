@@ -216,6 +216,10 @@ class Sig:
     def __init__(self, ft: em.FuncType):
         import ctypes
 
+        if any(t >= em.REF_BASE for t in ft.params + ft.results):
+            # typed references are funcref/externref values (``environ.module.ref_storage``)
+            ft = em.FuncType(tuple(map(em.ref_storage, ft.params)),
+                             tuple(map(em.ref_storage, ft.results)))
         self.ft = ft
         self.nparams = len(ft.params)
         self.nresults = len(ft.results)

@@ -45,6 +45,9 @@ from wasmlite.environ.module import (
     EXTERN_MEMORY,
     EXTERN_TABLE,
     FUNCREF,
+    GC_HEAP_TYPES,
+    HT_EXTERN,
+    HT_FUNC,
     REF_TYPES,
     VAL_TYPES,
     DataSegment,
@@ -60,6 +63,7 @@ from wasmlite.environ.module import (
     ModuleInfo,
     Names,
     TableType,
+    ref_type,
 )
 from wasmlite.errors import DecodeError
 
@@ -93,6 +97,8 @@ _SECTION_RANK = {SEC_TYPE: 1, SEC_IMPORT: 2, SEC_FUNCTION: 3, SEC_TABLE: 4, SEC_
 _VALTYPE_SET = frozenset(VAL_TYPES)
 _REFTYPE_SET = frozenset(REF_TYPES)
 _FUNCTYPE_SET = frozenset((0x60,))
+#: the type of the ``funcidx`` forms of element segments (spec 3.0 §5.5.12)
+_REF_FUNC = ref_type(False, HT_FUNC)
 
 # -- instruction dispatch tables -----------------------------------------------------------
 # Kinds used by the reader loop: the IMM_* kinds of opcodes.py, with the three u32-index
@@ -137,11 +143,60 @@ def _eos(data: bytes) -> DecodeError:
     return DecodeError(EOS_MESSAGE, len(data))
 
 
+#: the prefixes of ``(ref null ht)`` and ``(ref ht)`` (typed function references)
+REF_NULL_PREFIX = 0x63
+REF_PREFIX = 0x64
+
+
+def read_heap_type(data: bytes, pos: int) -> tuple[int, int]:
+    """A ``heaptype`` (spec 3.0 §5.3.3), an ``s33``: ``HT_FUNC``, ``HT_EXTERN`` or a
+    typeidx.  The GC proposal's abstract heap types are not implemented ("heap type
+    any requires the GC proposal, which wasmlite does not implement"); other negative
+    values are "malformed heap type"."""
+    b = data[pos]
+    if b < 0x40:
+        return b, pos + 1
+    if b < 0x80:
+        v = b - 0x80
+        pos += 1
+    else:
+        v, pos = read_signed(data, pos, 33)
+        if v >= 0:
+            return v, pos
+    if v == HT_FUNC or v == HT_EXTERN:
+        return v, pos
+    name = GC_HEAP_TYPES.get(v)
+    if name is not None:
+        raise DecodeError(f"heap type {name} requires the GC proposal, which wasmlite "
+                          "does not implement", pos - 1)
+    raise DecodeError("malformed heap type", pos - 1)
+
+
+def _gc_abbreviation(b: int, pos: int) -> None:
+    """Raise the GC proposal's message for a one-byte reference type abbreviation of
+    one of its heap types (``anyref`` = ``0x6E`` ...); return for any other byte."""
+    name = GC_HEAP_TYPES.get(b - 0x80) if 0x40 <= b < 0x80 else None
+    if name is not None:
+        raise DecodeError(f"heap type {name} requires the GC proposal, which wasmlite "
+                          "does not implement", pos)
+
+
+def read_ref_type(data: bytes, pos: int) -> tuple[int, int]:
+    """``0x63 ht`` / ``0x64 ht`` at ``pos`` (the prefix byte): the valtype and the
+    position after it."""
+    ht, end = read_heap_type(data, pos + 1)
+    return ref_type(data[pos] == REF_NULL_PREFIX, ht), end
+
+
 def _read_blocktype(data: bytes, pos: int) -> tuple[int, int]:
-    """``blocktype`` (spec §5.4.1): ``0x40``, a valtype byte, or an ``s33`` typeidx >= 0."""
+    """``blocktype`` (spec §5.4.1): ``0x40``, a valtype byte, or an ``s33`` typeidx >= 0;
+    a typed reference type ``t`` (``0x63``/``0x64 ht``) is ``-t``."""
     b = data[pos]
     if b < 0x80:
         if b & 0x40:
+            if b == REF_NULL_PREFIX or b == REF_PREFIX:
+                t, end = read_ref_type(data, pos)
+                return -t, end
             if b != 0x40 and b not in _VALTYPE_SET:
                 raise DecodeError("malformed value type", pos)
             return b - 0x80, pos + 1
@@ -191,6 +246,10 @@ def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
         types = []
         for _ in range(n):
             t = data[pos]
+            if t == REF_NULL_PREFIX or t == REF_PREFIX:
+                t, pos = read_ref_type(data, pos)
+                types.append(t)
+                continue
             if t not in _VALTYPE_SET:
                 raise DecodeError("malformed value type", pos)
             types.append(t)
@@ -198,9 +257,12 @@ def _read_rare_immediate(data: bytes, pos: int, op: int, kind: int,
         return tuple(types), pos
     if kind == _op.IMM_REFTYPE:
         t = data[pos]
-        if t not in _REFTYPE_SET:
+        if t in _REFTYPE_SET:
+            return t, pos + 1
+        if t & 0x40 and t < 0x80 and t - 0x80 not in GC_HEAP_TYPES:
             raise DecodeError("malformed reference type", pos)
-        return t, pos + 1
+        ht, pos = read_heap_type(data, pos)
+        return ref_type(True, ht), pos
     if kind == _op.IMM_MEMORY_INIT:
         x, pos = read_unsigned(data, pos, 32)
         if multi_memory:
@@ -634,9 +696,21 @@ class _Decoder:
         return t
 
     def valtype(self) -> int:
+        b = self.data[self.pos] if self.pos < len(self.data) else 0
+        if b == REF_NULL_PREFIX or b == REF_PREFIX:
+            t, self.pos = read_ref_type(self.data, self.pos)
+            return t
+        if b not in _VALTYPE_SET:
+            _gc_abbreviation(b, self.pos)
         return self.type_byte(_VALTYPE_SET, "malformed value type")
 
     def reftype(self) -> int:
+        b = self.data[self.pos] if self.pos < len(self.data) else 0
+        if b == REF_NULL_PREFIX or b == REF_PREFIX:
+            t, self.pos = read_ref_type(self.data, self.pos)
+            return t
+        if b not in _REFTYPE_SET:
+            _gc_abbreviation(b, self.pos)
         return self.type_byte(_REFTYPE_SET, "malformed reference type")
 
     def limits(self) -> Limits:
@@ -749,8 +823,17 @@ class _Decoder:
         self.func_count = n
 
     def table_section(self) -> None:
+        tables = self.info.tables
         for _ in range(self.vec_len()):
-            self.info.tables.append(self.table_type())
+            if self.data[self.pos] == 0x40:
+                # typed function references: ``0x40 0x00 tabletype expr``
+                if self.data[self.pos + 1] != 0x00:
+                    raise DecodeError("malformed table type", self.pos + 1)
+                self.pos += 2
+                tables.append(self.table_type())
+                self.info.table_inits[len(tables) - 1] = self.const_expr()
+                continue
+            tables.append(self.table_type())
 
     def memory_section(self) -> None:
         for _ in range(self.vec_len()):
@@ -791,8 +874,8 @@ class _Decoder:
             if flags & 4:  # vec(expr), with a reftype unless form 4
                 etype = self.reftype() if flags & 3 else FUNCREF
                 items = [self.const_expr() for _ in range(self.vec_len())]
-            else:  # vec(funcidx), with an elemkind unless form 0
-                etype = FUNCREF
+            else:  # vec(funcidx), with an elemkind unless form 0: ``(ref func)`` (3.0)
+                etype = _REF_FUNC
                 if flags & 3:
                     kpos = self.pos
                     if self.u8() != 0x00:

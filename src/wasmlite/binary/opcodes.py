@@ -58,7 +58,8 @@ IMM_I64 = 11
 IMM_F32 = 12
 #: f64: 8 little-endian bytes → their bits as an unsigned ``int``
 IMM_F64 = 13
-#: ``reftype`` byte (0x70/0x6F) → ``int``
+#: ``heaptype`` (``ref.null``) → the valtype ``(ref null ht)``: ``0x70``/``0x6F`` for
+#: ``func``/``extern``, ``environ.module.ref_type(True, typeidx)`` for a type index
 IMM_REFTYPE = 14
 #: ``dataidx 0x00`` → ``(dataidx, 0)``
 IMM_MEMORY_INIT = 15
@@ -92,6 +93,8 @@ CALL = 0x10
 CALL_INDIRECT = 0x11
 RETURN_CALL = 0x12           # tail calls (WebAssembly 3.0)
 RETURN_CALL_INDIRECT = 0x13
+CALL_REF = 0x14              # typed function references (WebAssembly 3.0)
+RETURN_CALL_REF = 0x15
 DROP = 0x1A
 SELECT = 0x1B
 SELECT_T = 0x1C
@@ -262,6 +265,9 @@ I64_EXTEND32_S = 0xC4
 REF_NULL = 0xD0
 REF_IS_NULL = 0xD1
 REF_FUNC = 0xD2
+REF_AS_NON_NULL = 0xD4       # typed function references (WebAssembly 3.0)
+BR_ON_NULL = 0xD5
+BR_ON_NON_NULL = 0xD6
 I32_TRUNC_SAT_F32_S = 0xFC00
 I32_TRUNC_SAT_F32_U = 0xFC01
 I32_TRUNC_SAT_F64_S = 0xFC02
@@ -555,6 +561,8 @@ OPCODE_NAMES: dict[int, str] = {
     CALL_INDIRECT: 'call_indirect',
     RETURN_CALL: 'return_call',
     RETURN_CALL_INDIRECT: 'return_call_indirect',
+    CALL_REF: 'call_ref',
+    RETURN_CALL_REF: 'return_call_ref',
     DROP: 'drop',
     SELECT: 'select',
     SELECT_T: 'select_t',
@@ -725,6 +733,9 @@ OPCODE_NAMES: dict[int, str] = {
     REF_NULL: 'ref.null',
     REF_IS_NULL: 'ref.is_null',
     REF_FUNC: 'ref.func',
+    REF_AS_NON_NULL: 'ref.as_non_null',
+    BR_ON_NULL: 'br_on_null',
+    BR_ON_NON_NULL: 'br_on_non_null',
     I32_TRUNC_SAT_F32_S: 'i32.trunc_sat_f32_s',
     I32_TRUNC_SAT_F32_U: 'i32.trunc_sat_f32_u',
     I32_TRUNC_SAT_F64_S: 'i32.trunc_sat_f64_s',
@@ -1018,6 +1029,8 @@ IMMEDIATE_KINDS: dict[int, int] = {
     CALL_INDIRECT: IMM_CALL_INDIRECT,
     RETURN_CALL: IMM_FUNCIDX,
     RETURN_CALL_INDIRECT: IMM_CALL_INDIRECT,
+    CALL_REF: IMM_INDEX,
+    RETURN_CALL_REF: IMM_INDEX,
     DROP: IMM_NONE,
     SELECT: IMM_NONE,
     SELECT_T: IMM_SELECT_T,
@@ -1188,6 +1201,9 @@ IMMEDIATE_KINDS: dict[int, int] = {
     REF_NULL: IMM_REFTYPE,
     REF_IS_NULL: IMM_NONE,
     REF_FUNC: IMM_FUNCIDX,
+    REF_AS_NON_NULL: IMM_NONE,
+    BR_ON_NULL: IMM_LABELIDX,
+    BR_ON_NON_NULL: IMM_LABELIDX,
     I32_TRUNC_SAT_F32_S: IMM_NONE,
     I32_TRUNC_SAT_F32_U: IMM_NONE,
     I32_TRUNC_SAT_F64_S: IMM_NONE,

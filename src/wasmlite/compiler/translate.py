@@ -36,6 +36,7 @@ from ..environ.module import (
     FUNCREF,
     I32,
     I64,
+    REF_BASE,
     V128,
     FuncType,
     ModuleInfo,
@@ -43,9 +44,20 @@ from ..environ.module import (
 from ..errors import TrapCode, WasmtimeError
 from .simd import simd_handlers
 
+
 #: valtype byte → LLVM type
-LLTYPE = {I32: "i32", I64: "i64", F32: "float", F64: "double", V128: "<4 x i32>",
-          FUNCREF: "ptr", EXTERNREF: "ptr"}
+class _LLTypes(dict):
+    """``LLTYPE``: a valtype's LLVM type; every reference type, typed ones included
+    (``environ.module.REF_BASE`` and up), is a ``ptr``."""
+
+    def __missing__(self, t: int) -> str:
+        if isinstance(t, int) and t >= REF_BASE:
+            return "ptr"
+        raise KeyError(t)
+
+
+LLTYPE: dict[int, str] = _LLTypes({I32: "i32", I64: "i64", F32: "float", F64: "double",
+                                   V128: "<4 x i32>", FUNCREF: "ptr", EXTERNREF: "ptr"})
 #: LLVM type → its zero literal
 ZERO = {"i32": "0", "i64": "0", "float": "0.0", "double": "0.0", "ptr": "null",
         "<4 x i32>": "zeroinitializer"}
@@ -403,6 +415,7 @@ ST_OOB = status_of(TrapCode.MEMORY_OUT_OF_BOUNDS)
 ST_TABLE_OOB = status_of(TrapCode.TABLE_OUT_OF_BOUNDS)
 ST_NULL = status_of(TrapCode.INDIRECT_CALL_TO_NULL)
 ST_SIG = status_of(TrapCode.BAD_SIGNATURE)
+ST_NULL_REF = status_of(TrapCode.NULL_REFERENCE)
 ST_OVERFLOW = status_of(TrapCode.INTEGER_OVERFLOW)
 ST_DIV0 = status_of(TrapCode.INTEGER_DIVISION_BY_ZERO)
 ST_BADCONV = status_of(TrapCode.BAD_CONVERSION_TO_INTEGER)
@@ -417,10 +430,11 @@ FUEL_FREE = frozenset((op.NOP, op.DROP, op.BLOCK, op.LOOP, op.UNREACHABLE, op.RE
 #: Before these the function's pending cost is added to its fuel local and the local is
 #: written back to ``STORE_FUEL`` (control leaves the function, or a callee may read it).
 FUEL_SAVE_BEFORE = frozenset((op.CALL, op.CALL_INDIRECT, op.UNREACHABLE, op.RETURN,
-                              op.RETURN_CALL, op.RETURN_CALL_INDIRECT))
+                              op.RETURN_CALL, op.RETURN_CALL_INDIRECT, op.CALL_REF,
+                              op.RETURN_CALL_REF))
 #: Before these (ends of straight-line code) the pending cost is added to the local.
 FUEL_FLUSH_BEFORE = frozenset((op.LOOP, op.IF, op.BR, op.BR_IF, op.BR_TABLE, op.END,
-                               op.ELSE))
+                               op.ELSE, op.BR_ON_NULL, op.BR_ON_NON_NULL))
 #: Bulk operations: they also cost their length (the top operand), with a fuel check
 #: first; Wasmtime charges a length above ``FUEL_BULK_SMALL`` after the operation runs.
 FUEL_BULK = frozenset((op.MEMORY_COPY, op.MEMORY_FILL, op.MEMORY_INIT, op.TABLE_COPY,
@@ -948,6 +962,32 @@ class FunctionTranslator:
         self.lines.append(f"  br i1 {c}, label %{label}, label %{cont}")
         self.start_block(cont)
 
+    def op_br_on_null(self, depth: int) -> None:
+        """``br_on_null`` (typed function references): branch with the operands below
+        the reference when it is null, else continue with it."""
+        ref = self.pop()
+        f = self.frames[-1 - depth]
+        label = self.add_edge(f, self.cur)
+        c = self.new()
+        cont = self.new_label("C")
+        self.lines.append(f"  {c} = icmp eq ptr {ref}, null")
+        self.lines.append(f"  br i1 {c}, label %{label}, label %{cont}")
+        self.start_block(cont)
+        self.stack.append((ref, "ptr"))
+
+    def op_br_on_non_null(self, depth: int) -> None:
+        """``br_on_non_null``: branch with the operands and the reference when it is not
+        null, else drop it and continue."""
+        ref = self.stack[-1][0]
+        f = self.frames[-1 - depth]
+        label = self.add_edge(f, self.cur)
+        c = self.new()
+        cont = self.new_label("C")
+        self.lines.append(f"  {c} = icmp ne ptr {ref}, null")
+        self.lines.append(f"  br i1 {c}, label %{label}, label %{cont}")
+        self.start_block(cont)
+        self.pop()
+
     def op_br_table(self, imm: tuple) -> None:
         targets, default = imm
         idx = self.pop()
@@ -1005,6 +1045,40 @@ class FunctionTranslator:
                                   f"{{}} = load ptr, ptr %func{funcidx}.vp, "
                                   f"!invariant.load {MD_INVARIANT}")
         return fp, cv
+
+    def ref_callee(self) -> tuple[str, str]:
+        """Pop the ``VMFuncRef*`` of a ``call_ref``, trap on null ("null reference")
+        and return ``(function pointer, callee vmctx)``: the type is known statically,
+        so there is no signature check."""
+        L = self.lines
+        ref = self.pop()
+        c = self.new()
+        L.append(f"  {c} = icmp eq ptr {ref}, null")
+        self.trap_if(c, ST_NULL_REF)
+        fp = self.new()
+        L.append(f"  {fp} = load ptr, ptr {ref}, !tbaa {TBAA_TABLE}")
+        vp = self.new()
+        L.append(f"  {vp} = getelementptr i8, ptr {ref}, i64 {vo.FUNCREF_VMCTX}")
+        cv = self.new()
+        L.append(f"  {cv} = load ptr, ptr {vp}, !tbaa {TBAA_TABLE}")
+        return fp, cv
+
+    def op_call_ref(self, typeidx: int) -> None:
+        """``call_ref $t`` (typed function references)."""
+        fp, cv = self.ref_callee()
+        self.emit_call(fp, self.info.types[typeidx], cv)
+
+    def op_return_call_ref(self, typeidx: int) -> None:
+        """``return_call_ref $t``: :meth:`tail_call` through the reference."""
+        fp, cv = self.ref_callee()
+        self.tail_call(fp, cv, self.info.types[typeidx])
+
+    def op_ref_as_non_null(self, imm: None) -> None:
+        """``ref.as_non_null``: trap ("null reference") on null."""
+        ref = self.stack[-1][0]
+        c = self.new()
+        self.lines.append(f"  {c} = icmp eq ptr {ref}, null")
+        self.trap_if(c, ST_NULL_REF)
 
     def op_return_call(self, funcidx: int) -> None:
         """``return_call`` (tail calls, 3.0 §4.4.8): see :meth:`tail_call`."""
@@ -1750,6 +1824,11 @@ class FunctionTranslator:
             op.REF_NULL: self.op_ref_null,
             op.REF_IS_NULL: self.op_ref_is_null,
             op.REF_FUNC: self.op_ref_func,
+            op.CALL_REF: self.op_call_ref,
+            op.RETURN_CALL_REF: self.op_return_call_ref,
+            op.REF_AS_NON_NULL: self.op_ref_as_non_null,
+            op.BR_ON_NULL: self.op_br_on_null,
+            op.BR_ON_NON_NULL: self.op_br_on_non_null,
         }
 
     # -- fuel and epochs ------------------------------------------------------------------
@@ -1775,7 +1854,7 @@ class FunctionTranslator:
         handlers[op.LOOP] = after(handlers[op.LOOP], loop_header)
         if not fuel:
             return
-        for opcode in (op.CALL, op.CALL_INDIRECT):
+        for opcode in (op.CALL, op.CALL_INDIRECT, op.CALL_REF):
             handlers[opcode] = after(handlers[opcode], self.fuel_reload)
         for opcode in (op.MEMORY_GROW, op.TABLE_GROW):
             handlers[opcode] = self.fuel_grow(handlers[opcode])

@@ -7,10 +7,16 @@ section, ``funcs`` holds the ``typeidx`` of each *defined* function, index space
 Encodings kept from the binary format, so no stage needs a translation table:
 
 * a ``valtype`` is its binary byte: ``I32 = 0x7F``, ``I64 = 0x7E``, ``F32 = 0x7D``,
-  ``F64 = 0x7C``, ``V128 = 0x7B``, ``FUNCREF = 0x70``, ``EXTERNREF = 0x6F``;
+  ``F64 = 0x7C``, ``V128 = 0x7B``, ``FUNCREF = 0x70``, ``EXTERNREF = 0x6F``; the other
+  reference types of typed function references (``(ref null? ht)``, WebAssembly 3.0)
+  are ints from ``REF_BASE = 0x100`` up, made by :func:`ref_type` and read by
+  :func:`is_ref`, :func:`heap_type` and :func:`nullable`: ``(ref null func)`` and
+  ``(ref null extern)`` *are* ``FUNCREF`` and ``EXTERNREF``, so code written for the
+  2.0 types keeps working unchanged;
 * a ``blocktype`` is the decoded ``s33``: ``-64`` for the empty type, a negative value
-  ``v`` for one result of valtype ``v & 0x7F`` (``-1`` is ``i32``), and a ``typeidx``
-  when ``>= 0`` — see :meth:`ModuleInfo.blocktype_signature`;
+  ``v`` for one result of valtype ``v & 0x7F`` (``-1`` is ``i32``), ``-t`` for one
+  result of a typed reference type ``t >= REF_BASE``, and a ``typeidx`` when ``>= 0``
+  — see :meth:`ModuleInfo.blocktype_signature`;
 * an instruction is a tuple ``(opcode, immediate, offset)``: see
   :mod:`wasmlite.binary.opcodes` for opcode numbers and the shape of each immediate,
   ``offset`` is the instruction's byte offset in the module.
@@ -34,8 +40,104 @@ VEC_TYPES = (V128,)
 REF_TYPES = (FUNCREF, EXTERNREF)
 VAL_TYPES = NUM_TYPES + VEC_TYPES + REF_TYPES
 
-VALTYPE_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
-                 FUNCREF: "funcref", EXTERNREF: "externref"}
+#: heap types (spec 3.0 §2.3.3) as their ``s33`` encoding: the abstract ``func`` and
+#: ``extern``; a non-negative heap type is a ``typeidx``
+HT_FUNC = -0x10
+HT_EXTERN = -0x11
+#: the abstract heap types of the GC proposal, which wasmlite does not implement
+#: (``s33`` → text name)
+GC_HEAP_TYPES = {-0x12: "any", -0x13: "eq", -0x14: "i31", -0x15: "struct", -0x16: "array",
+                 -0x17: "exn", -0x0C: "noexn", -0x0D: "nofunc", -0x0E: "noextern",
+                 -0x0F: "none"}
+#: the first typed reference type: ``REF_BASE + 2 * code + nullable`` where ``code``
+#: is 0 for ``func``, 1 for ``extern`` and ``2 + typeidx`` for a type index
+REF_BASE = 0x100
+
+
+def ref_type(is_nullable: bool, heap: int) -> int:
+    """The valtype ``(ref null? heap)``; ``heap`` is ``HT_FUNC``, ``HT_EXTERN`` or a
+    ``typeidx``.  ``(ref null func)`` is ``FUNCREF`` and ``(ref null extern)``
+    ``EXTERNREF``."""
+    if heap == HT_FUNC:
+        if is_nullable:
+            return FUNCREF
+        code = 0
+    elif heap == HT_EXTERN:
+        if is_nullable:
+            return EXTERNREF
+        code = 1
+    else:
+        code = heap + 2
+    return REF_BASE + 2 * code + (1 if is_nullable else 0)
+
+
+def is_ref(t: int) -> bool:
+    """Whether valtype ``t`` is a reference type (``funcref``, ``externref`` or typed)."""
+    return t == FUNCREF or t == EXTERNREF or t >= REF_BASE
+
+
+def heap_type(t: int) -> int:
+    """The heap type of reference type ``t``: ``HT_FUNC``, ``HT_EXTERN`` or a typeidx."""
+    if t == FUNCREF:
+        return HT_FUNC
+    if t == EXTERNREF:
+        return HT_EXTERN
+    code = (t - REF_BASE) >> 1
+    return HT_FUNC if code == 0 else HT_EXTERN if code == 1 else code - 2
+
+
+def nullable(t: int) -> bool:
+    """Whether reference type ``t`` admits null."""
+    return t == FUNCREF or t == EXTERNREF or bool((t - REF_BASE) & 1)
+
+
+def as_non_null(t: int) -> int:
+    """``(ref ht)`` for reference type ``t = (ref null? ht)``."""
+    return ref_type(False, heap_type(t))
+
+
+def as_nullable(t: int) -> int:
+    """``(ref null ht)`` for reference type ``t = (ref null? ht)``."""
+    return ref_type(True, heap_type(t))
+
+
+def ref_storage(t: int) -> int:
+    """The 2.0 type whose machine values ``t``'s are: ``EXTERNREF`` for references to
+    ``extern``, ``FUNCREF`` for every other reference type (a ``VMFuncRef*``, 0 is
+    null), ``t`` itself for a number or vector type."""
+    if t < REF_BASE:
+        return t
+    return EXTERNREF if heap_type(t) == HT_EXTERN else FUNCREF
+
+
+def defaultable(t: int) -> bool:
+    """Whether a local of type ``t`` has a default value (non-nullable references do
+    not, spec 3.0 §3.2.4, "defaultable")."""
+    return t < REF_BASE or nullable(t)
+
+
+def valtype_name(t: int) -> str:
+    """``t`` as wasmparser prints it: ``i32``, ``funcref``, ``(ref func)``, ``(ref null
+    $type)`` (wasmparser does not print the index of a concrete heap type)."""
+    if t < REF_BASE:
+        return _BASE_NAMES[t]
+    ht = heap_type(t)
+    h = "func" if ht == HT_FUNC else "extern" if ht == HT_EXTERN else "$type"
+    return f"(ref null {h})" if nullable(t) else f"(ref {h})"
+
+
+class _ValtypeNames(dict):
+    """``VALTYPE_NAMES``: a dict of the 2.0 names that names typed references too."""
+
+    def __missing__(self, t: int) -> str:
+        if isinstance(t, int) and t >= REF_BASE:
+            return valtype_name(t)
+        raise KeyError(t)
+
+
+_BASE_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
+               FUNCREF: "funcref", EXTERNREF: "externref"}
+VALTYPE_NAMES: dict[int, str] = _ValtypeNames(_BASE_NAMES)
 
 BLOCKTYPE_EMPTY = -64
 
@@ -65,6 +167,51 @@ class FuncType:
         p = " ".join(VALTYPE_NAMES[t] for t in self.params)
         r = " ".join(VALTYPE_NAMES[t] for t in self.results)
         return f"(func (param {p}) (result {r}))"
+
+
+def canonical_types(types: list[FuncType]) -> list[FuncType]:
+    """``types`` made independent of their module (spec 3.0 type equivalence, each type
+    its own recursion group): a type index in a typed reference is replaced by the
+    canonical type it names (``"self"`` for the type itself), as the tuple ``("ref",
+    nullable, type)``.  Types without typed references are returned unchanged, so the
+    engine's signature ids (``Engine._sig_id``) of 2.0 types stay what they were."""
+    out: list[FuncType] = []
+    for i, ft in enumerate(types):
+        if all(t < REF_BASE for t in ft.params) and all(t < REF_BASE for t in ft.results):
+            out.append(ft)
+            continue
+
+        def key(t: int, i: int = i) -> Any:
+            if t < REF_BASE or heap_type(t) < 0:
+                return t
+            h = heap_type(t)
+            return ("ref", nullable(t), out[h] if h < i else "self" if h == i else ("fwd", h))
+        out.append(FuncType(tuple(map(key, ft.params)), tuple(map(key, ft.results))))
+    return out
+
+
+def canonical_valtype(t: int, ctypes: list[FuncType]) -> Any:
+    """Valtype ``t`` of a module whose :func:`canonical_types` are ``ctypes``, made
+    module-independent (``t`` itself unless it names a type index)."""
+    if t < REF_BASE or heap_type(t) < 0:
+        return t
+    h = heap_type(t)
+    return ("ref", nullable(t), ctypes[h] if h < len(ctypes) else ("fwd", h))
+
+
+def canonical_matches(a: Any, b: Any) -> bool:
+    """``a <: b`` for two :func:`canonical_valtype` results (import matching)."""
+    if a == b:
+        return True
+
+    def parts(k: Any) -> tuple[bool, Any] | None:
+        if isinstance(k, tuple):
+            return k[1], k[2]
+        return (nullable(k), heap_type(k)) if is_ref(k) else None
+    pa, pb = parts(a), parts(b)
+    if pa is None or pb is None or (pa[0] and not pb[0]):
+        return False
+    return pa[1] == pb[1] or (pb[1] == HT_FUNC and not isinstance(pa[1], int))
 
 
 @dataclass(frozen=True)
@@ -205,6 +352,9 @@ class ModuleInfo:
     names: Names = field(default_factory=Names)
     #: the module's bytes, which ``FunctionBody`` offsets point into
     bytes: bytes = b""
+    #: initializer expressions of *defined* tables that have one (typed function
+    #: references: ``(table 10 (ref $t) (ref.func $f))``), by defined-table index
+    table_inits: dict[int, ConstExpr] = field(default_factory=dict)
 
     # -- index spaces -------------------------------------------------------------------
     def _imports_of(self, kind: int) -> list[Import]:
@@ -259,7 +409,7 @@ class ModuleInfo:
         if blocktype == BLOCKTYPE_EMPTY:
             return (), ()
         if blocktype < 0:
-            return (), (blocktype & 0x7F,)
+            return (), ((blocktype & 0x7F) if blocktype > -REF_BASE else -blocktype,)
         ft = self.types[blocktype]
         return ft.params, ft.results
 

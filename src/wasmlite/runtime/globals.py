@@ -19,10 +19,12 @@ _VMGLOBAL = ctypes.c_uint64 * (GLOBAL_SIZE // SLOT)
 class GlobalData:
     """One global of valtype ``valtype`` (a valtype byte)."""
 
-    __slots__ = ("valtype", "mutable", "vm", "vm_addr", "_block", "__weakref__")
+    __slots__ = ("valtype", "mutable", "vm", "vm_addr", "_block", "ckey", "__weakref__")
 
     def __init__(self, valtype: int, mutable: bool, raw: int = 0):
         self.valtype = valtype
+        #: ``valtype`` made module-independent (``environ.module.canonical_valtype``)
+        self.ckey: object = valtype
         self.mutable = mutable
         self.vm = _VMGLOBAL()
         self.vm_addr = ctypes.addressof(self.vm)
@@ -36,6 +38,7 @@ class GlobalData:
         keeping its current bytes as the value."""
         g = cls.__new__(cls)
         g.valtype = valtype
+        g.ckey = valtype
         g.mutable = mutable
         g.vm_addr = addr = ctypes.addressof(block) + index * GLOBAL_SIZE
         g.vm = _VMGLOBAL.from_address(addr)

@@ -26,9 +26,12 @@ from ..environ.module import (
     I32,
     I64,
     PAGE_SIZE,
+    REF_BASE,
     V128,
     ConstExpr,
     ModuleInfo,
+    canonical_types,
+    canonical_valtype,
 )
 from ..environ.vmoffsets import GLOBAL_SIZE
 from ..errors import Trap, TrapCode
@@ -295,6 +298,25 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
                            GLOBAL_SIZE, len(info.globals))
         for i, expr in template.global_exprs:
             gl[nimpg + i].raw = inst.eval_const(expr)
+
+    # typed references: the module-independent types of defined tables and globals,
+    # for import matching elsewhere
+    if any(tt.elem >= REF_BASE for tt in info.tables) or \
+            any(g.type.valtype >= REF_BASE for g in info.globals):
+        ctypes_ = canonical_types(info.types)
+        for k, tt in enumerate(info.tables):
+            tables[len(imports.tables) + k].ckey = canonical_valtype(tt.elem, ctypes_)
+        for i, g in enumerate(info.globals):
+            gl[len(imports.globals) + i].ckey = canonical_valtype(g.type.valtype, ctypes_)
+
+    # tables with an initializer (typed function references): filled with its value
+    # (it reads imported globals and functions only)
+    ntimp = len(imports.tables)
+    for k, expr in info.table_inits.items():
+        raw = inst.eval_const(expr)
+        if raw:
+            t = tables[ntimp + k]
+            t.fill(0, raw, t.size)
 
     # segments: passive element segments evaluated now (active ones are applied and
     # declarative ones dropped by initialize)

@@ -30,11 +30,15 @@ class TableData:
     """
 
     __slots__ = ("elem", "minimum", "maximum", "elements", "vm", "vm_addr", "limiter",
-                 "is_64", "__weakref__")
+                 "is_64", "ckey", "__weakref__")
 
     def __init__(self, elem: int, minimum: int, maximum: int | None, init: int = 0,
                  elements: ctypes.Array | None = None, is_64: bool = False):
         self.elem = elem
+        #: the element type made module-independent (``environ.module.canonical_valtype``:
+        #: a type index of its module replaced by that type's structure), for import
+        #: matching
+        self.ckey: object = elem
         #: a 64-bit table (memory64's table64): i64 indices
         self.is_64 = is_64
         self.minimum = minimum

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from wasmlite.binary import opcodes as _op
 from wasmlite.binary.leb128 import encode_signed, encode_unsigned
+from wasmlite.environ.module import HT_EXTERN, HT_FUNC, REF_BASE, heap_type, nullable, ref_type
 from wasmlite.text.errors import WatError
 from wasmlite.text.lexer import ATOM, LPAREN, RPAREN, STRING, Tokens
 from wasmlite.text.literals import (
@@ -43,6 +44,19 @@ VALTYPES = {"i32": 0x7F, "i64": 0x7E, "f32": 0x7D, "f64": 0x7C, "v128": 0x7B,
             "funcref": 0x70, "externref": 0x6F}
 REFTYPES = {"funcref": 0x70, "externref": 0x6F}
 HEAPTYPES = {"func": 0x70, "extern": 0x6F}
+#: the GC proposal's heap types and reference-type abbreviations (not implemented)
+_GC_HEAPTYPES = frozenset("any eq i31 struct array none nofunc noextern exn noexn".split())
+_GC_REFTYPES = frozenset("anyref eqref i31ref structref arrayref nullref nullfuncref "
+                         "nullexternref exnref nullexnref".split())
+
+
+def encode_valtype(t: int) -> bytes:
+    """The binary encoding of valtype ``t`` (see ``environ.module``): its byte, or
+    ``0x63``/``0x64`` and the heap type for a typed reference type."""
+    if t < REF_BASE:
+        return bytes((t,))
+    ht = heap_type(t)
+    return (b"\x63" if nullable(t) else b"\x64") + sleb(ht)
 
 _U32_MAX = 0xFFFFFFFF
 _U64_MAX = (1 << 64) - 1
@@ -268,6 +282,11 @@ class ModuleParser:
         a = self._atom()
         t = VALTYPES.get(a) if a is not None else None
         if t is None:
+            if a is None and self._at_lp_kw("ref"):
+                return self._ref()
+            if a in _GC_REFTYPES:
+                raise self.error(f"unsupported type {a}: the GC proposal is not "
+                                 "implemented")
             raise self._unexpected()
         self.i += 1
         return t
@@ -276,9 +295,47 @@ class ModuleParser:
         a = self._atom()
         t = REFTYPES.get(a) if a is not None else None
         if t is None:
+            if a is None and self._at_lp_kw("ref"):
+                return self._ref()
+            if a in _GC_REFTYPES:
+                raise self.error(f"unsupported type {a}: the GC proposal is not "
+                                 "implemented")
             raise self._unexpected()
         self.i += 1
         return t
+
+    def _at_valtype(self) -> bool:
+        """Whether a valtype starts here (an atom or ``(ref ...)``)."""
+        return self._kind() == ATOM or self._at_lp_kw("ref")
+
+    def _at_reftype(self, off: int = 0) -> bool:
+        return self._atom(off) in REFTYPES or self._at_lp_kw_off(off, "ref")
+
+    def _ref(self) -> int:
+        """``(ref null? heaptype)`` (typed function references)."""
+        self.i += 2
+        is_null = self._atom() == "null"
+        if is_null:
+            self.i += 1
+        ht = self._heaptype()
+        self._rp()
+        return ref_type(is_null, ht)
+
+    def _heaptype(self) -> int:
+        """``func``, ``extern`` or a type index: ``HT_FUNC``, ``HT_EXTERN`` or the index."""
+        a = self._atom()
+        if a == "func":
+            self.i += 1
+            return HT_FUNC
+        if a == "extern":
+            self.i += 1
+            return HT_EXTERN
+        if a in _GC_HEAPTYPES:
+            raise self.error(f"unsupported heap type {a}: the GC proposal is not "
+                             "implemented")
+        if a is not None and self._is_index():
+            return self._index(T_TYPE)
+        raise self._unexpected()
 
     def _is_index(self, off: int = 0) -> bool:
         a = self._atom(off)
@@ -379,8 +436,11 @@ class ModuleParser:
                     # an address type (memory64) may come first
                     skip = 1 if self._atom() in ("i32", "i64") else 0
                     if kw == "table":
-                        if self._atom(skip) in REFTYPES and \
-                                self._at_lp_kw_off(skip + 1, "elem"):
+                        rskip = skip + 1
+                        if self._at_lp_kw_off(skip, "ref"):   # (ref null? ht)
+                            rskip = skip + (5 if self._atom(skip + 2) == "null" else 4)
+                        if self._at_reftype(skip) and \
+                                self._at_lp_kw_off(rskip, "elem"):
                             extra = self._bind(T_ELEM, None, at)
                     elif kw == "memory":
                         if self._at_lp_kw_off(skip, "data"):
@@ -430,14 +490,14 @@ class ModuleParser:
                 names.append(ident)
                 self._last_param_pos[len(params) - 1] = at
             else:
-                while self._kind() == ATOM:
+                while self._at_valtype():
                     params.append(self._valtype())
                     names.append(None)
             self._rp()
         results: list[int] = []
         while self._at_lp_kw("result"):
             self.i += 2
-            while self._kind() == ATOM:
+            while self._at_valtype():
                 results.append(self._valtype())
             self._rp()
         if results and self._at_lp_kw("param"):
@@ -514,15 +574,15 @@ class ModuleParser:
     def _tabletype(self) -> bytes:
         is64 = self._addr64()
         lim = self._limits(is64)
-        return bytes((self._reftype(),)) + lim
+        return encode_valtype(self._reftype()) + lim
 
     def _globaltype(self) -> bytes:
         if self._at_lp_kw("mut"):
             self.i += 2
             t = self._valtype()
             self._rp()
-            return bytes((t, 1))
-        return bytes((self._valtype(), 0))
+            return encode_valtype(t) + b"\x01"
+        return encode_valtype(self._valtype()) + b"\x00"
 
     # -- pass 2 -------------------------------------------------------------------------
     def parse(self) -> ModuleParser:
@@ -629,7 +689,7 @@ class ModuleParser:
                 named.append((len(local_types), ident))
                 local_types.append(self._valtype())
             else:
-                while self._kind() == ATOM:
+                while self._at_valtype():
                     local_types.append(self._valtype())
             self._rp()
         if named:
@@ -646,7 +706,7 @@ class ModuleParser:
         body += uleb(len(groups))
         for cnt, t in groups:
             body += uleb(cnt)
-            body.append(t)
+            body += encode_valtype(t)
         self._instrs(body, ctx)
         self._rp()
         body.append(0x0B)
@@ -666,15 +726,24 @@ class ModuleParser:
             items, count, is_exprs = self._elem_items(rt, inline=True)
             self._rp()
             self._rp()
-            self.tables.append(bytes((rt, 0x05 if is64 else 0x01)) + uleb(count) + uleb(count))
+            self.tables.append(encode_valtype(rt) + bytes((0x05 if is64 else 0x01,))
+                               + uleb(count) + uleb(count))
             off = b"\x42\x00\x0b" if is64 else b"\x41\x00\x0b"
             if is_exprs:
-                seg = b"\x06" + uleb(idx) + off + bytes((rt,))
+                seg = b"\x06" + uleb(idx) + off + encode_valtype(rt)
             else:
                 seg = b"\x02" + uleb(idx) + off + b"\x00"
             self.elems.append(seg + items)
             return
-        self.tables.append(self._tabletype())
+        tt = self._tabletype()
+        if self._kind() == LPAREN:
+            # an initializer expression (typed function references)
+            out = bytearray(b"\x40\x00" + tt)
+            self._instrs(out, _FuncCtx(None, None))
+            out.append(0x0B)
+            self.tables.append(bytes(out))
+        else:
+            self.tables.append(tt)
         self._rp()
 
     def _memory(self, idx: int, extra: int) -> None:
@@ -755,10 +824,14 @@ class ModuleParser:
         out = bytearray()
         count = 0
         if rt is None or (inline and self._kind() != LPAREN):
+            # in a table of a typed reference type, the wat crate writes ``ref.func``
+            # expressions with the table's type
+            as_exprs = inline and rt is not None and rt != 0x70
             while self._is_index():
-                out += uleb(self._index(T_FUNC))
+                x = uleb(self._index(T_FUNC))
+                out += b"\xd2" + x + b"\x0b" if as_exprs else x
                 count += 1
-            return uleb(count) + bytes(out), count, False
+            return uleb(count) + bytes(out), count, as_exprs
         while self._kind() == LPAREN:
             if self._at_lp_kw("item"):
                 self.i += 2
@@ -789,7 +862,7 @@ class ModuleParser:
             elif self._is_index() and self._kind(1) == LPAREN:
                 table = self._index(T_TABLE)
                 mode = "active"
-            if self._kind() == LPAREN:
+            if self._kind() == LPAREN and not self._at_lp_kw("ref"):
                 offset = self._offset()
                 mode = "active"
             elif mode == "active":
@@ -798,9 +871,8 @@ class ModuleParser:
         if a == "func":
             self.i += 1
             rt = None
-        elif a in REFTYPES:
-            self.i += 1
-            rt = REFTYPES[a]
+        elif a in REFTYPES or self._at_lp_kw("ref"):
+            rt = self._reftype()
         elif mode == "active" and not tableuse:
             rt = None  # abbreviation: funcidx* right after the offset
         else:
@@ -812,15 +884,15 @@ class ModuleParser:
                 if table is None and rt == 0x70:
                     head = b"\x04" + offset
                 else:
-                    head = b"\x06" + uleb(table or 0) + offset + bytes((rt,))
+                    head = b"\x06" + uleb(table or 0) + offset + encode_valtype(rt)
             elif table is None:
                 head = b"\x00" + offset
             else:
                 head = b"\x02" + uleb(table) + offset + b"\x00"
         elif mode == "passive":
-            head = b"\x05" + bytes((rt,)) if is_exprs else b"\x01\x00"
+            head = b"\x05" + encode_valtype(rt) if is_exprs else b"\x01\x00"
         else:
-            head = b"\x07" + bytes((rt,)) if is_exprs else b"\x03\x00"
+            head = b"\x07" + encode_valtype(rt) if is_exprs else b"\x03\x00"
         self.elems.append(head + items)
 
     def _data(self, idx: int, extra: int) -> None:
@@ -917,7 +989,7 @@ class ModuleParser:
             if not results:
                 return b"\x40"
             if len(results) == 1:
-                return bytes((results[0],))
+                return encode_valtype(results[0])
         return sleb(self._type_for(tuple(params), tuple(results)))
 
     def _open_block(self, out: bytearray, ctx: _FuncCtx, op: int, label: str | None,
@@ -1098,10 +1170,10 @@ class ModuleParser:
                 types: list[int] = []
                 while self._at_lp_kw("result"):
                     self.i += 2
-                    while self._kind() == ATOM:
+                    while self._at_valtype():
                         types.append(self._valtype())
                     self._rp()
-                return b"\x1c" + uleb(len(types)) + bytes(types)
+                return b"\x1c" + uleb(len(types)) + b"".join(map(encode_valtype, types))
             return b"\x1b"
         spec = _INSTRS.get(name)
         if spec is None:
@@ -1132,6 +1204,8 @@ class ModuleParser:
             if op == _op.DATA_DROP:
                 self.uses_data_count = True
                 return prefix + uleb(self._index(T_DATA))
+            if op == _op.CALL_REF or op == _op.RETURN_CALL_REF:
+                return prefix + uleb(self._index(T_TYPE))
             return prefix + uleb(self._index(T_ELEM))
         if kind == _op.IMM_LABELIDX:
             return prefix + uleb(self._label(ctx))
@@ -1153,7 +1227,7 @@ class ModuleParser:
             a = self._atom()
             t = HEAPTYPES.get(a) if a is not None else None
             if t is None:
-                raise self._unexpected()
+                return prefix + sleb(self._heaptype())
             self.i += 1
             return prefix + bytes((t,))
         if kind == _op.IMM_LANE:
@@ -1209,8 +1283,8 @@ class ModuleParser:
             out.extend(uleb(len(body)))
             out.extend(body)
 
-        types = [b"\x60" + uleb(len(p)) + bytes(p) + uleb(len(r)) + bytes(r)
-                 for p, r in self.types]
+        types = [b"\x60" + uleb(len(p)) + b"".join(map(encode_valtype, p)) + uleb(len(r))
+                 + b"".join(map(encode_valtype, r)) for p, r in self.types]
         section(1, types)
         section(2, self.imports)
         section(3, [uleb(t) for t in self.func_types])

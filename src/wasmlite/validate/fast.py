@@ -27,7 +27,12 @@ How it is fast (CPython 3.11):
   malformed LEB128 (``DecodeError``) — ends the body as rejected;
 * it decodes the memory instructions as WebAssembly 2.0 does (one memory, its index a
   zero byte): a body using another memory (multi-memory) is rejected here and judged
-  by the reference path, which decodes with the engine's features.
+  by the reference path, which decodes with the engine's features;
+* typed function references (3.0) are the reference path's: their instructions
+  reject the body, a typed blocktype, ``select`` or ``ref.null`` rejects the
+  body, a body with typed locals is given no locals (``parallel._locals``) and a
+  module with typed references in its types, globals, tables or segments is not
+  validated on this path at all (``validator._uses_typed_refs``).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from wasmlite.environ.module import (
     FUNCREF,
     I32,
     I64,
+    REF_BASE,
     V128,
     VAL_TYPES,
 )
@@ -110,6 +116,11 @@ _KIND = [F_ILLEGAL] * 256
 _SIG: list[tuple | None] = [None] * 256
 
 
+#: the instructions of typed function references, left to the reference path
+_FUNC_REF_OPS = (op.CALL_REF, op.RETURN_CALL_REF, op.REF_AS_NON_NULL, op.BR_ON_NULL,
+                 op.BR_ON_NON_NULL)
+
+
 def _build_tables() -> None:
     for opc, (kind, params, res) in _v._DISPATCH.items():
         if opc > 0xFF:
@@ -141,7 +152,7 @@ def _build_tables() -> None:
                       (op.MEMORY_SIZE, F_MEMORY), (op.MEMORY_GROW, F_MEMORY)):
         _KIND[opc] = kind
     for opc in (op.BR_TABLE, op.CALL_INDIRECT, op.SELECT_T, op.TABLE_GET, op.TABLE_SET,
-                op.RETURN_CALL, op.RETURN_CALL_INDIRECT,
+                op.RETURN_CALL, op.RETURN_CALL_INDIRECT, *_FUNC_REF_OPS,
                 op.REF_NULL, op.REF_IS_NULL, op.REF_FUNC, 0xFC, 0xFD):
         _KIND[opc] = F_RARE
 
@@ -186,6 +197,8 @@ def _blocktype(data: bytes, pos: int, type_sigs: list) -> tuple[list, list, int]
         return params, results, pos
     if bt == -64:
         return _EMPTY, _EMPTY, pos
+    if bt <= -REF_BASE:
+        raise _Reject  # a typed reference type (function references): reference path
     return _EMPTY, _SINGLE[bt & 0x7F], pos
 
 
@@ -209,8 +222,8 @@ def _rare(data: bytes, pos: int, opc: int, stack: list[int], ctrls: list[list],
     """The instructions of kind ``F_RARE``; returns the position after the immediate."""
     (func_sigs, type_sigs, globals_, table_elems, has_memory, elem_types, num_datas,
      refs, has_data_count) = env
-    if opc == op.RETURN_CALL or opc == op.RETURN_CALL_INDIRECT:
-        raise _Reject  # tail calls: the reference path (and its feature switch)
+    if opc == op.RETURN_CALL or opc == op.RETURN_CALL_INDIRECT or opc in _FUNC_REF_OPS:
+        raise _Reject  # tail calls, function references: the reference path
     if opc == 0xFC or opc == 0xFD:
         b = data[pos]
         if b < 0x80:
@@ -265,6 +278,8 @@ def _rare(data: bytes, pos: int, opc: int, stack: list[int], ctrls: list[list],
         if len(imm) != 1:
             raise _Reject
         t = imm[0]
+        if t >= REF_BASE:
+            raise _Reject  # typed references: the reference path (subtyping)
         _pop(stack, ctrls, I32)
         _pop(stack, ctrls, t)
         _pop(stack, ctrls, t)
@@ -278,6 +293,8 @@ def _rare(data: bytes, pos: int, opc: int, stack: list[int], ctrls: list[list],
         _pop(stack, ctrls, t)
         _pop(stack, ctrls, I32)
     elif opc == op.REF_NULL:
+        if imm >= REF_BASE:
+            raise _Reject  # typed references: the reference path
         stack.append(imm)
     elif opc == op.REF_IS_NULL:
         if _pop(stack, ctrls, UNKNOWN) not in _REF_OR_UNKNOWN:

@@ -57,8 +57,11 @@ def default_workers(code_bytes: int, forked: bool = True) -> int:
 
 
 def _locals(params: list[int], decls: list[tuple[int, int]]):
+    from wasmlite.environ.module import REF_BASE
     from wasmlite.validate.validator import _body_locals
 
+    if any(t >= REF_BASE for _c, t in decls):
+        return []   # typed locals (initialization rules): the reference path's
     return _body_locals(FuncType(tuple(params), ()), decls)
 
 

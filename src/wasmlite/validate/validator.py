@@ -45,15 +45,23 @@ from wasmlite.environ.module import (
     F32,
     F64,
     FUNCREF,
+    HT_FUNC,
     I32,
     I64,
     MAX_PAGES,
+    REF_BASE,
     V128,
     VAL_TYPES,
     VALTYPE_NAMES,
     FuncType,
     Limits,
     ModuleInfo,
+    as_non_null,
+    defaultable,
+    heap_type,
+    is_ref,
+    nullable,
+    ref_type,
 )
 from wasmlite.errors import DecodeError, ValidationError
 
@@ -81,8 +89,12 @@ class Features:
     §3.4.10); off, only imported globals, as in 2.0 ("unknown global").
     ``relaxed_simd`` (the 20 relaxed SIMD instructions; off, "relaxed SIMD support is
     not enabled") and ``tail_call`` (``return_call``, ``return_call_indirect``) are on
-    too.  A module using a disabled feature fails validation with wasmparser's
-    wording, e.g. ``"SIMD support is not enabled"``.
+    too, and so is ``function_references`` (typed references ``(ref null? ht)``,
+    ``call_ref``, ``return_call_ref``, ``ref.as_non_null``, ``br_on_null``,
+    ``br_on_non_null``, tables with initializers; off, as in Wasmtime, a nullable
+    ``(ref null $t)`` is still accepted while ``gc`` is on).  A module using a disabled
+    feature fails validation with wasmparser's wording, e.g. ``"SIMD support is not
+    enabled"``.
     :meth:`wasmlite.Config._features` builds one from a :class:`~wasmlite.Config`.
     """
 
@@ -99,6 +111,7 @@ class Features:
     extended_const: bool = True
     gc: bool = True
     tail_call: bool = True
+    function_references: bool = True
 
 
 #: the default feature set (WebAssembly 2.0, multi-memory, memory64, relaxed SIMD, tail
@@ -114,6 +127,10 @@ _MODULE_LEVEL_FEATURES = {"multi_memory": True, "memory64": True, "extended_cons
 #: The bottom type of the validation algorithm ("Unknown"): what popping from the
 #: polymorphic stack of unreachable code yields.  Never equal to a valtype byte.
 UNKNOWN = 0
+#: ``(ref bot)`` (spec 3.0 appendix, validation algorithm): the non-null reference made
+#: from Unknown by ``ref.as_non_null`` and ``br_on_null``; a subtype of every
+#: reference type and of no number or vector type
+BOT_REF = -2
 
 _LETTERS = {"i": I32, "I": I64, "f": F32, "F": F64, "v": V128}
 
@@ -329,11 +346,18 @@ _DISPATCH[op.LOOP] = (K_BLOCK, (), None)
 _DISPATCH[op.CALL] = (K_CALL, (), None)
 for _name in ("unreachable nop if else br br_table return call_indirect drop select "
               "return_call return_call_indirect "
+              "call_ref return_call_ref ref.as_non_null br_on_null br_on_non_null "
               "select_t global.get global.set table.get table.set memory.size memory.grow "
               "memory.init data.drop memory.copy memory.fill table.init elem.drop "
               "table.copy table.grow table.size table.fill ref.null ref.is_null ref.func "
               "i8x16.shuffle").split():
     _DISPATCH[op.OPCODES_BY_NAME[_name]] = (K_OTHER, (), None)
+
+#: the dispatch of bodies with non-defaultable locals: ``local.*`` check initialization
+#: in :meth:`_BodyValidator.other`
+_DISPATCH_INIT = dict(_DISPATCH)
+for _opc in (op.LOCAL_GET, op.LOCAL_SET, op.LOCAL_TEE):
+    _DISPATCH_INIT[_opc] = (K_OTHER, (), None)
 
 #: constant instructions allowed in constant expressions (spec §3.3.10), with their type
 _CONST_TYPES = {op.I32_CONST: I32, op.I64_CONST: I64, op.F32_CONST: F32,
@@ -417,6 +441,50 @@ class _Context:
         self.extended_const = True
         #: ``Features.gc`` (constant expressions read defined globals)
         self.gc = True
+        #: ``typeidx`` of every function (the type of ``ref.func``)
+        self.func_typeidx: list[int] = []
+        #: a structural key per type: two types with equal keys are the same type
+        #: (spec 3.0 type equivalence; each type is its own recursion group)
+        self.type_keys = _type_keys(info.types)
+
+    def matches(self, a: int, b: int) -> bool:
+        """``a <: b`` (spec 3.0 §3.3.1, "matching"; Unknown matches anything)."""
+        if a == b or a == UNKNOWN or b == UNKNOWN:
+            return True
+        if a == BOT_REF:
+            return is_ref(b)
+        if (a < REF_BASE and b < REF_BASE) or not (is_ref(a) and is_ref(b)):
+            return False
+        if nullable(a) and not nullable(b):
+            return False
+        ha = heap_type(a)
+        hb = heap_type(b)
+        if ha == hb:
+            return True
+        if hb == HT_FUNC:
+            return ha >= 0
+        if ha >= 0 and hb >= 0:
+            keys = self.type_keys
+            return ha < len(keys) and hb < len(keys) and keys[ha] == keys[hb]
+        return False
+
+
+def _type_keys(types: list[FuncType]) -> list[tuple]:
+    """A key per type such that two types are equal (spec 3.0, type
+    equivalence) when their keys are: a type index in a reference is replaced by the
+    key of the type it names (``("self",)`` for the type itself)."""
+    keys: list[tuple] = []
+    for i, ft in enumerate(types):
+        def key(t: int, i: int = i) -> Any:
+            if t < REF_BASE:
+                return t
+            h = heap_type(t)
+            if h < 0:
+                return t
+            hk = keys[h] if h < i else ("self",) if h == i else ("fwd", h)
+            return ("ref", nullable(t), hk)
+        keys.append((tuple(map(key, ft.params)), tuple(map(key, ft.results))))
+    return keys
 
 
 def _collect_refs(expr: list | None, refs: set[int]) -> None:
@@ -445,11 +513,12 @@ def _check_const_expr(ctx: _Context, expr: list | None, expected: int, where: in
         if t is not None:
             stack.append(t)
         elif opc == op.REF_NULL:
+            _check_vt(ctx, imm, off)
             stack.append(imm)
         elif opc == op.REF_FUNC:
             if imm >= len(ctx.func_types):
                 raise _err(f"unknown function {imm}", off)
-            stack.append(FUNCREF)
+            stack.append(ref_type(False, ctx.func_typeidx[imm]))
         elif opc == op.GLOBAL_GET:
             if imm >= nglobals:
                 raise _err(f"unknown global {imm}", off)
@@ -467,31 +536,50 @@ def _check_const_expr(ctx: _Context, expr: list | None, expected: int, where: in
             stack.pop()
         elif opc != op.END:
             raise _err("constant expression required", off)
-    if stack != [expected]:
+    if len(stack) != 1 or not ctx.matches(stack[0], expected):
         raise _err("type mismatch", expr[-1][2] if expr else where)
+
+
+def _check_vt(ctx: _Context, t: int, offset: int, limit: int | None = None) -> None:
+    """The type index of a typed reference type ``t`` must exist (below ``limit``,
+    default every type): "unknown type N"."""
+    if t >= REF_BASE:
+        h = heap_type(t)
+        if h >= (len(ctx.types) if limit is None else limit):
+            raise _err(f"unknown type {h}: type index out of bounds", offset)
 
 
 def _validate_module_fields(ctx: _Context) -> None:
     info = ctx.info
     ntypes = len(info.types)
+    for i, ft in enumerate(info.types):
+        for t in ft.params + ft.results:
+            _check_vt(ctx, t, 0, i + 1)   # earlier types and the type itself
     for imp in info.imports:
         if imp.kind == EXTERN_FUNC:
             if not (0 <= imp.desc < ntypes):
                 raise _err(f"unknown type {imp.desc}", imp.offset)
         elif imp.kind == EXTERN_TABLE:
+            _check_vt(ctx, imp.desc.elem, imp.offset)
             _check_table_type(ctx, imp.desc, imp.offset)
         elif imp.kind == EXTERN_MEMORY:
             _check_memory_type(ctx, imp.desc, imp.offset)
         elif imp.kind == EXTERN_GLOBAL:
-            pass
+            _check_vt(ctx, imp.desc.valtype, imp.offset)
         else:  # pragma: no cover - the decoder rejects other kinds
             raise _err("malformed import kind", imp.offset)
     for typeidx in info.funcs:
         if not (0 <= typeidx < ntypes):
             raise _err(f"unknown type {typeidx}", 0)
-    ctx.func_types = [info.types[t] for t in info.func_typeidx()]
+    ctx.func_typeidx = info.func_typeidx()
+    ctx.func_types = [info.types[t] for t in ctx.func_typeidx]
     for table in info.tables:
+        _check_vt(ctx, table.elem, 0)
         _check_table_type(ctx, table, 0)
+    for g in info.globals:
+        _check_vt(ctx, g.type.valtype, 0)
+    for e in info.elems:
+        _check_vt(ctx, e.type, 0)
     for memory in info.memories:
         _check_memory_type(ctx, memory, 0)
     if len(ctx.memories) > 1 and not ctx.multi_memory:
@@ -505,6 +593,8 @@ def _validate_module_fields(ctx: _Context) -> None:
         for item in e.items:
             _collect_refs(item, refs)
         _collect_refs(e.offset, refs)
+    for init in info.table_inits.values():
+        _collect_refs(init, refs)
     for d in info.datas:
         _collect_refs(d.offset, refs)
     for ex in info.exports:
@@ -514,6 +604,12 @@ def _validate_module_fields(ctx: _Context) -> None:
     # constant expressions (spec 3.0 §3.4.10): a global's initializer sees the imported
     # and the earlier globals, the segments every global; 2.0 (``gc`` off): the imported
     nimported = ctx.num_imported_globals
+    for i, table in enumerate(info.tables):
+        init = info.table_inits.get(i)
+        if init is not None:
+            _check_const_expr(ctx, init, table.elem, 0, nimported)
+        elif not defaultable(table.elem):
+            raise _err("type mismatch: non-defaultable element type", 0)
     for i, g in enumerate(info.globals):
         _check_const_expr(ctx, g.init, g.type.valtype, 0, nimported + i if ctx.gc else nimported)
     nseg = len(ctx.globals) if ctx.gc else nimported
@@ -523,7 +619,7 @@ def _validate_module_fields(ctx: _Context) -> None:
         if e.mode == "active":
             if e.table >= len(ctx.tables):
                 raise _err(f"unknown table {e.table}", 0)
-            if ctx.tables[e.table].elem != e.type:
+            if not ctx.matches(e.type, ctx.tables[e.table].elem):
                 raise _err("type mismatch", 0)
             _check_const_expr(ctx, e.offset, ctx.tab_at[e.table], 0, nseg)
     for d in info.datas:
@@ -584,16 +680,26 @@ class _BodyValidator:
     """Validates one function body (spec appendix A.3, "Validation Algorithm").
 
     A control frame is the list ``[opcode, start_types, end_types, height, unreachable,
-    label_types]``.
+    label_types, inits_height]``.
+
+    Non-defaultable locals (typed function references: a non-nullable reference type)
+    must be set before they are read (spec 3.0 appendix, "local initialization"):
+    ``uninit`` holds those not set yet, ``inits`` those set, in order, and a frame
+    remembers the height of ``inits`` at its start, to which ``end`` and ``else``
+    return.  Only bodies with such locals pay for this: their ``local.*`` go through
+    :meth:`other` (:data:`_DISPATCH_INIT`).
     """
 
-    def __init__(self, ctx: _Context, ftype: FuncType, locals_, instrs: list):
+    def __init__(self, ctx: _Context, ftype: FuncType, locals_, instrs: list,
+                 uninit: set[int] | None = None):
         self.ctx = ctx
         self.locals = locals_
         self.stack: list[int] = []
         self.ctrls: list[list] = [
-            [op.BLOCK, (), ftype.results, 0, False, ftype.results]]
+            [op.BLOCK, (), ftype.results, 0, False, ftype.results, 0]]
         self.instrs = instrs
+        self.uninit = uninit
+        self.inits: list[int] = []
 
     # -- the algorithm's primitives -----------------------------------------------------
     def pop(self, expect: int, offset: int) -> int:
@@ -604,7 +710,8 @@ class _BodyValidator:
                 return UNKNOWN
             raise _err("type mismatch", offset)
         actual = stack.pop()
-        if actual != expect and actual != UNKNOWN and expect != UNKNOWN:
+        if actual != expect and actual != UNKNOWN and expect != UNKNOWN and \
+                not self.ctx.matches(actual, expect):
             raise _err("type mismatch", offset)
         return actual
 
@@ -616,7 +723,8 @@ class _BodyValidator:
 
     def push_ctrl(self, opcode: int, start: tuple, end: tuple) -> None:
         labels = start if opcode == op.LOOP else end
-        self.ctrls.append([opcode, start, end, len(self.stack), False, labels])
+        self.ctrls.append([opcode, start, end, len(self.stack), False, labels,
+                           len(self.inits)])
         self.stack.extend(start)
 
     def pop_ctrl(self, offset: int) -> list:
@@ -625,7 +733,28 @@ class _BodyValidator:
         if len(self.stack) != frame[3]:
             raise _err("type mismatch", offset)
         self.ctrls.pop()
+        if self.uninit is not None:
+            self.reset_locals(frame)
         return frame
+
+    def reset_locals(self, frame: list) -> None:
+        """Forget the initialization of the locals set inside ``frame``."""
+        inits = self.inits
+        while len(inits) > frame[6]:
+            self.uninit.add(inits.pop())  # type: ignore[union-attr]
+
+    def valtype(self, t: int, offset: int) -> int:
+        """``t``, whose type index (typed references) must exist."""
+        if t >= REF_BASE:
+            _check_vt(self.ctx, t, offset)
+        return t
+
+    def pop_ref(self, offset: int) -> int:
+        """Pop a reference (or Unknown): "type mismatch: expected ref but found t"."""
+        t = self.pop(UNKNOWN, offset)
+        if t != UNKNOWN and t != BOT_REF and not is_ref(t):
+            raise _err(f"type mismatch: expected ref but found {VALTYPE_NAMES[t]}", offset)
+        return t
 
     def set_unreachable(self) -> None:
         frame = self.ctrls[-1]
@@ -641,6 +770,8 @@ class _BodyValidator:
         if bt == BLOCKTYPE_EMPTY:
             return _NO_SIG
         if bt < 0:
+            if bt <= -REF_BASE:
+                return (), (self.valtype(-bt, offset),)
             t = bt & 0x7F
             if t not in VAL_TYPES:
                 raise DecodeError("malformed value type", offset)
@@ -649,6 +780,12 @@ class _BodyValidator:
             raise _err(f"unknown type {bt}", offset)
         ft = self.ctx.types[bt]
         return ft.params, ft.results
+
+    def call_ref_type(self, typeidx: int, offset: int) -> FuncType:
+        """The function type ``typeidx`` of ``call_ref`` / ``return_call_ref``."""
+        if typeidx >= len(self.ctx.types):
+            raise _err(f"unknown type {typeidx}: type index out of bounds", offset)
+        return self.ctx.types[typeidx]
 
     def memory(self, offset: int, memidx: int = 0) -> None:
         if memidx >= len(self.ctx.memories):
@@ -678,7 +815,7 @@ class _BodyValidator:
         locals_ = self.locals
         pop = self.pop
         pop_vals = self.pop_vals
-        dispatch = _DISPATCH
+        dispatch = _DISPATCH if self.uninit is None else _DISPATCH_INIT
         func_types = self.ctx.func_types
         memories = self.ctx.memories
         mem_at = self.ctx.mem_at
@@ -784,6 +921,8 @@ class _BodyValidator:
                 else:
                     ctrls.pop()
                     del stack[h:]
+                    if self.uninit is not None:
+                        self.reset_locals(frame)
                 if frame[0] == op.IF and frame[1] != ends:
                     raise _err("type mismatch", off)
                 if not ctrls:
@@ -842,6 +981,24 @@ class _BodyValidator:
                 raise DecodeError("else found outside of an `if` block", off)
             self.pop_ctrl(off)
             self.push_ctrl(op.ELSE, frame[1], frame[2])
+        elif opc == op.LOCAL_GET or opc == op.LOCAL_SET or opc == op.LOCAL_TEE:
+            # only for bodies with non-defaultable locals (_DISPATCH_INIT)
+            try:
+                t = self.locals[imm]
+            except IndexError:
+                raise _err(f"unknown local {imm}", off) from None
+            uninit = self.uninit
+            if opc == op.LOCAL_GET:
+                if imm in uninit:  # type: ignore[operator]
+                    raise _err(f"uninitialized local: {imm}", off)
+                stack.append(t)
+            else:
+                pop(t, off)
+                if imm in uninit:  # type: ignore[operator]
+                    uninit.remove(imm)  # type: ignore[union-attr]
+                    self.inits.append(imm)
+                if opc == op.LOCAL_TEE:
+                    stack.append(t)
         elif opc == op.BR:
             self.pop_vals(self.label(imm, off)[5], off)
             self.set_unreachable()
@@ -859,34 +1016,69 @@ class _BodyValidator:
         elif opc == op.RETURN:
             self.pop_vals(self.ctrls[0][5], off)
             self.set_unreachable()
-        elif opc == op.RETURN_CALL or opc == op.RETURN_CALL_INDIRECT:
+        elif opc == op.RETURN_CALL or opc == op.RETURN_CALL_INDIRECT or \
+                opc == op.RETURN_CALL_REF:
             # tail calls (3.0 §3.3.8): the callee's results are the function's
             if opc == op.RETURN_CALL:
                 if imm >= len(ctx.func_types):
                     raise _err(f"unknown function {imm}", off)
                 ft = ctx.func_types[imm]
+            elif opc == op.RETURN_CALL_REF:
+                ft = self.call_ref_type(imm, off)
             else:
                 typeidx, tableidx = imm
                 elem = self.table(tableidx, off)
                 if typeidx >= len(ctx.types):
                     raise _err(f"unknown type {typeidx}", off)
-                if elem != FUNCREF:
+                if not ctx.matches(elem, FUNCREF):
                     raise _err("type mismatch", off)
                 ft = ctx.types[typeidx]
-            if tuple(ft.results) != tuple(self.ctrls[0][5]):
+            want = self.ctrls[0][5]
+            if len(ft.results) != len(want) or \
+                    not all(map(ctx.matches, ft.results, want)):
                 raise _err("type mismatch: current function requires result type "
                            f"[{' '.join(VALTYPE_NAMES[t] for t in self.ctrls[0][5])}] but callee "
                            f"returns [{' '.join(VALTYPE_NAMES[t] for t in ft.results)}]", off)
             if opc == op.RETURN_CALL_INDIRECT:
                 pop(ctx.tab_at[tableidx], off)
+            elif opc == op.RETURN_CALL_REF:
+                pop(ref_type(True, imm), off)
             self.pop_vals(ft.params, off)
             self.set_unreachable()
+        elif opc == op.CALL_REF:
+            ft = self.call_ref_type(imm, off)
+            pop(ref_type(True, imm), off)
+            self.pop_vals(ft.params, off)
+            stack.extend(ft.results)
+        elif opc == op.REF_AS_NON_NULL:
+            t = self.pop_ref(off)
+            stack.append(as_non_null(t) if is_ref(t) else BOT_REF)
+        elif opc == op.BR_ON_NULL:
+            t = self.pop_ref(off)
+            labels = self.label(imm, off)[5]
+            self.pop_vals(labels, off)
+            stack.extend(labels)
+            stack.append(as_non_null(t) if is_ref(t) else BOT_REF)
+        elif opc == op.BR_ON_NON_NULL:
+            labels = self.label(imm, off)[5]
+            if not labels:
+                raise _err("type mismatch: br_on_non_null target has no label types", off)
+            last = labels[-1]
+            if not is_ref(last):
+                raise _err("type mismatch: br_on_non_null target does not end with heap "
+                           "type", off)
+            t = self.pop_ref(off)
+            if is_ref(t) and not ctx.matches(as_non_null(t), last):
+                raise _err("type mismatch", off)
+            rest = labels[:-1]
+            self.pop_vals(rest, off)
+            stack.extend(rest)
         elif opc == op.CALL_INDIRECT:
             typeidx, tableidx = imm
             elem = self.table(tableidx, off)
             if typeidx >= len(ctx.types):
                 raise _err(f"unknown type {typeidx}", off)
-            if elem != FUNCREF:
+            if not ctx.matches(elem, FUNCREF):
                 raise _err("type mismatch", off)
             ft = ctx.types[typeidx]
             pop(ctx.tab_at[tableidx], off)
@@ -906,7 +1098,7 @@ class _BodyValidator:
         elif opc == op.SELECT_T:
             if len(imm) != 1:
                 raise _err("invalid result arity", off)
-            t = imm[0]
+            t = self.valtype(imm[0], off)
             pop(I32, off)
             pop(t, off)
             pop(t, off)
@@ -949,7 +1141,7 @@ class _BodyValidator:
             dst, src = imm
             t1 = self.table(dst, off)
             t2 = self.table(src, off)
-            if t1 != t2:
+            if not ctx.matches(t2, t1):
                 raise _err("type mismatch", off)
             # the length has the narrower of the two index types (table64)
             dt, st = ctx.tab_at[dst], ctx.tab_at[src]
@@ -958,7 +1150,7 @@ class _BodyValidator:
             elemidx, tableidx = imm
             t1 = self.table(tableidx, off)
             t2 = self.elem(elemidx, off)
-            if t1 != t2:
+            if not ctx.matches(t2, t1):
                 raise _err("type mismatch", off)
             self.pop_vals((ctx.tab_at[tableidx], I32, I32), off)
         elif opc == op.ELEM_DROP:
@@ -989,18 +1181,16 @@ class _BodyValidator:
         elif opc == op.DATA_DROP:
             self.data(imm, off)
         elif opc == op.REF_NULL:
-            stack.append(imm)
+            stack.append(self.valtype(imm, off))
         elif opc == op.REF_IS_NULL:
-            t = pop(UNKNOWN, off)
-            if t not in _REF_OR_UNKNOWN:
-                raise _err("type mismatch", off)
+            self.pop_ref(off)
             stack.append(I32)
         elif opc == op.REF_FUNC:
             if imm >= len(ctx.func_types):
                 raise _err(f"unknown function {imm}", off)
             if imm not in ctx.refs:
                 raise _err("undeclared function reference", off)
-            stack.append(FUNCREF)
+            stack.append(ref_type(False, ctx.func_typeidx[imm]))
         elif opc == op.I8X16_SHUFFLE:
             for lane in imm:
                 if lane >= 32:
@@ -1029,6 +1219,24 @@ class _BodyValidator:
                 stack.append(res)
         else:  # pragma: no cover - every opcode of the dispatch table is handled above
             raise _err("unknown operator", off)
+
+
+def _body_validator(ctx: _Context, ftype: FuncType, decls: list[tuple[int, int]],
+                    instrs: list, offset: int) -> _BodyValidator:
+    """A :class:`_BodyValidator` for a body with local declarations ``decls`` (its
+    entry at ``offset``): typed locals must name existing types, non-defaultable ones
+    start uninitialized."""
+    uninit = None
+    n = len(ftype.params)
+    for count, t in decls:
+        if t >= REF_BASE:
+            _check_vt(ctx, t, offset)
+            if not defaultable(t):
+                if uninit is None:
+                    uninit = set()
+                uninit.update(range(n, n + count))
+        n += count
+    return _BodyValidator(ctx, ftype, _body_locals(ftype, decls), instrs, uninit)
 
 
 def _body_locals(ftype: FuncType, decls: list[tuple[int, int]]):
@@ -1099,8 +1307,9 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
     data = info.bytes
     nimported = info.num_imported_funcs
     has_data_count = info.data_count is not None
-    # the fast path knows 32-bit table indices only (table64: the reference path)
-    if keep_bodies or restricted or I64 in ctx.tab_at:
+    # the fast path knows 32-bit table indices only (table64: the reference path), and
+    # no typed references
+    if keep_bodies or restricted or I64 in ctx.tab_at or _uses_typed_refs(info):
         # The instruction lists are wanted (or feature checks need them): decoding
         # them costs about what the fast path saves, so the reference path runs.
         # The cyclic garbage collector is paused meanwhile: the millions of tuples
@@ -1116,7 +1325,7 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
                                            multi_memory=multi_memory, memory64=memory64)
                 if restricted:
                     _check_body_features(body.locals, instrs, features, body.offset)  # type: ignore[arg-type]
-                _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
+                _body_validator(ctx, ftype, body.locals, instrs, body.offset).run()
                 bodies.append(instrs)
         finally:
             if gc_was_on:
@@ -1132,6 +1341,28 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
     return None
 
 
+def _uses_typed_refs(info: ModuleInfo) -> bool:
+    """Whether a type, import, table, global or local declaration of ``info`` uses a
+    typed reference type (function references), or a table has an initializer."""
+    for ft in info.types:
+        if any(t >= REF_BASE for t in ft.params) or any(t >= REF_BASE for t in ft.results):
+            return True
+    for imp in info.imports:
+        if imp.kind == EXTERN_TABLE and imp.desc.elem >= REF_BASE:
+            return True
+        if imp.kind == EXTERN_GLOBAL and imp.desc.valtype >= REF_BASE:
+            return True
+    # (element segment types are not looked at: the funcidx forms are all ``(ref
+    # func)``, and the fast path only compares them for ``table.init``, for equality)
+    if not isinstance(info.codes, list):
+        codes = ()    # lazily decoded entries (a module known to be valid)
+    else:
+        codes = info.codes
+    return bool(info.table_inits) or any(t.elem >= REF_BASE for t in info.tables) or \
+        any(g.type.valtype >= REF_BASE for g in info.globals) or \
+        any(t >= REF_BASE for c in codes for _n, t in c.locals)
+
+
 def _fast_env(ctx: _Context) -> tuple:
     """The module facts of :func:`wasmlite.validate.fast.body_env` for ``ctx``."""
     from wasmlite.validate import fast
@@ -1139,8 +1370,11 @@ def _fast_env(ctx: _Context) -> tuple:
     # the fast path knows 32-bit addresses only: with a 64-bit memory 0 (memory64) it
     # leaves every body that touches memory to the reference path
     nmem = 0 if ctx.mem_at and ctx.mem_at[0] == I64 else len(ctx.memories)
+    # the funcidx forms' ``(ref func)`` segments go where funcref ones do (the fast
+    # path has tables of the 2.0 types only, and compares for equality)
+    elem_types = [FUNCREF if t == _REF_FUNC_ELEM else t for t in ctx.elem_types]
     return fast.body_env(ctx.func_types, ctx.types, ctx.globals, ctx.tables,
-                         nmem, ctx.elem_types, ctx.num_datas, ctx.refs,
+                         nmem, elem_types, ctx.num_datas, ctx.refs,
                          ctx.info.data_count is not None)
 
 
@@ -1153,7 +1387,7 @@ def _reference_body(ctx: _Context, index: int) -> None:
     instrs = read_instructions(info.bytes, body.body_start, body.body_end,
                                has_data_count=info.data_count is not None,
                                multi_memory=ctx.multi_memory, memory64=ctx.memory64)
-    _BodyValidator(ctx, ftype, _body_locals(ftype, body.locals), instrs).run()
+    _body_validator(ctx, ftype, body.locals, instrs, body.offset).run()
 
 
 # -- feature switches ------------------------------------------------------------------------
@@ -1184,11 +1418,25 @@ _FIRST_SIMD_OPCODE = op.OPCODES_BY_NAME["v128.load"]
 RELAXED_SIMD_OPS = frozenset(c for c, n in op.OPCODE_NAMES.items() if ".relaxed_" in n)
 
 
+_FUNC_REFS_OFF = "function references support is not enabled"
+#: ``(ref func)``: the type of the ``funcidx`` forms of element segments, in 2.0 too
+_REF_FUNC_ELEM = ref_type(False, HT_FUNC)
+#: the instructions of typed function references (WebAssembly 3.0)
+FUNCTION_REFERENCES_OPS = frozenset((op.CALL_REF, op.RETURN_CALL_REF, op.REF_AS_NON_NULL,
+                                     op.BR_ON_NULL, op.BR_ON_NON_NULL))
+
+
 def _check_valtype(t: int, features: Features, offset: int) -> None:
     if t == V128 and not features.simd:
         raise _err(_SIMD_OFF, offset)
     if (t == FUNCREF or t == EXTERNREF) and not features.reference_types:
         raise _err(_REF_OFF, offset)
+    if t >= REF_BASE and not features.function_references:
+        # as wasmparser: ``(ref null $t)`` is also GC's, non-nullable types are not
+        if not nullable(t):
+            raise _err("function references required for non-nullable types", offset)
+        if heap_type(t) >= 0 and not features.gc:
+            raise _err("function references required for index reference types", offset)
 
 
 def _check_module_features(info: ModuleInfo, features: Features) -> None:
@@ -1208,6 +1456,12 @@ def _check_module_features(info: ModuleInfo, features: Features) -> None:
         elif imp.kind == EXTERN_TABLE and imp.desc.elem != FUNCREF:
             _check_valtype(imp.desc.elem, features, imp.offset)
     tables = info.table_types()
+    for tt in info.tables:
+        if tt.elem >= REF_BASE:
+            _check_valtype(tt.elem, features, 0)
+    if info.table_inits and not features.function_references:
+        raise _err("tables with expression initializers require the function-references "
+                   "proposal", 0)
     if not features.reference_types:
         if len(tables) > 1:
             raise _err("multiple tables", 0)
@@ -1226,7 +1480,7 @@ def _check_module_features(info: ModuleInfo, features: Features) -> None:
     for e in info.elems:
         if e.mode != "active" and not features.bulk_memory:
             raise _err(_BULK_OFF, 0)
-        if e.type != FUNCREF:
+        if e.type != FUNCREF and e.type != _REF_FUNC_ELEM:
             _check_valtype(e.type, features, 0)
         if not features.reference_types:
             if e.mode == "active" and e.table != 0:
@@ -1272,6 +1526,11 @@ def _check_instr_features(ins: tuple, features: Features) -> None:
     elif opc == op.CALL_INDIRECT:
         if imm[1] != 0 and not features.reference_types:
             raise _err(_REF_OFF, off)
+    elif opc in FUNCTION_REFERENCES_OPS:
+        if not features.function_references:
+            raise _err(_FUNC_REFS_OFF, off)
+        if opc == op.RETURN_CALL_REF and not features.tail_call:
+            raise _err("tail calls support is not enabled", off)
     elif opc == op.RETURN_CALL or opc == op.RETURN_CALL_INDIRECT:
         if not features.tail_call:
             raise _err("tail calls support is not enabled", off)
@@ -1280,7 +1539,7 @@ def _check_instr_features(ins: tuple, features: Features) -> None:
             if not features.multi_value:
                 raise _err(_MULTI_VALUE_BLOCK_OFF, off)
         elif imm != BLOCKTYPE_EMPTY:
-            _check_valtype(imm & 0x7F, features, off)
+            _check_valtype(-imm if imm <= -REF_BASE else imm & 0x7F, features, off)
 
 
 def _check_body_features(decls: list[tuple[int, int]], instrs: list, features: Features,

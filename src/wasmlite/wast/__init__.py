@@ -38,7 +38,8 @@ WAST_PROPOSALS = {"multi-memory": "wasm_multi_memory", "memory64": "wasm_memory6
                   "relaxed-simd": "wasm_relaxed_simd", "simd": "wasm_simd",
                   "reference-types": "wasm_reference_types",
                   "bulk-memory": "wasm_bulk_memory", "multi-value": "wasm_multi_value",
-                  "extended-const": "wasm_extended_const", "gc": "wasm_gc"}
+                  "extended-const": "wasm_extended_const", "gc": "wasm_gc",
+                  "function-references": "wasm_function_references"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

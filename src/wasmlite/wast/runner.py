@@ -65,7 +65,8 @@ _KIND_OF = {name: kind for kind, name in _NAMES.items()}
 #: * ``indirect call type mismatch``: older Wasmtime versions say "signature mismatch";
 #: * ``data segment does not fit`` / ``elements segment does not fit``: older spec
 #:   wordings of the out-of-bounds segment traps at instantiation;
-#: * ``call stack exhausted``: Wasmtime's ``TrapCode::StackOverflow`` wording.
+#: * ``call stack exhausted``: Wasmtime's ``TrapCode::StackOverflow`` wording;
+#: * ``null function reference``: ``call_ref`` of null, Wasmtime's "null reference".
 TRAP_ALIASES: dict[str, tuple[str, ...]] = {
     "uninitialized element 2": ("uninitialized element",),
     "undefined element": ("out of bounds table access",),
@@ -74,6 +75,7 @@ TRAP_ALIASES: dict[str, tuple[str, ...]] = {
     "data segment does not fit": ("out of bounds memory access",),
     "elements segment does not fit": ("out of bounds table access", "undefined element"),
     "call stack exhausted": ("stack overflow",),
+    "null function reference": ("null reference",),
 }
 
 _TRAP_PREFIX = "wasm trap: "
@@ -417,6 +419,7 @@ class _ScriptRun:
         return ref
 
     def _arg_raw(self, kind: int, v: Value) -> int:
+        kind = em.ref_storage(kind)   # a typed reference parameter takes a 2.0 reference
         if _NAMES[kind] != v.type:
             raise ScriptError(f"argument {v.type} for a parameter of type {_NAMES[kind]}")
         if kind == em.EXTERNREF:
@@ -448,13 +451,14 @@ class _ScriptRun:
                               f"{len(params)} parameters")
         raws = [self._arg_raw(k, v) for k, v in zip(params, act.args, strict=True)]
         out = _call_raw(self.store, item, params, results, raws)
-        return [(k, r & _MASKS[k]) for k, r in zip(results, out, strict=True)]
+        return [(k, r & _MASKS[em.ref_storage(k)]) for k, r in zip(results, out, strict=True)]
 
     # -- result matching ---------------------------------------------------------------
     def _matches(self, exp: Expected, kind: int, raw: int) -> bool:
         if exp.kind == "either":
             return any(self._matches(e, kind, raw) for e in exp.data)  # type: ignore[union-attr]
-        if exp.type != _NAMES[kind]:
+        kind = em.ref_storage(kind)   # a typed reference is a funcref/externref value
+        if exp.type != _NAMES[kind] and not (exp.type == "ref" and em.is_ref(kind)):
             return False
         k = exp.kind
         if k == "bits":
@@ -483,6 +487,7 @@ class _ScriptRun:
         raise ScriptError(f"unknown result pattern {k}")
 
     def _show(self, kind: int, raw: int, exp: Expected | None) -> str:
+        kind = em.ref_storage(kind)
         name = _NAMES[kind]
         if kind in (em.I32, em.I64):
             bits = 32 if kind == em.I32 else 64
@@ -713,7 +718,7 @@ def _func_kinds(store: Store, func: Func) -> tuple[tuple[int, ...], tuple[int, .
 def _global_raw(store: Store, g: Global) -> tuple[int, int]:
     """``(valtype, raw bits)`` of global ``g`` (through ``Global.raw_value``)."""
     kind = _KIND_OF[str(g.type(store).content)]
-    return kind, g.raw_value(store) & _MASKS[kind]
+    return kind, g.raw_value(store) & _MASKS[em.ref_storage(kind)]
 
 
 def _call_raw(store: Store, func: Func, params: tuple[int, ...], results: tuple[int, ...],
@@ -724,6 +729,8 @@ def _call_raw(store: Store, func: Func, params: tuple[int, ...], results: tuple[
     payloads; references are converted between store handles and Python values here.
     """
     st = store._wl_store
+    params = tuple(map(em.ref_storage, params))     # typed references: their 2.0 type
+    results = tuple(map(em.ref_storage, results))
     args = [from_raw(st, k, r) if k in em.REF_TYPES else r
             for k, r in zip(params, raws, strict=True)]
     out = func.call_raw(store, *args)

@@ -75,7 +75,8 @@ class Expected:
     * ``"nan:canonical"`` / ``"nan:arithmetic"``: ``type`` ``f32`` or ``f64``;
     * ``"lanes"``: ``type`` ``v128``; ``data`` is ``(shape, [lane pattern])`` where a
       lane pattern is an ``int`` bit pattern or one of the two NaN pattern strings;
-    * ``"null"``: a null reference of ``type`` (``funcref``/``externref``);
+    * ``"null"``: a null reference of ``type`` (``funcref``/``externref``; ``"ref"``:
+      any reference type, the pattern ``(ref.null)``);
     * ``"extern"``: ``(ref.extern n)``, ``data`` = ``n`` (``None``: any non-null);
     * ``"func"``: ``(ref.func)``: any non-null funcref;
     * ``"either"``: ``data`` is a list of :class:`Expected`, one of which must match.
@@ -95,7 +96,7 @@ class Expected:
             shape, lanes = self.data  # type: ignore[misc]
             return f"(v128.const {shape} {' '.join(_lane_str(x) for x in lanes)})"
         if self.kind == "null":
-            return f"(ref.null {self.type[:-3]})"
+            return f"(ref.null {self.type[:-3]})" if self.type != "ref" else "(ref.null)"
         if self.kind == "extern":
             return "(ref.extern)" if self.data is None else f"(ref.extern {self.data})"
         if self.kind == "func":
@@ -333,6 +334,9 @@ class ScriptReader:
             self.expect_rparen(j + 1)
             return Expected("externref", "extern", n), end
         if head == "ref.null":
+            if self.kinds[j] == RPAREN:
+                # ``(ref.null)``: a null reference of any type (3.0 scripts)
+                return Expected("ref", "null"), end
             v, _ = self.read_const(i)
             return Expected(v.type, "null"), end
         if head == "either":

@@ -27,6 +27,7 @@ from ...binary import opcodes as op
 from ...environ.module import F32, F64, V128, ModuleInfo
 from ...errors import WasmtimeError
 from ...runtime.libc import protect
+from ...validate.validator import _uses_typed_refs
 from .compiler import Env, FunctionCompiler, ModuleShapes
 from .simd import SIMD_OPS
 
@@ -78,7 +79,11 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
     instructions the baseline compiler does not have, ``simd.SIMD_OPS``; v128
     globals; v128 parameters beyond ``xmm7``), ``"multi-memory"`` (an access to a
     memory other than 0), ``"memory64"`` (a module with a 64-bit memory: every
-    function, the baseline compiler's addresses are 32-bit).  Fuel and
+    function, the baseline compiler's addresses are 32-bit), ``"typed function
+    references"`` (a module whose types, globals, tables or segments use them: every
+    function; the instructions of the proposal raise ``NotImplementedError`` in
+    :func:`compile_batch`, which hands the function to LLVM, and typed locals,
+    blocktypes or ``select`` types are plain 64-bit references there).  Fuel and
     epochs are supported (the arguments are kept for callers that measure coverage
     per setting)."""
     shapes = ModuleShapes.of(info)
@@ -95,6 +100,8 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
         return None
     if any(m.is_64 for m in info.memory_types()) or any(t.is_64 for t in info.table_types()):
         return "memory64"
+    if _uses_typed_refs(info):
+        return "typed function references"
     if len(ft.results) > 1:
         return "multi-value result"
     if not _v128_abi_ok(ft):
@@ -157,7 +164,8 @@ def _plain_module(info: ModuleInfo) -> bool:
              and all(g.valtype != V128 for g in info.global_types())
              and len(info.memory_types()) <= 1
              and not any(m.is_64 for m in info.memory_types())
-             and not any(t.is_64 for t in info.table_types()))
+             and not any(t.is_64 for t in info.table_types())
+             and not _uses_typed_refs(info))
     if len(_plain) > 256:
         _plain.clear()
     _plain[id(info)] = (weakref.ref(info), plain)

@@ -325,10 +325,10 @@ class WasmtimeRunner(Runner):
     floats (which quiets signalling NaNs)."""
 
     #: wasmtime-py Config switches turned off: the proposals wasmlite does not implement
-    #: (it implements WebAssembly 2.0, multi-memory, memory64, tail calls and relaxed
-    #: SIMD, which gives the same results in both on the same host)
-    OFF = ("wasm_threads", "wasm_gc", "wasm_function_references", "wasm_exceptions",
-           "wasm_wide_arithmetic", "wasm_custom_page_sizes", "wasm_stack_switching")
+    #: (it implements WebAssembly 2.0, multi-memory, memory64, tail calls, typed function
+    #: references and relaxed SIMD, which gives the same results in both on the same host)
+    OFF = ("wasm_threads", "wasm_gc", "wasm_exceptions", "wasm_wide_arithmetic",
+           "wasm_custom_page_sizes", "wasm_stack_switching")
 
     def __init__(self, opts: dict):
         import wasmtime

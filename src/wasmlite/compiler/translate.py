@@ -1055,6 +1055,11 @@ class FunctionTranslator:
         c = self.new()
         L.append(f"  {c} = icmp eq ptr {ref}, null")
         self.trap_if(c, ST_NULL_REF)
+        return self.funcref_fields(ref)
+
+    def funcref_fields(self, ref: str) -> tuple[str, str]:
+        """``(function pointer, callee vmctx)`` loaded from the ``VMFuncRef`` at ``ref``."""
+        L = self.lines
         fp = self.new()
         L.append(f"  {fp} = load ptr, ptr {ref}, !tbaa {TBAA_TABLE}")
         vp = self.new()
@@ -1158,13 +1163,7 @@ class FunctionTranslator:
         c = self.new()
         L.append(f"  {c} = icmp ne i64 {actual}, {expected}")
         self.trap_if(c, ST_SIG)
-        fp = self.new()
-        L.append(f"  {fp} = load ptr, ptr {ref}, !tbaa {TBAA_TABLE}")
-        vp = self.new()
-        L.append(f"  {vp} = getelementptr i8, ptr {ref}, i64 {vo.FUNCREF_VMCTX}")
-        cv = self.new()
-        L.append(f"  {cv} = load ptr, ptr {vp}, !tbaa {TBAA_TABLE}")
-        return fp, cv
+        return self.funcref_fields(ref)
 
     # -- variables ------------------------------------------------------------------------
     def global_ptr(self, globalidx: int) -> str:

@@ -791,6 +791,17 @@ class _BodyValidator:
         if memidx >= len(self.ctx.memories):
             raise _err(f"unknown memory {memidx}", offset)
 
+    def indirect_type(self, imm: tuple[int, int], off: int) -> Any:
+        """The function type of a ``call_indirect``/``return_call_indirect`` with
+        immediate ``(typeidx, tableidx)``: the table must exist and hold functions."""
+        typeidx, tableidx = imm
+        elem = self.table(tableidx, off)
+        if typeidx >= len(self.ctx.types):
+            raise _err(f"unknown type {typeidx}", off)
+        if not self.ctx.matches(elem, FUNCREF):
+            raise _err("type mismatch", off)
+        return self.ctx.types[typeidx]
+
     def table(self, tableidx: int, offset: int) -> int:
         tables = self.ctx.tables
         if tableidx >= len(tables):
@@ -1026,13 +1037,7 @@ class _BodyValidator:
             elif opc == op.RETURN_CALL_REF:
                 ft = self.call_ref_type(imm, off)
             else:
-                typeidx, tableidx = imm
-                elem = self.table(tableidx, off)
-                if typeidx >= len(ctx.types):
-                    raise _err(f"unknown type {typeidx}", off)
-                if not ctx.matches(elem, FUNCREF):
-                    raise _err("type mismatch", off)
-                ft = ctx.types[typeidx]
+                ft = self.indirect_type(imm, off)
             want = self.ctrls[0][5]
             if len(ft.results) != len(want) or \
                     not all(map(ctx.matches, ft.results, want)):
@@ -1040,7 +1045,7 @@ class _BodyValidator:
                            f"[{' '.join(VALTYPE_NAMES[t] for t in self.ctrls[0][5])}] but callee "
                            f"returns [{' '.join(VALTYPE_NAMES[t] for t in ft.results)}]", off)
             if opc == op.RETURN_CALL_INDIRECT:
-                pop(ctx.tab_at[tableidx], off)
+                pop(ctx.tab_at[imm[1]], off)
             elif opc == op.RETURN_CALL_REF:
                 pop(ref_type(True, imm), off)
             self.pop_vals(ft.params, off)
@@ -1074,14 +1079,8 @@ class _BodyValidator:
             self.pop_vals(rest, off)
             stack.extend(rest)
         elif opc == op.CALL_INDIRECT:
-            typeidx, tableidx = imm
-            elem = self.table(tableidx, off)
-            if typeidx >= len(ctx.types):
-                raise _err(f"unknown type {typeidx}", off)
-            if not ctx.matches(elem, FUNCREF):
-                raise _err("type mismatch", off)
-            ft = ctx.types[typeidx]
-            pop(ctx.tab_at[tableidx], off)
+            ft = self.indirect_type(imm, off)
+            pop(ctx.tab_at[imm[1]], off)
             self.pop_vals(ft.params, off)
             stack.extend(ft.results)
         elif opc == op.DROP:

@@ -522,17 +522,22 @@ class _ScriptRun:
         else:
             self._define(i, line)
 
-    def _define_only(self, i: int, line: int) -> None:
-        """``(module definition $M? ...)``: compile the module, instantiate nothing; a
-        later ``(module instance $I? $M?)`` does (the last definition when unnamed)."""
+    def _compile_form(self, i: int) -> tuple[str | None, Module]:
+        """``(name, Module)`` of the module form at ``i``; a text or compile error is
+        the command's failure."""
         try:
             name, _, data = self._module_bytes(i)
         except WatError as e:
             raise _CommandFailed(f"text parse error: {e}") from None
         try:
-            module = self.runner.compile(data, self.result)
+            return name, self.runner.compile(data, self.result)
         except WasmtimeError as e:
             raise _CommandFailed(f"module failed to compile: {_one_line(e)}") from None
+
+    def _define_only(self, i: int, line: int) -> None:
+        """``(module definition $M? ...)``: compile the module, instantiate nothing; a
+        later ``(module instance $I? $M?)`` does (the last definition when unnamed)."""
+        name, module = self._compile_form(i)
         self.definitions[None] = module
         if name is not None:
             self.definitions[name] = module
@@ -634,14 +639,7 @@ class _ScriptRun:
 
     def _expect_instantiation_failure(self, i: int, text: str, trap: bool) -> None:
         what = "trap" if trap else "link error"
-        try:
-            _, _, data = self._module_bytes(i)
-        except WatError as e:
-            raise _CommandFailed(f"text parse error: {e}") from None
-        try:
-            module = self.runner.compile(data, self.result)
-        except WasmtimeError as e:
-            raise _CommandFailed(f"module failed to compile: {_one_line(e)}") from None
+        _, module = self._compile_form(i)
         try:
             Instance(self.store, module, self._link(module))
         except _LinkError as e:

@@ -165,20 +165,24 @@ def read_heap_type(data: bytes, pos: int) -> tuple[int, int]:
             return v, pos
     if v == HT_FUNC or v == HT_EXTERN:
         return v, pos
-    name = GC_HEAP_TYPES.get(v)
+    _gc_heap_type(v, pos - 1)
+    raise DecodeError("malformed heap type", pos - 1)
+
+
+def _gc_heap_type(ht: int, pos: int) -> None:
+    """Raise the GC proposal's message when ``ht`` is one of its abstract heap types;
+    return for any other value."""
+    name = GC_HEAP_TYPES.get(ht)
     if name is not None:
         raise DecodeError(f"heap type {name} requires the GC proposal, which wasmlite "
-                          "does not implement", pos - 1)
-    raise DecodeError("malformed heap type", pos - 1)
+                          "does not implement", pos)
 
 
 def _gc_abbreviation(b: int, pos: int) -> None:
     """Raise the GC proposal's message for a one-byte reference type abbreviation of
     one of its heap types (``anyref`` = ``0x6E`` ...); return for any other byte."""
-    name = GC_HEAP_TYPES.get(b - 0x80) if 0x40 <= b < 0x80 else None
-    if name is not None:
-        raise DecodeError(f"heap type {name} requires the GC proposal, which wasmlite "
-                          "does not implement", pos)
+    if 0x40 <= b < 0x80:
+        _gc_heap_type(b - 0x80, pos)
 
 
 def read_ref_type(data: bytes, pos: int) -> tuple[int, int]:
@@ -696,22 +700,21 @@ class _Decoder:
         return t
 
     def valtype(self) -> int:
-        b = self.data[self.pos] if self.pos < len(self.data) else 0
-        if b == REF_NULL_PREFIX or b == REF_PREFIX:
-            t, self.pos = read_ref_type(self.data, self.pos)
-            return t
-        if b not in _VALTYPE_SET:
-            _gc_abbreviation(b, self.pos)
-        return self.type_byte(_VALTYPE_SET, "malformed value type")
+        return self._type(_VALTYPE_SET, "malformed value type")
 
     def reftype(self) -> int:
+        return self._type(_REFTYPE_SET, "malformed reference type")
+
+    def _type(self, allowed: frozenset, message: str) -> int:
+        """A one-byte type of ``allowed`` or a typed reference type (``0x63``/``0x64
+        ht``); a GC abbreviation gets the GC message, anything else ``message``."""
         b = self.data[self.pos] if self.pos < len(self.data) else 0
         if b == REF_NULL_PREFIX or b == REF_PREFIX:
             t, self.pos = read_ref_type(self.data, self.pos)
             return t
-        if b not in _REFTYPE_SET:
+        if b not in allowed:
             _gc_abbreviation(b, self.pos)
-        return self.type_byte(_REFTYPE_SET, "malformed reference type")
+        return self.type_byte(allowed, message)
 
     def limits(self) -> Limits:
         # The flag is a ``u1`` in the 2.0 reference interpreter: 2.. is "integer too

@@ -120,16 +120,23 @@ def _x86(ft: Any, name: str, ret: str, args: list[tuple[str, str]]) -> str:
 
 # -- i8x16.relaxed_swizzle ------------------------------------------------------------------
 
+def _ssse3_binop(ft: Any, intrinsic: str, ty: str, fallback: Any) -> None:
+    """``a op b`` by the SSSE3 intrinsic ``llvm.x86.<intrinsic>`` on vectors of type
+    ``ty``; without SSSE3, ``fallback()`` (the deterministic instruction)."""
+    if not _lowering(ft).ssse3:
+        fallback()
+        return
+    b = pop_as(ft, ty)
+    a = pop_as(ft, ty)
+    push_from(ft, _x86(ft, intrinsic, ty, [(ty, a), (ty, b)]), ty)
+
+
 def op_relaxed_swizzle(ft: Any, opcode: int, imm: None) -> None:
     """``pshufb a, s``: lane i is 0 if ``s[i] & 0x80``, else ``a[s[i] & 15]``."""
-    if not _lowering(ft).ssse3:
-        from .simd_lanes import op_swizzle
+    from .simd_lanes import op_swizzle
 
-        op_swizzle(ft, op.I8X16_SWIZZLE, None)
-        return
-    s = pop_as(ft, _B16)
-    a = pop_as(ft, _B16)
-    push_from(ft, _x86(ft, "ssse3.pshuf.b.128", _B16, [(_B16, a), (_B16, s)]), _B16)
+    _ssse3_binop(ft, "ssse3.pshuf.b.128", _B16,
+                 lambda: op_swizzle(ft, op.I8X16_SWIZZLE, None))
 
 
 # -- truncation -----------------------------------------------------------------------------
@@ -259,14 +266,10 @@ def op_relaxed_minmax(ft: Any, opcode: int, imm: None) -> None:
 def op_relaxed_q15mulr_s(ft: Any, opcode: int, imm: None) -> None:
     """``i16x8.relaxed_q15mulr_s``: ``pmulhrsw`` (``-2^15 * -2^15`` wraps to
     ``-2^15``) with SSSE3, else ``i16x8.q15mulr_sat_s``."""
-    if not _lowering(ft).ssse3:
-        from .simd_int import _q15mulr_sat_s
+    from .simd_int import _q15mulr_sat_s
 
-        _q15mulr_sat_s(ft, op.I16X8_Q15MULR_SAT_S, None)
-        return
-    b = pop_as(ft, _W8)
-    a = pop_as(ft, _W8)
-    push_from(ft, _x86(ft, "ssse3.pmul.hr.sw.128", _W8, [(_W8, a), (_W8, b)]), _W8)
+    _ssse3_binop(ft, "ssse3.pmul.hr.sw.128", _W8,
+                 lambda: _q15mulr_sat_s(ft, op.I16X8_Q15MULR_SAT_S, None))
 
 
 def _products(ft: Any, a: str, b: str, wide: str) -> tuple[str, str]:

@@ -1001,19 +1001,28 @@ class FunctionTranslator:
         self.reachable = False
 
     # -- calls ----------------------------------------------------------------------------
+    def call_instr(self, callee: str, ft: FuncType, first: str, kw: str = "call") -> str:
+        """Emit ``kw`` (``call`` or ``musttail call``) of ``callee`` (a function symbol or
+        pointer) with ``first`` and the operands of type ``ft`` popped from the stack;
+        the value it returns (``""`` for no results)."""
+        args = self.pop_n(len(ft.params))
+        arg_text = "".join(f", {LLTYPE[t]} {a}" for t, a in zip(ft.params, args, strict=False))
+        if not ft.results:
+            self.lines.append(f"  {kw} void {callee}(ptr {first}{arg_text}){self.dbg()}")
+            return ""
+        r = self.new()
+        self.lines.append(f"  {r} = {kw} {result_type(ft)} {callee}(ptr {first}{arg_text})"
+                          f"{self.dbg()}")
+        return r
+
     def emit_call(self, callee: str, ft: FuncType, first: str) -> None:
         """Call ``callee`` (a function symbol or pointer) with ``first`` and the operands
         of type ``ft`` popped from the stack; push the results."""
-        params = ft.params
-        args = self.pop_n(len(params))
-        arg_text = "".join(f", {LLTYPE[t]} {a}" for t, a in zip(params, args, strict=False))
-        rt = result_type(ft)
+        r = self.call_instr(callee, ft, first)
         results = ft.results
         if not results:
-            self.lines.append(f"  call void {callee}(ptr {first}{arg_text}){self.dbg()}")
             return
-        r = self.new()
-        self.lines.append(f"  {r} = call {rt} {callee}(ptr {first}{arg_text}){self.dbg()}")
+        rt = result_type(ft)
         if len(results) == 1:
             self.stack.append((r, rt))
             return
@@ -1104,18 +1113,8 @@ class FunctionTranslator:
         # (fuel was saved before the instruction: FUEL_SAVE_BEFORE)
         same = ft == self.ft and _musttail_safe(ft) and not (
             self.mt.osr_target is not None and self.mt.osr_target[0] == self.funcidx)
-        args = self.pop_n(len(ft.params))
-        arg_text = "".join(f", {LLTYPE[t]} {a}" for t, a in zip(ft.params, args, strict=False))
-        kw = "musttail call" if same else "call"
-        rt = result_type(ft)
-        L = self.lines
-        if not ft.results:
-            L.append(f"  {kw} void {callee}(ptr {first}{arg_text}){self.dbg()}")
-            L.append("  ret void")
-        else:
-            r = self.new()
-            L.append(f"  {r} = {kw} {rt} {callee}(ptr {first}{arg_text}){self.dbg()}")
-            L.append(f"  ret {rt} {r}")
+        r = self.call_instr(callee, ft, first, "musttail call" if same else "call")
+        self.lines.append(f"  ret {result_type(ft)} {r}" if r else "  ret void")
         self.reachable = False
 
     def table_ptr(self, tableidx: int) -> str:
@@ -1362,14 +1361,19 @@ class FunctionTranslator:
 
     def op_memory_grow(self, memidx: int) -> None:
         delta = self.pop()
-        fn = self.builtin(vo.BUILTIN_MEMORY_GROW)
+        self.grow_call(vo.BUILTIN_MEMORY_GROW, f", i32 {memidx}, i64 {self.addr64(memidx, delta)}",
+                       self.mt.mem64[memidx])
+
+    def grow_call(self, builtin: int, args: str, wide: bool) -> None:
+        """Call the ``memory.grow``/``table.grow`` builtin (it returns an i64: the old
+        size or -1) and push its result, truncated to i32 unless ``wide`` (a 64-bit
+        memory or table)."""
+        fn = self.builtin(builtin)
         r = self.new()
-        if self.mt.mem64[memidx]:
-            self.lines.append(f"  {r} = call i64 {fn}(ptr %vmctx, i32 {memidx}, i64 {delta})")
+        self.lines.append(f"  {r} = call i64 {fn}(ptr %vmctx{args})")
+        if wide:
             self.stack.append((r, _L))
             return
-        self.lines.append(f"  {r} = call i64 {fn}(ptr %vmctx, i32 {memidx}, "
-                          f"i64 {self.zext64(delta)})")
         t = self.new()
         self.lines.append(f"  {t} = trunc i64 {r} to i32")
         self.stack.append((t, _I))
@@ -1467,16 +1471,9 @@ class FunctionTranslator:
 
     def op_table_grow(self, tableidx: int) -> None:
         n, init = self.pop(), self.pop()
-        fn = self.builtin(vo.BUILTIN_TABLE_GROW)
-        r = self.new()
-        self.lines.append(f"  {r} = call i64 {fn}(ptr %vmctx, i32 {tableidx}, ptr {init}, "
-                          f"i64 {self.index64(tableidx, n)})")
-        if self.mt.tab64[tableidx]:
-            self.stack.append((r, _L))
-            return
-        t = self.new()
-        self.lines.append(f"  {t} = trunc i64 {r} to i32")
-        self.stack.append((t, _I))
+        self.grow_call(vo.BUILTIN_TABLE_GROW,
+                       f", i32 {tableidx}, ptr {init}, i64 {self.index64(tableidx, n)}",
+                       self.mt.tab64[tableidx])
 
     def op_table_fill(self, tableidx: int) -> None:
         n, val, i = self.pop(), self.pop(), self.pop()

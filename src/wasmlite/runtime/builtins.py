@@ -20,7 +20,6 @@ from ..errors import TrapCode
 INSTANCES: dict[int, Any] = {}
 
 _U32 = 0xFFFFFFFF
-_U64 = (1 << 64) - 1
 _MEM_OOB = TrapCode.MEMORY_OUT_OF_BOUNDS + vo.STATUS_TRAP_BASE
 _TABLE_OOB = TrapCode.TABLE_OUT_OF_BOUNDS + vo.STATUS_TRAP_BASE
 _OUT_OF_FUEL = TrapCode.OUT_OF_FUEL + vo.STATUS_TRAP_BASE
@@ -45,7 +44,7 @@ def _memory_grow(vmctx, memidx, delta):  # noqa: ANN001, ANN202
     try:
         m = INSTANCES[vmctx].memories[memidx]
         # a 32-bit memory's delta is the low half (callers may leave the high half unset)
-        return m.grow(delta & (_U64 if m.is_64 else _U32))
+        return m.grow(delta & m.index_mask)
     except BaseException:  # noqa: BLE001 - must never unwind into native code
         return -1
 
@@ -54,7 +53,7 @@ def _table_grow(vmctx, tableidx, init, delta):  # noqa: ANN001, ANN202
     try:
         t = INSTANCES[vmctx].tables[tableidx]
         # a 32-bit table's operands are the low halves (callers may leave the rest unset)
-        return t.grow(delta & (_U64 if t.is_64 else _U32), init or 0)
+        return t.grow(delta & t.index_mask, init or 0)
     except BaseException:  # noqa: BLE001
         return -1
 
@@ -62,7 +61,7 @@ def _table_grow(vmctx, tableidx, init, delta):  # noqa: ANN001, ANN202
 def _table_fill(vmctx, tableidx, dst, val, n):  # noqa: ANN001, ANN202
     try:
         t = INSTANCES[vmctx].tables[tableidx]
-        m = _U64 if t.is_64 else _U32
+        m = t.index_mask
         return 0 if t.fill(dst & m, val or 0, n & m) else _TABLE_OOB
     except BaseException as e:  # noqa: BLE001
         return _fail(vmctx, e)
@@ -72,9 +71,9 @@ def _table_copy(vmctx, dst_tbl, src_tbl, dst, src, n):  # noqa: ANN001, ANN202
     try:
         inst = INSTANCES[vmctx]
         td, ts = inst.tables[dst_tbl], inst.tables[src_tbl]
-        dst &= _U64 if td.is_64 else _U32
-        src &= _U64 if ts.is_64 else _U32
-        n &= _U64 if td.is_64 and ts.is_64 else _U32
+        dst &= td.index_mask
+        src &= ts.index_mask
+        n &= td.index_mask & ts.index_mask   # the narrower index type's length
         if src + n > ts.size or dst + n > td.size:
             return _TABLE_OOB
         if n:
@@ -89,7 +88,7 @@ def _table_init(vmctx, tableidx, elemidx, dst, src, n):  # noqa: ANN001, ANN202
         inst = INSTANCES[vmctx]
         t = inst.tables[tableidx]
         items = inst.elems[elemidx]
-        return table_init(t, items, dst & (_U64 if t.is_64 else _U32), src & _U32, n & _U32)
+        return table_init(t, items, dst & t.index_mask, src & _U32, n & _U32)
     except BaseException as e:  # noqa: BLE001
         return _fail(vmctx, e)
 
@@ -125,7 +124,7 @@ def _memory_init(vmctx, memidx, dataidx, dst, src, n):  # noqa: ANN001, ANN202
     try:
         inst = INSTANCES[vmctx]
         m = inst.memories[memidx]
-        return memory_init(m, inst.datas[dataidx], dst & (_U64 if m.is_64 else _U32),
+        return memory_init(m, inst.datas[dataidx], dst & m.index_mask,
                            src & _U32, n & _U32)
     except BaseException as e:  # noqa: BLE001
         return _fail(vmctx, e)

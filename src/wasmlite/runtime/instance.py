@@ -26,12 +26,9 @@ from ..environ.module import (
     I32,
     I64,
     PAGE_SIZE,
-    REF_BASE,
     V128,
     ConstExpr,
     ModuleInfo,
-    canonical_types,
-    canonical_valtype,
 )
 from ..environ.vmoffsets import GLOBAL_SIZE
 from ..errors import Trap, TrapCode
@@ -300,14 +297,12 @@ def allocate(store: StoreData, info: ModuleInfo, function_addrs: Sequence[int],
             gl[nimpg + i].raw = inst.eval_const(expr)
 
     # typed references: the module-independent types of defined tables and globals,
-    # for import matching elsewhere
-    if any(tt.elem >= REF_BASE for tt in info.tables) or \
-            any(g.type.valtype >= REF_BASE for g in info.globals):
-        ctypes_ = canonical_types(info.types)
-        for k, tt in enumerate(info.tables):
-            tables[len(imports.tables) + k].ckey = canonical_valtype(tt.elem, ctypes_)
-        for i, g in enumerate(info.globals):
-            gl[len(imports.globals) + i].ckey = canonical_valtype(g.type.valtype, ctypes_)
+    # for import matching elsewhere (worked out once, by the template)
+    if template.table_ckeys is not None:
+        for k, key in enumerate(template.table_ckeys):
+            tables[len(imports.tables) + k].ckey = key
+        for i, key in enumerate(template.global_ckeys):  # type: ignore[arg-type]
+            gl[len(imports.globals) + i].ckey = key
 
     # tables with an initializer (typed function references): filled with its value
     # (it reads imported globals and functions only)

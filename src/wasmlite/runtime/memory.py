@@ -62,11 +62,14 @@ class LinearMemory:
     """
 
     __slots__ = ("minimum", "maximum", "reserved", "base", "vm", "vm_addr", "_freed", "view",
-                 "guarded", "limiter", "is_64", "__weakref__")
+                 "guarded", "limiter", "is_64", "index_mask", "__weakref__")
 
     def __init__(self, minimum: int, maximum: int | None, guarded: bool = False,
                  is_64: bool = False):
         self.is_64 = is_64
+        #: what the builtins keep of an address operand: a 32-bit memory's low half
+        #: (compiled code may leave the high half of the register unset)
+        self.index_mask = (1 << 64) - 1 if is_64 else 0xFFFFFFFF
         if is_64:
             if minimum > MEMORY64_RESERVE:
                 raise MemoryError(f"cannot allocate a 64-bit memory of {minimum} pages: "

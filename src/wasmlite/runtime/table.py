@@ -30,7 +30,7 @@ class TableData:
     """
 
     __slots__ = ("elem", "minimum", "maximum", "elements", "vm", "vm_addr", "limiter",
-                 "is_64", "ckey", "__weakref__")
+                 "is_64", "index_mask", "ckey", "__weakref__")
 
     def __init__(self, elem: int, minimum: int, maximum: int | None, init: int = 0,
                  elements: ctypes.Array | None = None, is_64: bool = False):
@@ -41,6 +41,8 @@ class TableData:
         self.ckey: object = elem
         #: a 64-bit table (memory64's table64): i64 indices
         self.is_64 = is_64
+        #: what the builtins keep of an index operand (a 32-bit table's low half)
+        self.index_mask = (1 << 64) - 1 if is_64 else _U32
         self.minimum = minimum
         self.maximum = maximum
         #: the owning store's ``StoreLimits`` (``Store.set_limits``), consulted by grow

@@ -38,9 +38,12 @@ from typing import Any
 from ..environ.module import (
     EXTERN_MEMORY,
     PAGE_SIZE,
+    REF_BASE,
     V128,
     ConstExpr,
     ModuleInfo,
+    canonical_types,
+    canonical_valtype,
 )
 from ..environ.vmoffsets import (
     GLOBAL_SIZE,
@@ -270,6 +273,16 @@ class InstanceTemplate:
         per = (off.size + 24 * len(info.funcs)
                + sum(8 * max(t.limits.min, 1) for t in info.tables))
         self.spare_cap = min(WARM_SLOTS, RECYCLE_BYTES // per) if per >= RECYCLE_MIN else 0
+        #: typed references: the module-independent types (``canonical_valtype``) of the
+        #: defined tables and globals, which import matching elsewhere compares; ``None``
+        #: when no defined table or global has a typed reference type
+        self.table_ckeys: list[Any] | None = None
+        self.global_ckeys: list[Any] | None = None
+        if any(tt.elem >= REF_BASE for tt in info.tables) or \
+                any(g.type.valtype >= REF_BASE for g in info.globals):
+            ct = canonical_types(info.types)
+            self.table_ckeys = [canonical_valtype(tt.elem, ct) for tt in info.tables]
+            self.global_ckeys = [canonical_valtype(g.type.valtype, ct) for g in info.globals]
 
         # globals: one block of VMGlobals; constant initial values pre-packed
         self.num_imported_globals = info.num_imported_globals

@@ -30,7 +30,8 @@ How it is fast (CPython 3.11):
   by the reference path, which decodes with the engine's features;
 * typed function references (3.0) are the reference path's: their instructions
   reject the body, a typed blocktype, ``select`` or ``ref.null`` rejects the
-  body, a body with typed locals is given no locals (``parallel._locals``) and a
+  body, a body with typed locals is rejected (``parallel._locals`` gives it ``None``
+  for locals) and a
   module with typed references in its types, globals, tables or segments is not
   validated on this path at all (``validator._uses_typed_refs``).
 """
@@ -684,13 +685,16 @@ def first_invalid(data: bytes, bodies, env: tuple) -> list[int]:
 
     ``bodies`` is a sequence of ``(locals, results, start, end)``: the body's local types
     (parameters first; a list, or anything indexable that raises ``IndexError`` past the
-    end), its function's result types (a list), and where its instructions lie in
+    end; ``None`` rejects the body), its function's result types (a list), and where its instructions lie in
     ``data`` (``start`` after the local declarations, ``end`` just past the final
     ``end`` opcode).  ``env`` comes from :func:`body_env`.  A rejected body may still be
     valid (the reference path decides); an accepted one is valid.
     """
     rejected = []
     for i, (locals_, results, start, end) in enumerate(bodies):
+        if locals_ is None:   # locals this path does not know (typed references)
+            rejected.append(i)
+            continue
         try:
             _body(data, start, end, locals_, results, env)
         except Exception:  # noqa: BLE001 - any failure is a rejection

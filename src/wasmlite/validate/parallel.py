@@ -29,7 +29,7 @@ import os
 import threading
 from collections.abc import Iterator
 
-from wasmlite.environ.module import FuncType, ModuleInfo
+from wasmlite.environ.module import REF_BASE, FuncType, ModuleInfo
 from wasmlite.validate import fast
 
 __all__ = ["rejected_bodies", "MIN_PARALLEL_CODE_BYTES", "MIN_FORKSERVER_CODE_BYTES",
@@ -57,11 +57,10 @@ def default_workers(code_bytes: int, forked: bool = True) -> int:
 
 
 def _locals(params: list[int], decls: list[tuple[int, int]]):
-    from wasmlite.environ.module import REF_BASE
     from wasmlite.validate.validator import _body_locals
 
     if any(t >= REF_BASE for _c, t in decls):
-        return []   # typed locals (initialization rules): the reference path's
+        return None   # typed locals (their types, initialization): the reference path's
     return _body_locals(FuncType(tuple(params), ()), decls)
 
 

@@ -57,6 +57,7 @@ from wasmlite.environ.module import (
     Limits,
     ModuleInfo,
     as_non_null,
+    canonical_types,
     defaultable,
     heap_type,
     is_ref,
@@ -397,7 +398,7 @@ def _check_memory_type(ctx: _Context, mt: Any, offset: int) -> None:
     """A ``memtype`` (spec 3.0 §3.2.4): 32-bit limits within 65536 pages, 64-bit ones
     (memory64) within 2**48; shared memories (threads) are not implemented."""
     if mt.is_64:
-        if not ctx.memory64:
+        if not ctx.features.memory64:
             raise _err("memory64 must be enabled for 64-bit memories", offset)
         _check_limits(mt.limits, 1 << 48, _MEMORY64_LIMIT_MESSAGE, offset)
     else:
@@ -410,7 +411,7 @@ def _check_table_type(ctx: _Context, tt: Any, offset: int) -> None:
     """A ``tabletype``: limits within 2**32-1 elements (2**64-1 for a 64-bit table,
     memory64)."""
     if tt.is_64:
-        if not ctx.memory64:
+        if not ctx.features.memory64:
             raise _err("memory64 must be enabled for 64-bit tables", offset)
         _check_limits(tt.limits, (1 << 64) - 1, "table size must be at most 2^64-1", offset)
         return
@@ -420,8 +421,10 @@ def _check_table_type(ctx: _Context, tt: Any, offset: int) -> None:
 class _Context:
     """The validation context ``C`` of spec §3.1.1, flattened for quick lookup."""
 
-    def __init__(self, info: ModuleInfo):
+    def __init__(self, info: ModuleInfo, features: Features | None = None):
         self.info = info
+        #: the switches (``None``: the defaults, :data:`WASM2`)
+        self.features = features or WASM2
         self.types = info.types
         self.func_types: list[FuncType] = []
         self.tables = info.table_types()
@@ -431,21 +434,15 @@ class _Context:
         self.elem_types = [e.type for e in info.elems]
         self.num_datas = info.data_count if info.data_count is not None else len(info.datas)
         self.refs: set[int] = set()
-        #: ``Features.multi_memory``, ``Features.memory64``
-        self.multi_memory = True
-        self.memory64 = True
         #: the address type of each memory and table: I64 for a 64-bit one (memory64)
         self.mem_at = [I64 if m.is_64 else I32 for m in self.memories]
         self.tab_at = [I64 if t.is_64 else I32 for t in self.tables]
-        #: ``Features.extended_const``
-        self.extended_const = True
-        #: ``Features.gc`` (constant expressions read defined globals)
-        self.gc = True
         #: ``typeidx`` of every function (the type of ``ref.func``)
         self.func_typeidx: list[int] = []
-        #: a structural key per type: two types with equal keys are the same type
-        #: (spec 3.0 type equivalence; each type is its own recursion group)
-        self.type_keys = _type_keys(info.types)
+        #: the module-independent form of each type (``environ.module.canonical_types``):
+        #: two types with equal forms are the same type (spec 3.0 type equivalence;
+        #: each type is its own recursion group)
+        self.type_keys = canonical_types(info.types)
 
     def matches(self, a: int, b: int) -> bool:
         """``a <: b`` (spec 3.0 §3.3.1, "matching"; Unknown matches anything)."""
@@ -469,24 +466,6 @@ class _Context:
         return False
 
 
-def _type_keys(types: list[FuncType]) -> list[tuple]:
-    """A key per type such that two types are equal (spec 3.0, type
-    equivalence) when their keys are: a type index in a reference is replaced by the
-    key of the type it names (``("self",)`` for the type itself)."""
-    keys: list[tuple] = []
-    for i, ft in enumerate(types):
-        def key(t: int, i: int = i) -> Any:
-            if t < REF_BASE:
-                return t
-            h = heap_type(t)
-            if h < 0:
-                return t
-            hk = keys[h] if h < i else ("self",) if h == i else ("fwd", h)
-            return ("ref", nullable(t), hk)
-        keys.append((tuple(map(key, ft.params)), tuple(map(key, ft.results))))
-    return keys
-
-
 def _collect_refs(expr: list | None, refs: set[int]) -> None:
     if expr:
         for ins in expr:
@@ -500,11 +479,11 @@ def _check_const_expr(ctx: _Context, expr: list | None, expected: int, where: in
     Expressions"; 2.0 §3.3.10 with the switches off).
 
     The constant instructions are ``t.const``, ``ref.null``, ``ref.func``,
-    ``global.get`` of an immutable global and, with ``ctx.extended_const``, ``i32``/``i64``
-    ``add``/``sub``/``mul``.  ``global.get`` sees the first ``nglobals`` globals (spec
-    3.0 §3.4.10: a global's initializer the imported and earlier globals, a segment
-    every global; the caller passes the imported ones alone when ``ctx.gc`` is off, the
-    2.0 context ``C'``).  The instructions are checked in order, as wasmparser does:
+    ``global.get`` of an immutable global and, with ``Features.extended_const``,
+    ``i32``/``i64`` ``add``/``sub``/``mul``.  ``global.get`` sees the first ``nglobals``
+    globals (spec 3.0 §3.4.10: a global's initializer the imported and earlier globals,
+    a segment every global; the caller passes the imported ones alone when
+    ``Features.gc`` is off, the 2.0 context ``C'``).  The instructions are checked in order, as wasmparser does:
     the first non-constant one or type error is reported.
     """
     stack: list[int] = []
@@ -528,7 +507,7 @@ def _check_const_expr(ctx: _Context, expr: list | None, expected: int, where: in
             stack.append(g.valtype)
         elif opc in _EXTENDED_CONST:
             t, name = _EXTENDED_CONST[opc]
-            if not ctx.extended_const:
+            if not ctx.features.extended_const:
                 raise _err(f"constant expression required: non-constant operator: {name}",
                            off)
             if len(stack) < 2 or stack[-1] != t or stack[-2] != t:
@@ -582,7 +561,7 @@ def _validate_module_fields(ctx: _Context) -> None:
         _check_vt(ctx, e.type, 0)
     for memory in info.memories:
         _check_memory_type(ctx, memory, 0)
-    if len(ctx.memories) > 1 and not ctx.multi_memory:
+    if len(ctx.memories) > 1 and not ctx.features.multi_memory:
         raise _err("multiple memories", 0)
 
     # C.refs: function indices occurring outside function bodies (spec §3.4.10).
@@ -604,6 +583,7 @@ def _validate_module_fields(ctx: _Context) -> None:
     # constant expressions (spec 3.0 §3.4.10): a global's initializer sees the imported
     # and the earlier globals, the segments every global; 2.0 (``gc`` off): the imported
     nimported = ctx.num_imported_globals
+    see_defined = ctx.features.gc   # Wasmtime ties the 3.0 global.get rule to GC
     for i, table in enumerate(info.tables):
         init = info.table_inits.get(i)
         if init is not None:
@@ -611,8 +591,9 @@ def _validate_module_fields(ctx: _Context) -> None:
         elif not defaultable(table.elem):
             raise _err("type mismatch: non-defaultable element type", 0)
     for i, g in enumerate(info.globals):
-        _check_const_expr(ctx, g.init, g.type.valtype, 0, nimported + i if ctx.gc else nimported)
-    nseg = len(ctx.globals) if ctx.gc else nimported
+        _check_const_expr(ctx, g.init, g.type.valtype, 0,
+                          nimported + i if see_defined else nimported)
+    nseg = len(ctx.globals) if see_defined else nimported
     for e in info.elems:
         for item in e.items:
             _check_const_expr(ctx, item, e.type, 0, nseg)
@@ -1042,7 +1023,7 @@ class _BodyValidator:
             if len(ft.results) != len(want) or \
                     not all(map(ctx.matches, ft.results, want)):
                 raise _err("type mismatch: current function requires result type "
-                           f"[{' '.join(VALTYPE_NAMES[t] for t in self.ctrls[0][5])}] but callee "
+                           f"[{' '.join(VALTYPE_NAMES[t] for t in want)}] but callee "
                            f"returns [{' '.join(VALTYPE_NAMES[t] for t in ft.results)}]", off)
             if opc == op.RETURN_CALL_INDIRECT:
                 pop(ctx.tab_at[imm[1]], off)
@@ -1288,18 +1269,12 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
     # multi-memory and the constant-expression rules change nothing on the fast path,
     # which decodes and accepts only the 2.0 memory encodings (one memory, memory index
     # 0) and never sees a constant expression
-    multi_memory = features is None or features.multi_memory
-    memory64 = features is None or features.memory64
     restricted = features is not None and \
         dataclasses.replace(features, **_MODULE_LEVEL_FEATURES) != WASM2
     if restricted:
         _check_module_features(info, features)  # type: ignore[arg-type]
-    ctx = _Context(info)
-    ctx.multi_memory = multi_memory
-    ctx.memory64 = memory64
-    if features is not None:
-        ctx.extended_const = features.extended_const
-        ctx.gc = features.gc
+    ctx = _Context(info, features)
+    multi_memory, memory64 = ctx.features.multi_memory, ctx.features.memory64
     _validate_module_fields(ctx)
     if len(info.codes) != len(info.funcs):
         raise DecodeError("function and code section have inconsistent lengths", 0)
@@ -1341,8 +1316,8 @@ def validate_module(info: ModuleInfo, features: Features | None = None, *,
 
 
 def _uses_typed_refs(info: ModuleInfo) -> bool:
-    """Whether a type, import, table, global or local declaration of ``info`` uses a
-    typed reference type (function references), or a table has an initializer."""
+    """Whether a type, import, table or global of ``info`` uses a typed reference type
+    (function references), or a table has an initializer."""
     for ft in info.types:
         if any(t >= REF_BASE for t in ft.params) or any(t >= REF_BASE for t in ft.results):
             return True
@@ -1352,14 +1327,11 @@ def _uses_typed_refs(info: ModuleInfo) -> bool:
         if imp.kind == EXTERN_GLOBAL and imp.desc.valtype >= REF_BASE:
             return True
     # (element segment types are not looked at: the funcidx forms are all ``(ref
-    # func)``, and the fast path only compares them for ``table.init``, for equality)
-    if not isinstance(info.codes, list):
-        codes = ()    # lazily decoded entries (a module known to be valid)
-    else:
-        codes = info.codes
+    # func)``, and the fast path only compares them for ``table.init``, for equality;
+    # nor are local declarations: the fast path rejects a body with a typed local,
+    # ``parallel._locals``, and the reference path checks it)
     return bool(info.table_inits) or any(t.elem >= REF_BASE for t in info.tables) or \
-        any(g.type.valtype >= REF_BASE for g in info.globals) or \
-        any(t >= REF_BASE for c in codes for _n, t in c.locals)
+        any(g.type.valtype >= REF_BASE for g in info.globals)
 
 
 def _fast_env(ctx: _Context) -> tuple:
@@ -1385,7 +1357,8 @@ def _reference_body(ctx: _Context, index: int) -> None:
     ftype = ctx.func_types[info.num_imported_funcs + index]
     instrs = read_instructions(info.bytes, body.body_start, body.body_end,
                                has_data_count=info.data_count is not None,
-                               multi_memory=ctx.multi_memory, memory64=ctx.memory64)
+                               multi_memory=ctx.features.multi_memory,
+                               memory64=ctx.features.memory64)
     _body_validator(ctx, ftype, body.locals, instrs, body.offset).run()
 
 

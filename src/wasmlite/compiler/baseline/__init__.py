@@ -90,7 +90,8 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
     nimp = shapes.num_imported_funcs
     types = info.types
     ft = shapes.func_types[nimp + defidx]
-    if _plain_module(info):
+    plain, whole = _module_shape(info)
+    if plain:
         # no type has several results or a v128, no v128 global, one memory at most:
         # only SIMD instructions the baseline compiler does not have (simd.py) can make
         # a function unsupported
@@ -98,10 +99,8 @@ def unsupported_reason(info: ModuleInfo, defidx: int, body: list[tuple], *,
                 not SIMD_OPS.issuperset(o for o, _i, _f in body if o >= 0xFD000):
             return "v128"
         return None
-    if any(m.is_64 for m in info.memory_types()) or any(t.is_64 for t in info.table_types()):
-        return "memory64"
-    if _uses_typed_refs(info):
-        return "typed function references"
+    if whole is not None:
+        return whole
     if len(ft.results) > 1:
         return "multi-value result"
     if not _v128_abi_ok(ft):
@@ -150,26 +149,32 @@ def _v128_abi_ok(ft: Any) -> bool:
     return V128 not in ft.params or sum(t in _SSE_CLASS for t in ft.params) <= 8
 
 
-_plain: dict[int, tuple[Any, bool]] = {}
+_plain: dict[int, tuple[Any, bool, str | None]] = {}
 
 
-def _plain_module(info: ModuleInfo) -> bool:
-    """Whether no type of ``info`` has several results or a v128, no global is a v128
-    and it has at most one memory (cached per module)."""
+def _module_shape(info: ModuleInfo) -> tuple[bool, str | None]:
+    """``(plain, reason)``, worked out once per module (this runs at every first-tier
+    compilation): ``plain`` when no type of ``info`` has several results or a v128, no
+    global is a v128 and it has at most one 32-bit memory, no 64-bit table and no typed
+    reference; ``reason`` why *every* function of it goes to LLVM (``"memory64"``,
+    ``"typed function references"``), else ``None``."""
     got = _plain.get(id(info))
     if got is not None and got[0]() is info:
-        return got[1]
-    plain = (all(len(t.results) <= 1 and V128 not in t.params and V128 not in t.results
-                 for t in info.types)
-             and all(g.valtype != V128 for g in info.global_types())
-             and len(info.memory_types()) <= 1
-             and not any(m.is_64 for m in info.memory_types())
-             and not any(t.is_64 for t in info.table_types())
-             and not _uses_typed_refs(info))
+        return got[1], got[2]
+    memories = info.memory_types()
+    whole = None
+    if any(m.is_64 for m in memories) or any(t.is_64 for t in info.table_types()):
+        whole = "memory64"
+    elif _uses_typed_refs(info):
+        whole = "typed function references"
+    plain = (whole is None and len(memories) <= 1
+             and all(len(t.results) <= 1 and V128 not in t.params and V128 not in t.results
+                     for t in info.types)
+             and all(g.valtype != V128 for g in info.global_types()))
     if len(_plain) > 256:
         _plain.clear()
-    _plain[id(info)] = (weakref.ref(info), plain)
-    return plain
+    _plain[id(info)] = (weakref.ref(info), plain, whole)
+    return plain, whole
 
 
 class _ExecMemory:
